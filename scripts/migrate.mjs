@@ -1,0 +1,51 @@
+// `npm run db:migrate`: applies prisma/migrations/* exactly as `prisma migrate deploy` would
+// (same _prisma_migrations bookkeeping, checksums and advisory lock). Idempotent.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSchemaEngine, filters } from './schema-engine.mjs';
+
+const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../prisma/migrations');
+
+export async function migrate(databaseUrl) {
+  const migrationDirectories = fs
+    .readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => ({
+      path: name,
+      migrationFile: {
+        path: 'migration.sql',
+        content: { tag: 'ok', value: fs.readFileSync(path.join(migrationsDir, name, 'migration.sql'), 'utf8') },
+      },
+    }));
+  const engine = await openSchemaEngine(databaseUrl);
+  const result = await engine.applyMigrations({
+    migrationsList: {
+      baseDir: migrationsDir,
+      lockfile: { path: 'migration_lock.toml', content: fs.readFileSync(path.join(migrationsDir, 'migration_lock.toml'), 'utf8') },
+      shadowDbInitScript: '',
+      migrationDirectories,
+    },
+    filters,
+  });
+  return result.appliedMigrationNames;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (fs.existsSync('.env')) process.loadEnvFile('.env');
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error('db:migrate: DATABASE_URL is not set (see .env.example)');
+    process.exit(1);
+  }
+  try {
+    const applied = await migrate(url);
+    console.log(applied.length ? `db:migrate: applied ${applied.join(', ')}` : 'db:migrate: database is up to date');
+    process.exit(0);
+  } catch (error) {
+    console.error(`db:migrate: failed: ${error?.message ?? error}`);
+    process.exit(1);
+  }
+}
