@@ -16,6 +16,7 @@ CREATE TABLE "AccessRequest" (
     "requesterLogin" TEXT NOT NULL,
     "resourceId" TEXT NOT NULL,
     "roleId" TEXT NOT NULL,
+    "grantName" TEXT NOT NULL,
     "durationSeconds" INTEGER NOT NULL,
     "reason" TEXT NOT NULL,
     "ticket" TEXT,
@@ -30,6 +31,7 @@ CREATE TABLE "AccessRequest" (
     "expiresAt" TIMESTAMP(3),
     "endedAt" TIMESTAMP(3),
     "endedBy" TEXT,
+    "endReason" TEXT,
     "failureReason" TEXT,
 
     CONSTRAINT "AccessRequest_pkey" PRIMARY KEY ("id")
