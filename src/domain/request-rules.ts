@@ -1,0 +1,136 @@
+import { findRole, principalMatches, requestableRoles } from '../policy/policy-queries';
+import type { Policy, ResourceRule, RoleRule } from '../policy/types';
+import { formatDuration, parseDuration } from './duration';
+
+export interface RequestInput {
+  requesterId: string;
+  requesterGroupIds: ReadonlySet<string>;
+  resourceId: string;
+  roleId: string;
+  durationText: string;
+  ticket: string | null;
+  reason: string;
+}
+
+export type RequestRejectionCode =
+  | 'unknown_resource'
+  | 'unknown_role'
+  | 'not_requester'
+  | 'bad_duration'
+  | 'too_long'
+  | 'ticket_required'
+  | 'bad_ticket'
+  | 'missing_reason';
+
+export type RequestField = 'resource' | 'role' | 'duration' | 'ticket' | 'reason';
+
+export interface ValidRequest {
+  ok: true;
+  resource: ResourceRule;
+  role: RoleRule;
+  durationSeconds: number;
+  ticket: string | null;
+  reason: string;
+}
+
+export interface RejectedRequest {
+  ok: false;
+  code: RequestRejectionCode;
+  field: RequestField;
+  /** For the requester: what is wrong and what would be right. */
+  message: string;
+}
+
+export const MAX_REASON_LENGTH = 1000;
+export const MAX_TICKET_LENGTH = 100;
+
+/** Ticket ids tried, in order, as the example in a "bad ticket" message; only one the pattern accepts is shown. */
+const TICKET_EXAMPLES = ['INC-4211', 'OPS-123', 'CHG0012345', '4211', '#4211'];
+
+/** Checks a request against the policy. Approving one's own request is the approval flow's concern, so approvers
+ * may request like anyone else. */
+export function validateRequest(policy: Policy, input: RequestInput): ValidRequest | RejectedRequest {
+  const resource = policy.resources.find((candidate) => candidate.id === input.resourceId);
+  if (!resource) return reject('unknown_resource', 'resource', unknownResourceMessage(policy, input));
+  const match = findRole(policy, resource.id, input.roleId);
+  if (!match) return reject('unknown_role', 'role', unknownRoleMessage(resource, input.roleId));
+  const { role } = match;
+  if (!principalMatches(role.requesters, input.requesterId, input.requesterGroupIds)) {
+    return reject('not_requester', 'role', notRequesterMessage(policy, resource, role, input));
+  }
+
+  const durationSeconds = parseDuration(input.durationText);
+  if (durationSeconds === null) {
+    return reject('bad_duration', 'duration', `\`${input.durationText}\` is not a duration. Use e.g. 45s, 30m, 2h or 1d (up to ${formatDuration(role.maxDurationSeconds)} for ${label(resource, role)}).`);
+  }
+  if (durationSeconds > role.maxDurationSeconds) {
+    return reject('too_long', 'duration', `${formatDuration(durationSeconds)} is longer than the ${formatDuration(role.maxDurationSeconds)} allowed for ${label(resource, role)}. Ask for ${formatDuration(role.maxDurationSeconds)} or less.`);
+  }
+
+  const ticket = input.ticket?.trim() || null;
+  const ticketProblem = checkTicket(resource, role, ticket);
+  if (ticketProblem) return ticketProblem;
+
+  const reason = input.reason.trim();
+  if (reason === '') {
+    return reject('missing_reason', 'reason', 'Please give a reason: it goes to the approvers and the audit log.');
+  }
+  if (reason.length > MAX_REASON_LENGTH) {
+    // No dedicated code in the contract: the reason is unusable as given, and the field points at it.
+    return reject('missing_reason', 'reason', `The reason is ${reason.length} characters long; keep it to ${MAX_REASON_LENGTH}.`);
+  }
+  return { ok: true, resource, role, durationSeconds, ticket, reason };
+}
+
+function reject(code: RequestRejectionCode, field: RequestField, message: string): RejectedRequest {
+  return { ok: false, code, field, message };
+}
+
+function label(resource: ResourceRule, role: RoleRule): string {
+  return `\`${resource.id}\` / \`${role.id}\``;
+}
+
+function listIds(ids: readonly string[]): string {
+  return ids.map((id) => `\`${id}\``).join(', ');
+}
+
+function unknownResourceMessage(policy: Policy, input: RequestInput): string {
+  const resourceIds = new Set(requestableRoles(policy, input.requesterId, input.requesterGroupIds).map(({ resource }) => resource.id));
+  const unknown = `There is no resource \`${input.resourceId}\`.`;
+  if (resourceIds.size === 0) return `${unknown} You are not allowed to request any resource; ask a breakglass admin if you need access.`;
+  return `${unknown} You can request: ${listIds([...resourceIds])}.`;
+}
+
+function unknownRoleMessage(resource: ResourceRule, roleId: string): string {
+  return `\`${resource.id}\` has no role \`${roleId}\`. Its roles are: ${listIds(resource.roles.map((role) => role.id))}.`;
+}
+
+function notRequesterMessage(policy: Policy, resource: ResourceRule, role: RoleRule, input: RequestInput): string {
+  const allowedRoleIds = requestableRoles(policy, input.requesterId, input.requesterGroupIds)
+    .filter((candidate) => candidate.resource.id === resource.id)
+    .map((candidate) => candidate.role.id);
+  const refusal = `You are not allowed to request ${label(resource, role)}.`;
+  if (allowedRoleIds.length === 0) return `${refusal} Ask a breakglass admin if you need it.`;
+  return `${refusal} On \`${resource.id}\` you can request: ${listIds(allowedRoleIds)}.`;
+}
+
+function checkTicket(resource: ResourceRule, role: RoleRule, ticket: string | null): RejectedRequest | null {
+  if (ticket === null) {
+    if (!role.requireTicket) return null;
+    return reject('ticket_required', 'ticket', `${label(resource, role)} needs a ticket. ${ticketFormatHint(role.ticketPattern)}`);
+  }
+  if (ticket.length > MAX_TICKET_LENGTH) {
+    return reject('bad_ticket', 'ticket', `The ticket is ${ticket.length} characters long; keep it to ${MAX_TICKET_LENGTH}.`);
+  }
+  if (role.ticketPattern && !role.ticketPattern.test(ticket)) {
+    return reject('bad_ticket', 'ticket', `\`${ticket}\` is not a valid ticket for ${label(resource, role)}. ${ticketFormatHint(role.ticketPattern)}`);
+  }
+  return null;
+}
+
+function ticketFormatHint(pattern: RegExp | null): string {
+  if (!pattern) return 'Give the incident or change ticket id.';
+  const example = TICKET_EXAMPLES.find((candidate) => pattern.test(candidate));
+  const exampleText = example ? `, e.g. \`${example}\`` : '';
+  return `It must match \`${pattern.source}\`${exampleText}.`;
+}

@@ -1,0 +1,484 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { parseDuration } from '../domain/duration';
+import type { ProviderConfig } from '../providers/types';
+import type { Policy, ResourceRule, RoleRule } from './types';
+
+/** The policy file cannot be used. The message names the file, the path inside it and what is wrong, one problem
+ * per line, so an operator can fix everything in one pass. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+
+  constructor(
+    readonly sourcePath: string,
+    /** One line per problem, each starting with the file name. */
+    readonly problems: readonly string[],
+  ) {
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+    super([`Invalid breakglass policy ${sourcePath} (${count}):`, ...problems].join('\n'));
+  }
+}
+
+export function loadPolicy(filePath: string, env: NodeJS.ProcessEnv = process.env): Policy {
+  let yamlText: string;
+  try {
+    yamlText = readFileSync(filePath, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new PolicyError(filePath, [`${filePath}: cannot read the policy file (${reason})`]);
+  }
+  return parsePolicy(yamlText, filePath, env);
+}
+
+export function parsePolicy(yamlText: string, sourcePath: string, env: NodeJS.ProcessEnv = process.env): Policy {
+  const document = parseDocument(yamlText, { uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new PolicyError(sourcePath, document.errors.map((error) => `${sourcePath}:${describeYamlError(error)}`));
+  }
+  let root: unknown;
+  try {
+    root = document.toJS();
+  } catch (error) {
+    // e.g. too many aliases (a "billion laughs" file).
+    throw new PolicyError(sourcePath, [`${sourcePath}: ${(error as Error).message}`]);
+  }
+  const checker: Checker = { env, problems: [] };
+  const policy = readPolicy(checker, root, sourcePath);
+  if (checker.problems.length > 0 || !policy) {
+    throw new PolicyError(
+      sourcePath,
+      checker.problems.map((problem) => `${sourcePath}: ${problem}`),
+    );
+  }
+  return policy;
+}
+
+function describeYamlError(error: { message: string; linePos?: readonly { line: number; col: number }[] }): string {
+  // The library appends " at line L, column C:" and a code snippet; we put the position first, compiler-style.
+  const firstLine = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  const position = error.linePos?.[0];
+  return position ? `${position.line}:${position.col}: YAML syntax error: ${firstLine}` : ` YAML syntax error: ${firstLine}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checking primitives. Each reader reports what is wrong at `path` and returns undefined, so checking continues and
+// every problem in the file is collected.
+
+interface Checker {
+  env: NodeJS.ProcessEnv;
+  problems: string[];
+}
+
+function report(checker: Checker, path: string, message: string): undefined {
+  checker.problems.push(path === '' ? message : `${path}: ${message}`);
+  return undefined;
+}
+
+const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+const SLACK_PRINCIPAL_PATTERN = /^[UWS][A-Z0-9]+$/;
+const SLACK_USER_PATTERN = /^[UW][A-Z0-9]+$/;
+const DURATION_HINT = 'use 45s, 30m, 2h or 1d';
+
+function childPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path === '' ? key : `${path}.${key}`;
+}
+
+/** How a value reads in a message. Never used for URLs or secrets. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function readMapping(
+  checker: Checker,
+  value: unknown,
+  path: string,
+  allowedKeys: readonly string[],
+): Record<string, unknown> | undefined {
+  if (!isMapping(value)) return report(checker, path, `expected a mapping (key: value), got ${describeValue(value)}`);
+  for (const key of Object.keys(value)) {
+    if (!allowedKeys.includes(key)) report(checker, childPath(path, key), unknownKeyMessage(key, allowedKeys));
+  }
+  return value;
+}
+
+function unknownKeyMessage(key: string, allowedKeys: readonly string[]): string {
+  const suggestion = allowedKeys.find((allowed) => isLikelyTypo(key, allowed));
+  const hint = suggestion ? `did you mean "${suggestion}"?` : `allowed keys: ${allowedKeys.join(', ')}`;
+  return `unknown key (${hint})`;
+}
+
+function isLikelyTypo(typed: string, intended: string): boolean {
+  return typed.toLowerCase() === intended.toLowerCase() || editDistance(typed, intended) <= 2;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+function readList(checker: Checker, value: unknown, path: string): unknown[] | undefined {
+  if (!Array.isArray(value)) return report(checker, path, `expected a list, got ${describeValue(value)}`);
+  return value;
+}
+
+/** Non-empty text with ${VAR} references replaced from the environment. */
+function readText(checker: Checker, value: unknown, path: string, options: { sensitive?: boolean } = {}): string | undefined {
+  if (typeof value !== 'string') {
+    const shown = options.sensitive ? 'something else' : describeValue(value);
+    return report(checker, path, `expected text, got ${shown}`);
+  }
+  const text = interpolate(checker, value, path);
+  if (text === undefined) return undefined;
+  if (text.trim() === '') return report(checker, path, 'must not be empty');
+  return text;
+}
+
+const REFERENCE_PATTERN = /\$\$\{|\$\{([^}]*)(\})?/g;
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Replaces ${VAR} with the environment's value; `$${` stands for a literal `${`. Unset or empty variables are
+ * errors: a secret that silently becomes "" would break access at the worst moment. */
+function interpolate(checker: Checker, text: string, path: string): string | undefined {
+  const problemsBefore = checker.problems.length;
+  const result = text.replace(REFERENCE_PATTERN, (reference: string, name: string | undefined, closing?: string) => {
+    if (reference === '$${') return '${';
+    if (closing === undefined) {
+      report(checker, path, 'unterminated ${ (write ${NAME}, or $${ for a literal ${)');
+      return '';
+    }
+    if (!VARIABLE_NAME_PATTERN.test(name ?? '')) {
+      report(checker, path, `${reference} is not a valid environment variable reference`);
+      return '';
+    }
+    const variable = name as string;
+    const variableValue = checker.env[variable];
+    if (variableValue === undefined) report(checker, path, `environment variable ${variable} is not set (referenced as ${reference})`);
+    else if (variableValue === '') report(checker, path, `environment variable ${variable} is empty (referenced as ${reference})`);
+    return variableValue ?? '';
+  });
+  return checker.problems.length === problemsBefore ? result : undefined;
+}
+
+function readId(checker: Checker, value: unknown, path: string): string | undefined {
+  const id = readText(checker, value, path);
+  if (id === undefined) return undefined;
+  if (!ID_PATTERN.test(id)) {
+    return report(checker, path, `${describeValue(id)} is not a valid id (lowercase letters, digits, "-" and "_", starting with a letter or digit)`);
+  }
+  return id;
+}
+
+function readDuration(checker: Checker, value: unknown, path: string): number | undefined {
+  const seconds = typeof value === 'string' ? parseDuration(value) : null;
+  if (seconds === null) {
+    const unitHint = typeof value === 'number' ? '; add a unit' : '';
+    return report(checker, path, `${describeValue(value)} is not a duration (${DURATION_HINT}${unitHint}, at most 365d)`);
+  }
+  return seconds;
+}
+
+function readPositiveInteger(checker: Checker, value: unknown, path: string): number | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    return report(checker, path, `${describeValue(value)} is not a whole number of at least 1`);
+  }
+  return value;
+}
+
+function readBoolean(checker: Checker, value: unknown, path: string): boolean | undefined {
+  if (typeof value !== 'boolean') return report(checker, path, `expected true or false, got ${describeValue(value)}`);
+  return value;
+}
+
+/** `null` clears a pattern inherited from the resource or defaults. */
+function readTicketPattern(checker: Checker, value: unknown, path: string): RegExp | null | undefined {
+  if (value === null) return null;
+  const source = readText(checker, value, path);
+  if (source === undefined) return undefined;
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    return report(checker, path, `${describeValue(source)} is not a valid regular expression (${(error as Error).message})`);
+  }
+}
+
+function readPrincipals(
+  checker: Checker,
+  value: unknown,
+  path: string,
+  options: { allowEveryone: boolean; allowGroups: boolean; allowEmpty?: boolean },
+): string[] | undefined {
+  const entries = readList(checker, value, path);
+  if (entries === undefined) return undefined;
+  const principals: string[] = [];
+  entries.forEach((entry, index) => {
+    const principal = readPrincipal(checker, entry, childPath(path, index), options);
+    if (principal === undefined) return;
+    if (principals.includes(principal)) report(checker, childPath(path, index), `${principal} is listed twice`);
+    else principals.push(principal);
+  });
+  if (entries.length === 0 && !options.allowEmpty) return report(checker, path, 'must not be empty');
+  return principals;
+}
+
+function readPrincipal(
+  checker: Checker,
+  value: unknown,
+  path: string,
+  options: { allowEveryone: boolean; allowGroups: boolean },
+): string | undefined {
+  if (value === '*') {
+    if (options.allowEveryone) return value;
+    return report(checker, path, '"*" is not allowed here; name the people (U…) or user groups (S…)');
+  }
+  const pattern = options.allowGroups ? SLACK_PRINCIPAL_PATTERN : SLACK_USER_PATTERN;
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    const expected = options.allowGroups ? 'a Slack user id (U…/W…) or user-group id (S…)' : 'a Slack user id (U…/W…)';
+    const everyone = options.allowEveryone ? ', or "*" for everyone' : '';
+    return report(checker, path, `${describeValue(value)} is not ${expected}${everyone}`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The policy structure. Settings resolve role → resource → defaults → built-in.
+
+interface Settings {
+  approvals: number;
+  maxDurationSeconds: number;
+  requireTicket: boolean;
+  ticketPattern: RegExp | null;
+  /** Undefined until some level names approvers; a role without any is an error. */
+  approvers: string[] | undefined;
+  requesters: string[];
+}
+
+const BUILT_IN_SETTINGS: Settings = {
+  approvals: 1,
+  maxDurationSeconds: 3_600,
+  requireTicket: false,
+  ticketPattern: null,
+  approvers: undefined,
+  requesters: ['*'],
+};
+const DEFAULT_REQUEST_TTL_SECONDS = 3_600;
+const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
+
+const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters'] as const;
+const TOP_LEVEL_KEYS = ['defaults', 'identities', 'admins', 'resources'];
+const DEFAULTS_KEYS = [...SETTING_KEYS, 'requestTtl'];
+const RESOURCE_KEYS = ['id', 'description', 'provider', 'roles', ...SETTING_KEYS];
+const ROLE_KEYS = ['id', 'description', 'grant', ...SETTING_KEYS];
+
+function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy | undefined {
+  if (root === null || root === undefined) {
+    return report(checker, '', 'the file is empty; it needs at least a "resources" list');
+  }
+  const top = readMapping(checker, root, '', TOP_LEVEL_KEYS);
+  if (!top) return undefined;
+  const defaults = top.defaults === undefined ? {} : readMapping(checker, top.defaults, 'defaults', DEFAULTS_KEYS) ?? {};
+  const settings = applySettings(BUILT_IN_SETTINGS, readSettings(checker, defaults, 'defaults'));
+  const requestTtlSeconds =
+    defaults.requestTtl === undefined
+      ? DEFAULT_REQUEST_TTL_SECONDS
+      : readDuration(checker, defaults.requestTtl, 'defaults.requestTtl');
+  const identities = top.identities === undefined ? new Map<string, string>() : readIdentities(checker, top.identities);
+  const admins =
+    top.admins === undefined
+      ? []
+      : readPrincipals(checker, top.admins, 'admins', { allowEveryone: false, allowGroups: false, allowEmpty: true });
+  const resources = readResources(checker, top.resources, settings);
+  if (requestTtlSeconds === undefined || !identities || !admins || !resources) return undefined;
+  return { sourcePath, identities, resources, admins, requestTtlSeconds };
+}
+
+function readSettings(checker: Checker, map: Record<string, unknown>, path: string): Partial<Settings> {
+  const settings: Partial<Settings> = {};
+  const at = (key: string) => childPath(path, key);
+  if (map.approvals !== undefined) settings.approvals = readPositiveInteger(checker, map.approvals, at('approvals'));
+  if (map.maxDuration !== undefined) settings.maxDurationSeconds = readDuration(checker, map.maxDuration, at('maxDuration'));
+  if (map.requireTicket !== undefined) settings.requireTicket = readBoolean(checker, map.requireTicket, at('requireTicket'));
+  if (map.ticketPattern !== undefined) settings.ticketPattern = readTicketPattern(checker, map.ticketPattern, at('ticketPattern'));
+  if (map.approvers !== undefined) {
+    settings.approvers = readPrincipals(checker, map.approvers, at('approvers'), { allowEveryone: false, allowGroups: true });
+  }
+  if (map.requesters !== undefined) {
+    settings.requesters = readPrincipals(checker, map.requesters, at('requesters'), { allowEveryone: true, allowGroups: true });
+  }
+  return settings;
+}
+
+/** Overrides only what was given and valid; invalid values were already reported. */
+function applySettings(base: Settings, overrides: Partial<Settings>): Settings {
+  const given = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  return { ...base, ...Object.fromEntries(given) };
+}
+
+function readIdentities(checker: Checker, value: unknown): Map<string, string> | undefined {
+  if (!isMapping(value)) return report(checker, 'identities', `expected a mapping of Slack user id to login, got ${describeValue(value)}`);
+  const identities = new Map<string, string>();
+  for (const [slackId, login] of Object.entries(value)) {
+    const path = childPath('identities', slackId);
+    if (!SLACK_USER_PATTERN.test(slackId)) report(checker, path, 'is not a Slack user id (U…/W…)');
+    const text = readText(checker, login, path);
+    if (text !== undefined) identities.set(slackId, text);
+  }
+  return identities;
+}
+
+function readResources(checker: Checker, value: unknown, settings: Settings): ResourceRule[] | undefined {
+  if (value === undefined) return report(checker, 'resources', 'missing; list at least one resource');
+  const entries = readList(checker, value, 'resources');
+  if (entries === undefined) return undefined;
+  if (entries.length === 0) return report(checker, 'resources', 'must list at least one resource');
+  const resources = entries.map((entry, index) => readResource(checker, entry, childPath('resources', index), settings));
+  reportDuplicateIds(checker, resources, 'resources');
+  return resources.every((resource) => resource !== undefined) ? resources : undefined;
+}
+
+function reportDuplicateIds(checker: Checker, items: readonly ({ id: string } | undefined)[], listPath: string): void {
+  const firstIndexById = new Map<string, number>();
+  items.forEach((item, index) => {
+    if (!item) return;
+    const firstIndex = firstIndexById.get(item.id);
+    if (firstIndex === undefined) firstIndexById.set(item.id, index);
+    else report(checker, `${childPath(listPath, index)}.id`, `duplicate id "${item.id}" (already used by ${childPath(listPath, firstIndex)})`);
+  });
+}
+
+function readResource(checker: Checker, value: unknown, path: string, inherited: Settings): ResourceRule | undefined {
+  const map = readMapping(checker, value, path, RESOURCE_KEYS);
+  if (!map) return undefined;
+  const id = map.id === undefined ? report(checker, childPath(path, 'id'), 'missing') : readId(checker, map.id, childPath(path, 'id'));
+  const description = readOptionalText(checker, map.description, childPath(path, 'description'));
+  const provider = readProvider(checker, map.provider, childPath(path, 'provider'));
+  const settings = applySettings(inherited, readSettings(checker, map, path));
+  const roles = readRoles(checker, map.roles, childPath(path, 'roles'), settings);
+  if (id === undefined || description === undefined || !provider || !roles) return undefined;
+  return { id, description, provider, roles };
+}
+
+/** null when absent; undefined when invalid (already reported). */
+function readOptionalText(checker: Checker, value: unknown, path: string): string | null | undefined {
+  return value === undefined || value === null ? null : readText(checker, value, path);
+}
+
+function readRoles(checker: Checker, value: unknown, path: string, inherited: Settings): RoleRule[] | undefined {
+  if (value === undefined) return report(checker, path, 'missing; list at least one role');
+  const entries = readList(checker, value, path);
+  if (entries === undefined) return undefined;
+  if (entries.length === 0) return report(checker, path, 'must list at least one role');
+  const roles = entries.map((entry, index) => readRole(checker, entry, childPath(path, index), inherited));
+  reportDuplicateIds(checker, roles, path);
+  return roles.every((role) => role !== undefined) ? roles : undefined;
+}
+
+function readRole(checker: Checker, value: unknown, path: string, inherited: Settings): RoleRule | undefined {
+  const problemsBefore = checker.problems.length;
+  const map = readMapping(checker, value, path, ROLE_KEYS);
+  if (!map) return undefined;
+  const id = map.id === undefined ? report(checker, childPath(path, 'id'), 'missing') : readId(checker, map.id, childPath(path, 'id'));
+  const description = readOptionalText(checker, map.description, childPath(path, 'description'));
+  const grant = map.grant === undefined ? id : readText(checker, map.grant, childPath(path, 'grant'));
+  const settings = applySettings(inherited, readSettings(checker, map, path));
+  const { approvers } = settings;
+  if (approvers === undefined) {
+    return report(checker, childPath(path, 'approvers'), 'missing; set approvers on the role, its resource, or in defaults');
+  }
+  // Only worth checking on an otherwise valid role: an invalid approvals value would make this a false alarm.
+  if (checker.problems.length === problemsBefore) reportUnreachableApprovals(checker, path, settings.approvals, approvers);
+  if (id === undefined || description === undefined || grant === undefined || checker.problems.length > problemsBefore) {
+    return undefined;
+  }
+  return {
+    id,
+    description,
+    grant,
+    approvals: settings.approvals,
+    maxDurationSeconds: settings.maxDurationSeconds,
+    requireTicket: settings.requireTicket,
+    ticketPattern: settings.ticketPattern,
+    // Copies, so a caller changing one role cannot change its siblings.
+    approvers: [...approvers],
+    requesters: [...settings.requesters],
+  };
+}
+
+/** With only named people (no groups) as approvers, fewer people than required approvals can never approve. */
+function reportUnreachableApprovals(checker: Checker, rolePath: string, approvals: number, approvers: readonly string[]): void {
+  const namesOnlyUsers = approvers.every((principal) => SLACK_USER_PATTERN.test(principal));
+  if (!namesOnlyUsers || approvers.length >= approvals) return;
+  const people = approvers.length === 1 ? '1 approver is' : `${approvers.length} approvers are`;
+  report(
+    checker,
+    childPath(rolePath, 'approvals'),
+    `needs ${approvals} approvals but only ${people} listed (${approvers.join(', ')}), so a request could never be approved; ` +
+      'add approvers or a user group (S…), or lower approvals',
+  );
+}
+
+const PROVIDER_KEYS: Record<ProviderConfig['type'], readonly string[]> = {
+  postgres: ['type', 'url'],
+  webhook: ['type', 'url', 'secret', 'timeout'],
+};
+
+function isProviderType(value: unknown): value is ProviderConfig['type'] {
+  return typeof value === 'string' && Object.hasOwn(PROVIDER_KEYS, value);
+}
+
+function readProvider(checker: Checker, value: unknown, path: string): ProviderConfig | undefined {
+  if (value === undefined) return report(checker, path, 'missing; e.g. { type: postgres, url: "${ADMIN_URL}" }');
+  if (!isMapping(value)) return report(checker, path, `expected a mapping with a type, got ${describeValue(value)}`);
+  const typePath = childPath(path, 'type');
+  const knownTypes = Object.keys(PROVIDER_KEYS).join(' or ');
+  if (value.type === undefined) return report(checker, typePath, `missing; use ${knownTypes}`);
+  if (!isProviderType(value.type)) return report(checker, typePath, `${describeValue(value.type)} is not a provider type (use ${knownTypes})`);
+  const map = readMapping(checker, value, path, PROVIDER_KEYS[value.type]);
+  if (!map) return undefined;
+  return value.type === 'postgres' ? readPostgresProvider(checker, map, path) : readWebhookProvider(checker, map, path);
+}
+
+function readPostgresProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
+  const url = readUrl(checker, map.url, childPath(path, 'url'), ['postgres:', 'postgresql:']);
+  return url === undefined ? undefined : { type: 'postgres', url };
+}
+
+function readWebhookProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
+  const url = readUrl(checker, map.url, childPath(path, 'url'), ['http:', 'https:']);
+  const secretPath = childPath(path, 'secret');
+  const secret = map.secret === undefined ? report(checker, secretPath, 'missing') : readText(checker, map.secret, secretPath, { sensitive: true });
+  const timeoutSeconds =
+    map.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_SECONDS : readDuration(checker, map.timeout, childPath(path, 'timeout'));
+  if (url === undefined || secret === undefined || timeoutSeconds === undefined) return undefined;
+  return { type: 'webhook', url, secret, timeoutMs: timeoutSeconds * 1000 };
+}
+
+/** URLs often carry credentials, so messages never repeat the value. */
+function readUrl(checker: Checker, value: unknown, path: string, protocols: readonly string[]): string | undefined {
+  if (value === undefined) return report(checker, path, 'missing');
+  const text = readText(checker, value, path, { sensitive: true });
+  if (text === undefined) return undefined;
+  const expected = protocols.map((protocol) => `${protocol}//`).join(' or ');
+  if (!URL.canParse(text) || !protocols.includes(new URL(text).protocol)) {
+    return report(checker, path, `is not a valid ${expected} URL`);
+  }
+  return text;
+}

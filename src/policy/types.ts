@@ -1,0 +1,38 @@
+import type { ProviderConfig } from '../providers/types';
+
+/** One grantable role, with every value resolved (role → resource → `defaults` → built-in). */
+export interface RoleRule {
+  id: string;
+  description: string | null;
+  /** What the provider grants; defaults to the role id. */
+  grant: string;
+  /** Distinct approvals needed; the requester never counts. */
+  approvals: number;
+  maxDurationSeconds: number;
+  requireTicket: boolean;
+  /** Checked with RegExp#test, so an unanchored pattern matches anywhere in the ticket. */
+  ticketPattern: RegExp | null;
+  /** Slack user ids (U…/W…) and user-group ids (S…); never "*". */
+  approvers: string[];
+  /** Slack user ids, user-group ids, or "*". */
+  requesters: string[];
+}
+
+export interface ResourceRule {
+  id: string;
+  description: string | null;
+  provider: ProviderConfig;
+  roles: RoleRule[];
+}
+
+export interface Policy {
+  /** The file the policy came from, for messages and audit. */
+  sourcePath: string;
+  /** Slack user id → login on target systems. */
+  identities: ReadonlyMap<string, string>;
+  resources: ResourceRule[];
+  /** Slack user ids allowed to administer the bot. */
+  admins: string[];
+  /** How long a request waits for approvals before it expires. */
+  requestTtlSeconds: number;
+}
