@@ -1,0 +1,18 @@
+import { PostgresProvider } from './postgres-provider';
+import { type AccessProvider, type ProviderConfig } from './types';
+import { WebhookProvider } from './webhook-provider';
+
+/** Builds the adapter for one provider entry of the policy file. */
+export function createProvider(config: ProviderConfig): AccessProvider {
+  switch (config.type) {
+    case 'postgres':
+      return new PostgresProvider({ url: config.url });
+    case 'webhook':
+      return new WebhookProvider({ url: config.url, secret: config.secret, timeoutMs: config.timeoutMs });
+    default: {
+      // Fails to compile when ProviderConfig gains a type this switch does not handle.
+      const unknownConfig: never = config;
+      throw new Error(`unknown provider type ${JSON.stringify((unknownConfig as { type: unknown }).type)}`);
+    }
+  }
+}

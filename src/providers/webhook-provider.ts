@@ -1,0 +1,207 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type AccessProvider, type GrantTarget, ProviderError } from './types';
+
+export interface WebhookProviderOptions {
+  url: string;
+  /** HMAC key shared with the receiver. Never shown in messages. */
+  secret: string;
+  timeoutMs: number;
+}
+
+export type WebhookAction = 'grant' | 'revoke' | 'verify';
+
+/** The JSON body the receiver gets; its exact bytes are what X-Breakglass-Signature signs. */
+export interface WebhookPayload {
+  action: WebhookAction;
+  requestId: string;
+  user: { slackId: string; login: string };
+  resource: string;
+  role: string;
+  expiresAt: string;
+  reason: string;
+  ticket: string | null;
+}
+
+export const SIGNATURE_HEADER = 'X-Breakglass-Signature';
+export const TIMESTAMP_HEADER = 'X-Breakglass-Timestamp';
+const SIGNATURE_PREFIX = 'sha256=';
+const MAX_BODY_EXCERPT_CHARS = 120;
+/** Enough for any sensible answer; a receiver streaming more must not fill our memory. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** `sha256=<hex HMAC-SHA256 of the raw body>`, the value of X-Breakglass-Signature. */
+export function signWebhookBody(secret: string, rawBody: string | Buffer): string {
+  return SIGNATURE_PREFIX + createHmac('sha256', secret).update(rawBody).digest('hex');
+}
+
+/** For receivers: checks X-Breakglass-Signature against the raw body bytes as received, in constant time. */
+export function verifyWebhookSignature(
+  secret: string,
+  rawBody: string | Buffer,
+  header: string | string[] | null | undefined,
+): boolean {
+  if (typeof header !== 'string' || !header.startsWith(SIGNATURE_PREFIX)) return false;
+  const hex = header.slice(SIGNATURE_PREFIX.length);
+  if (!/^[0-9a-f]{64}$/i.test(hex)) return false;
+  const expected = createHmac('sha256', secret).update(rawBody).digest();
+  return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
+}
+
+/** Hands grants and revocations to an HTTP receiver that applies them on the target system. */
+export class WebhookProvider implements AccessProvider {
+  readonly type = 'webhook';
+  /** Requests whose last successful grant/revoke call was a grant; only consulted when the receiver cannot
+   * answer verify. Bounded by the grants currently in place, and empty after a restart. */
+  private readonly grantedRequestIds = new Set<string>();
+
+  constructor(private readonly options: WebhookProviderOptions) {
+    if (options.secret.length === 0) throw new Error('webhook provider needs a non-empty secret');
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new Error('webhook provider needs a positive timeoutMs');
+    }
+  }
+
+  async grant(target: GrantTarget): Promise<void> {
+    const response = await this.post('grant', target);
+    await this.expectSuccess(response);
+    this.grantedRequestIds.add(target.requestId);
+  }
+
+  async revoke(target: GrantTarget): Promise<void> {
+    const response = await this.post('revoke', target);
+    await this.expectSuccess(response);
+    this.grantedRequestIds.delete(target.requestId);
+  }
+
+  /** The receiver is the only one who knows whether access is in place, so it is asked: a 2xx answer
+   * `{ "granted": true|false }` is the truth. A receiver that does not implement verify (404 or 501) gets the
+   * benefit of the doubt: we assume the last successful grant/revoke through this process still holds. That is
+   * a guess, not a read-back, and after a restart it says false for grants made before. */
+  async verify(target: GrantTarget): Promise<boolean> {
+    const response = await this.post('verify', target);
+    if (response.status === 404 || response.status === 501) {
+      await discardBody(response);
+      return this.grantedRequestIds.has(target.requestId);
+    }
+    const text = await this.expectSuccess(response);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      throw new ProviderError(`webhook answered verify with something that is not JSON: ${this.excerpt(text)}`);
+    }
+    const granted =
+      typeof answer === 'object' && answer !== null ? (answer as { granted?: unknown }).granted : undefined;
+    if (typeof granted !== 'boolean') {
+      throw new ProviderError('webhook answered verify without a boolean "granted"');
+    }
+    return granted;
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open: fetch pools its own connections.
+  }
+
+  private async post(action: WebhookAction, target: GrantTarget): Promise<Response> {
+    const payload: WebhookPayload = {
+      action,
+      requestId: target.requestId,
+      user: { slackId: target.slackId, login: target.login },
+      resource: target.resourceId,
+      role: target.roleId,
+      expiresAt: target.expiresAt.toISOString(),
+      reason: target.reason,
+      ticket: target.ticket,
+    };
+    // Signed and sent as the same bytes, so the receiver can check the signature on exactly what arrives.
+    const rawBody = Buffer.from(JSON.stringify(payload), 'utf8');
+    try {
+      return await fetch(this.options.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          [SIGNATURE_HEADER]: signWebhookBody(this.options.secret, rawBody),
+          [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
+          'User-Agent': 'breakglass',
+        },
+        body: rawBody,
+        // A redirect would re-send the signed body somewhere else; treat it as a failure instead.
+        redirect: 'manual',
+        // Also bounds reading the response body, which happens after fetch resolves.
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (error) {
+      throw this.transportError(error);
+    }
+  }
+
+  private transportError(error: unknown): ProviderError {
+    if (isTimeout(error)) {
+      return new ProviderError(`webhook timed out after ${formatDuration(this.options.timeoutMs)}`);
+    }
+    // fetch rejects with "fetch failed" and the socket error as cause; its code says what happened without
+    // echoing the URL (which may carry a token).
+    const code = fieldOf(fieldOf(error, 'cause'), 'code') ?? fieldOf(error, 'code');
+    return new ProviderError(`cannot reach the webhook: ${typeof code === 'string' ? code : 'network error'}`);
+  }
+
+  /** Returns the body of a 2xx answer, or throws with the status and a short excerpt of what the receiver said. */
+  private async expectSuccess(response: Response): Promise<string> {
+    let text: string;
+    try {
+      text = await readLimited(response, MAX_BODY_BYTES);
+    } catch (error) {
+      throw this.transportError(error);
+    }
+    if (response.status < 200 || response.status > 299) {
+      const said = this.excerpt(text);
+      throw new ProviderError(
+        said.length > 0 ? `webhook answered ${response.status}: ${said}` : `webhook answered ${response.status}`,
+      );
+    }
+    return text;
+  }
+
+  /** One short line of what the receiver said; a receiver echoing our secret back must not put it in Slack. */
+  private excerpt(text: string): string {
+    const line = text.split(this.options.secret).join('***').replace(/[\s\p{Cc}]+/gu, ' ').trim();
+    return line.length > MAX_BODY_EXCERPT_CHARS ? `${line.slice(0, MAX_BODY_EXCERPT_CHARS)}…` : line;
+  }
+}
+
+/** The body as text, cut off after maxBytes (the rest is discarded). */
+async function readLimited(response: Response, maxBytes: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size >= maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+}
+
+async function discardBody(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => undefined);
+}
+
+/** Duck-typed on purpose: errors from fetch may come from another realm (e.g. under jest), failing instanceof. */
+function fieldOf(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = fieldOf(error, 'name');
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
