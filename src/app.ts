@@ -1,0 +1,115 @@
+import { App, ExpressReceiver } from '@slack/bolt';
+import express from 'express';
+import { Redis } from 'ioredis';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config/env';
+import { createPrisma } from './db/prisma';
+import { ExpiryQueue } from './jobs/expiry-queue';
+import { ExpiryWorker } from './jobs/expiry-worker';
+import { Reconciler } from './jobs/reconciler';
+import type { Policy } from './policy/types';
+import { ProviderRegistry } from './providers/provider-registry';
+import { AccessService } from './services/access-service';
+import { RequestNotifier } from './services/request-notifier';
+import { UserDirectory } from './services/user-directory';
+import { boltLogger } from './slack/bolt-logger';
+import { register as registerActions } from './slack/listeners/actions';
+import { register as registerCommands } from './slack/listeners/commands';
+import { register as registerViews } from './slack/listeners/views';
+import { rejectFutureTimestamps } from './slack/request-timestamp-guard';
+import { WebClientSurface } from './slack/surface';
+
+export const DEFAULT_QUEUE_NAME = 'breakglass-expiry';
+
+export interface BreakglassOptions {
+  config: AppConfig;
+  policy: Policy;
+  logger: Logger;
+  /** Tests give each app its own queue. */
+  queueName?: string;
+}
+
+export interface Breakglass {
+  service: AccessService;
+  expiryQueue: ExpiryQueue;
+  reconciler: Reconciler;
+  /** Starts HTTP and the worker; resolves with the port actually bound (PORT=0 picks a free one). */
+  start(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Wires the bot: Bolt's HTTP receiver on /slack/events and the expiry worker, sharing one service. */
+export function createBreakglass({ config, policy, logger, queueName = DEFAULT_QUEUE_NAME }: BreakglassOptions): Breakglass {
+  const db = createPrisma(config.databaseUrl);
+  // Producers fail fast when Redis is away (the reconciler catches up); the worker's blocking
+  // connection must retry forever, as BullMQ requires.
+  const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  for (const connection of [queueConnection, workerConnection]) {
+    connection.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  }
+
+  const http = express();
+  http.use('/slack/events', rejectFutureTimestamps());
+  const receiver = new ExpressReceiver({ signingSecret: config.slackSigningSecret, app: http, logger: boltLogger(logger.child({ module: 'bolt' })) });
+  const app = new App({
+    token: config.slackBotToken,
+    receiver,
+    deferInitialization: true,
+    clientOptions: { slackApiUrl: config.slackApiUrl },
+    logger: boltLogger(logger.child({ module: 'bolt' })),
+  });
+
+  const surface = new WebClientSurface(app.client);
+  const providers = new ProviderRegistry(policy);
+  const expiryQueue = new ExpiryQueue(queueConnection, queueName);
+  const service = new AccessService({
+    db,
+    policy,
+    providers,
+    directory: new UserDirectory(policy, surface),
+    notifier: new RequestNotifier(surface, logger.child({ module: 'notifier' })),
+    expiry: expiryQueue,
+    logger: logger.child({ module: 'access' }),
+  });
+  const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
+  const deps = { service, surface, logger: logger.child({ module: 'slack' }) };
+  registerCommands(app, deps);
+  registerActions(app, deps);
+  registerViews(app, deps);
+  app.error(async (error) => {
+    logger.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+
+  let worker: ExpiryWorker | null = null;
+  let server: Server | null = null;
+
+  return {
+    service,
+    expiryQueue,
+    reconciler,
+    async start() {
+      await app.init();
+      worker = new ExpiryWorker({ connection: workerConnection, queueName, service, reconciler, logger: logger.child({ module: 'worker' }) });
+      await worker.waitUntilReady();
+      // Catch up at once with whatever happened while no bot was running, then every minute.
+      await reconciler.run();
+      await expiryQueue.startReconcileSchedule();
+      server = (await app.start(config.port)) as Server;
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      logger.info({ port, queue: queueName }, 'breakglass is up');
+      return port;
+    },
+    async stop() {
+      if (server) await app.stop();
+      server = null;
+      await worker?.close();
+      await expiryQueue.close();
+      await Promise.allSettled([queueConnection.quit(), workerConnection.quit()]);
+      await providers.closeAll();
+      await db.$disconnect();
+    },
+  };
+}

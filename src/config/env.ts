@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+export interface AppConfig {
+  slackBotToken: string;
+  slackSigningSecret: string;
+  slackApiUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  policyPath: string;
+  logLevel: string;
+}
+
+/** Thrown with a single line that says which variable is wrong and why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const urlWithScheme = (schemes: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return schemes.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
+  );
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
+  SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret (Basic Information page)'),
+  SLACK_API_URL: urlWithScheme(['http:', 'https:'])
+    .default('https://slack.com/api/')
+    .transform((value) => (value.endsWith('/') ? value : `${value}/`)),
+  DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']),
+  REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
+  PORT: z.coerce.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
+  BREAKGLASS_POLICY: z.string().min(1).default('./breakglass.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Parses the environment once at start-up. Empty strings count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    const why = issue.code === 'invalid_type' && present[name] === undefined ? 'is not set (see .env.example)' : issue.message;
+    throw new ConfigError(`${name} ${why}`);
+  }
+  const e = parsed.data;
+  return {
+    slackBotToken: e.SLACK_BOT_TOKEN,
+    slackSigningSecret: e.SLACK_SIGNING_SECRET,
+    slackApiUrl: e.SLACK_API_URL,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    policyPath: e.BREAKGLASS_POLICY,
+    logLevel: e.LOG_LEVEL,
+  };
+}

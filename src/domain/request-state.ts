@@ -1,0 +1,59 @@
+/** The life of an access request. Every status change in the database goes through `assertTransition`, and
+ * the UPDATE itself is conditional on the old status, so two racing actors cannot both move a request. */
+export type RequestState =
+  | 'PENDING'
+  | 'APPROVED'
+  | 'ACTIVE'
+  | 'REVOKING'
+  | 'EXPIRED'
+  | 'REVOKED'
+  | 'DENIED'
+  | 'FAILED';
+
+const allowedTransitions: Record<RequestState, readonly RequestState[]> = {
+  PENDING: ['APPROVED', 'DENIED', 'FAILED'],
+  // APPROVED → REVOKING when the grant fails (roll back) or expiry arrives while granting.
+  APPROVED: ['ACTIVE', 'REVOKING'],
+  ACTIVE: ['REVOKING'],
+  // REVOKING ends in the state named by the request's endReason.
+  REVOKING: ['EXPIRED', 'REVOKED', 'FAILED'],
+  EXPIRED: [],
+  REVOKED: [],
+  DENIED: [],
+  FAILED: [],
+};
+
+export type EndReason = 'expired' | 'revoked' | 'grant_failed';
+
+export function canTransition(from: RequestState, to: RequestState): boolean {
+  return allowedTransitions[from].includes(to);
+}
+
+export class InvalidTransitionError extends Error {
+  override readonly name = 'InvalidTransitionError';
+  constructor(from: RequestState, to: RequestState) {
+    super(`a request cannot go from ${from} to ${to}`);
+  }
+}
+
+export function assertTransition(from: readonly RequestState[], to: RequestState): void {
+  for (const state of from) if (!canTransition(state, to)) throw new InvalidTransitionError(state, to);
+}
+
+export function isFinal(state: RequestState): boolean {
+  return allowedTransitions[state].length === 0;
+}
+
+/** States in which access may exist on the target, so the expiry machinery must still act. */
+export const accessMayExistStates: readonly RequestState[] = ['APPROVED', 'ACTIVE', 'REVOKING'];
+
+export function finalStateFor(reason: EndReason): RequestState {
+  switch (reason) {
+    case 'expired':
+      return 'EXPIRED';
+    case 'revoked':
+      return 'REVOKED';
+    case 'grant_failed':
+      return 'FAILED';
+  }
+}

@@ -1,0 +1,35 @@
+import type { RequestState, EndReason } from './request-state';
+
+/** Everything people see about one request, assembled from the database and the policy. */
+export interface RequestView {
+  id: string;
+  humanId: string;
+  status: RequestState;
+  requesterId: string;
+  requesterLogin: string;
+  resourceId: string;
+  resourceDescription: string | null;
+  roleId: string;
+  durationSeconds: number;
+  reason: string;
+  ticket: string | null;
+  channelId: string;
+  messageTs: string | null;
+  requiredApprovals: number;
+  /** The approver list of the role as written in the policy (user and group ids). */
+  approverPrincipals: readonly string[];
+  approvals: ReadonlyArray<{ approverId: string; at: Date }>;
+  createdAt: Date;
+  decidedAt: Date | null;
+  decidedBy: string | null;
+  grantedAt: Date | null;
+  expiresAt: Date | null;
+  endedAt: Date | null;
+  endedBy: string | null;
+  endReason: EndReason | null;
+  failureReason: string | null;
+}
+
+export function humanRequestId(number: number): string {
+  return `BG-${number}`;
+}

@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import { createBreakglass } from './app';
+import { ConfigError, loadConfig } from './config/env';
+import { createLogger } from './logger';
+import { loadPolicy, PolicyError } from './policy/load-policy';
+
+async function main(): Promise<void> {
+  if (fs.existsSync('.env')) process.loadEnvFile('.env');
+  let config;
+  let policy;
+  try {
+    config = loadConfig();
+    policy = loadPolicy(config.policyPath);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof PolicyError) {
+      console.error(`breakglass: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const bot = createBreakglass({ config, policy, logger });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    try {
+      await bot.stop();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  try {
+    await bot.start();
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    await bot.stop().catch(() => {});
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,409 @@
+import type { Logger } from 'pino';
+import { Prisma, type AccessRequest, type Approval, type Db } from '../db/prisma';
+import { checkApproval, checkDenial, notPending, quorumReached, type Refusal } from '../domain/approval-rules';
+import { validateRequest } from '../domain/request-rules';
+import { assertTransition, finalStateFor, type EndReason, type RequestState } from '../domain/request-state';
+import { humanRequestId, type RequestView } from '../domain/request-view';
+import { findRole, principalMatches, requestableRoles } from '../policy/policy-queries';
+import type { Policy } from '../policy/types';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import { ProviderError, type GrantTarget } from '../providers/types';
+import { scrubSecrets } from '../logger';
+import { recordAudit, SYSTEM_ACTOR, type AuditAction } from './audit-log';
+import type { RequestNotifier } from './request-notifier';
+import type { UserDirectory } from './user-directory';
+
+/** Where expiry jobs live (BullMQ). Jobs carry the request id only. */
+export interface ExpiryScheduler {
+  schedule(requestId: string, at: Date): Promise<void>;
+  runNow(requestId: string): Promise<void>;
+}
+
+export type Outcome<Value, Code extends string> = ({ ok: true } & Value) | Refusal<Code>;
+
+export interface SubmitRequestInput {
+  requesterId: string;
+  channelId: string;
+  resourceId: string;
+  roleId: string;
+  durationText: string;
+  ticket: string | null;
+  reason: string;
+}
+
+/** A refusal decided inside a transaction: thrown to roll it back, turned into a result outside. */
+class Refused extends Error {
+  constructor(readonly refusal: Refusal<string>) {
+    super(refusal.message);
+  }
+}
+
+/** Thrown by the expiry job when the target did not let go; BullMQ retries it with backoff. */
+export class RevocationFailedError extends Error {
+  override readonly name = 'RevocationFailedError';
+}
+
+type RequestWithApprovals = AccessRequest & { approvals: Approval[] };
+
+const notFound: Refusal<'not_found'> = { ok: false, code: 'not_found', message: 'I cannot find that request any more.' };
+
+function failureText(err: unknown): string {
+  if (err instanceof ProviderError) return scrubSecrets(err.message);
+  return 'unexpected error on the target (see the bot logs)';
+}
+
+/** The rules of Breakglass: requests, approvals, grants and revocations, as guarded state transitions. */
+export class AccessService {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      policy: Policy;
+      providers: ProviderRegistry;
+      directory: UserDirectory;
+      notifier: RequestNotifier;
+      expiry: ExpiryScheduler;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Resources and roles this user may request (for the modal and help). */
+  async requestableFor(userId: string) {
+    return requestableRoles(this.deps.policy, userId, await this.deps.directory.groupsOf(userId));
+  }
+
+  /** Checks a request against the policy without recording anything (the modal's inline validation). */
+  async checkRequest(input: SubmitRequestInput) {
+    return validateRequest(this.deps.policy, { ...input, requesterGroupIds: await this.deps.directory.groupsOf(input.requesterId) });
+  }
+
+  async submitRequest(input: SubmitRequestInput): Promise<Outcome<{ view: RequestView }, string>> {
+    const { db, directory, notifier } = this.deps;
+    const validation = await this.checkRequest(input);
+    if (!validation.ok) return validation;
+    const login = await directory.loginFor(input.requesterId);
+    if (!login) {
+      return {
+        ok: false,
+        code: 'no_login',
+        message: 'I do not know your login on the target systems: ask an admin to add you under `identities` in the policy, or set an email in your Slack profile.',
+      };
+    }
+    const created = await db.$transaction(async (tx) => {
+      const request = await tx.accessRequest.create({
+        data: {
+          requesterId: input.requesterId,
+          requesterLogin: login,
+          resourceId: validation.resource.id,
+          roleId: validation.role.id,
+          grantName: validation.role.grant,
+          durationSeconds: validation.durationSeconds,
+          reason: validation.reason,
+          ticket: validation.ticket,
+          channelId: input.channelId,
+          requiredApprovals: validation.role.approvals,
+        },
+      });
+      await recordAudit(tx, {
+        requestId: request.id,
+        actor: input.requesterId,
+        action: 'REQUESTED',
+        details: { resource: request.resourceId, role: request.roleId, durationSeconds: request.durationSeconds, ticket: request.ticket, reason: request.reason, login, channel: input.channelId },
+      });
+      return request;
+    });
+    let view = await this.loadView(created.id);
+    try {
+      const { ts } = await notifier.postRequest(view);
+      await db.accessRequest.update({ where: { id: created.id }, data: { messageTs: ts } });
+    } catch (err) {
+      this.deps.logger.warn({ err, requestId: created.id }, 'could not post the approval message');
+      await this.transition(created.id, ['PENDING'], 'FAILED', { failureReason: 'the approval message could not be posted' }, SYSTEM_ACTOR, 'POST_FAILED');
+      return { ok: false, code: 'post_failed', message: `I could not post the approval request in <#${input.channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.` };
+    }
+    view = await this.loadView(created.id);
+    return { ok: true, view };
+  }
+
+  async approve(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView; quorum: boolean }, string>> {
+    const { db, notifier } = this.deps;
+    const request = await this.findRequest(requestId);
+    if (!request) return notFound;
+    const check = checkApproval({
+      status: request.status,
+      requesterId: request.requesterId,
+      actorId,
+      actorIsApprover: await this.isApprover(request, actorId),
+      approvedBy: request.approvals.map((a) => a.approverId),
+    });
+    if (!check.ok) return check;
+
+    let quorum = false;
+    try {
+      await db.$transaction(async (tx) => {
+        try {
+          await tx.approval.create({ data: { requestId, approverId: actorId } });
+        } catch (err) {
+          if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+            throw new Refused({ ok: false, code: 'already_approved', message: 'You have already approved this request; each approver counts once.' });
+          }
+          throw err;
+        }
+        // The conditional increment takes the row lock: concurrent approvals of one request run one after the
+        // other from here, so exactly one of them sees the count reach the quorum.
+        const counted = await tx.accessRequest.updateMany({ where: { id: requestId, status: 'PENDING' }, data: { approvalCount: { increment: 1 } } });
+        if (counted.count === 0) {
+          const current = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
+          throw new Refused(notPending(current.status));
+        }
+        const after = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
+        await recordAudit(tx, { requestId, actor: actorId, action: 'APPROVAL_RECORDED', details: { approvals: after.approvalCount, required: after.requiredApprovals } });
+        if (quorumReached(after.approvalCount, after.requiredApprovals)) {
+          assertTransition(['PENDING'], 'APPROVED');
+          const now = new Date();
+          const expiresAt = new Date(now.getTime() + after.durationSeconds * 1000);
+          await tx.accessRequest.update({ where: { id: requestId }, data: { status: 'APPROVED', decidedAt: now, decidedBy: actorId, expiresAt } });
+          await recordAudit(tx, { requestId, actor: actorId, action: 'QUORUM_REACHED', details: { approvals: after.approvalCount, expiresAt: expiresAt.toISOString() } });
+          quorum = true;
+        }
+      });
+    } catch (err) {
+      if (err instanceof Refused) return err.refusal;
+      throw err;
+    }
+    const view = await this.loadView(requestId);
+    await notifier.approvalRecorded(view, actorId);
+    if (quorum) await this.activate(requestId);
+    return { ok: true, view: await this.loadView(requestId), quorum };
+  }
+
+  async deny(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView; withdrawn: boolean }, string>> {
+    const request = await this.findRequest(requestId);
+    if (!request) return notFound;
+    const check = checkDenial({
+      status: request.status,
+      requesterId: request.requesterId,
+      actorId,
+      actorIsApprover: await this.isApprover(request, actorId),
+      approvedBy: request.approvals.map((a) => a.approverId),
+    });
+    if (!check.ok) return check;
+    const moved = await this.transition(requestId, ['PENDING'], 'DENIED', { decidedAt: new Date(), decidedBy: actorId }, actorId, check.withdrawn ? 'WITHDRAWN' : 'DENIED');
+    if (!moved) return this.alreadyDecided(requestId);
+    const view = await this.loadView(requestId);
+    await this.deps.notifier.denied(view);
+    return { ok: true, view, withdrawn: check.withdrawn };
+  }
+
+  /** Ends active access early. The revocation itself runs in the expiry worker, which retries until it holds. */
+  async revokeNow(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView }, string>> {
+    const request = await this.findRequest(requestId);
+    if (!request) return notFound;
+    const allowed = actorId === request.requesterId || this.deps.policy.admins.includes(actorId) || (await this.isApprover(request, actorId));
+    if (!allowed) {
+      return { ok: false, code: 'not_allowed', message: 'Only the requester, an approver of this role or a Breakglass admin can revoke this access.' };
+    }
+    if (request.status === 'APPROVED') {
+      return { ok: false, code: 'not_active', message: 'Access is still being granted; try again in a moment.' };
+    }
+    const moved = await this.transition(requestId, ['ACTIVE'], 'REVOKING', { endReason: 'revoked', endedBy: actorId }, actorId, 'REVOKE_REQUESTED');
+    if (!moved) {
+      const current = await this.loadView(requestId);
+      const message = current.status === 'REVOKING' ? 'This access is already being revoked.' : `This request is not active (it is ${current.status.toLowerCase()}).`;
+      return { ok: false, code: 'not_active', message };
+    }
+    const view = await this.loadView(requestId);
+    await this.deps.notifier.revokeRequested(view, actorId);
+    try {
+      await this.deps.expiry.runNow(requestId);
+    } catch (err) {
+      // The reconciler re-queues REVOKING requests, so the revocation still happens once the queue is back.
+      this.deps.logger.error({ err, requestId }, 'could not queue the revocation; the reconciler will retry it');
+    }
+    return { ok: true, view };
+  }
+
+  /** Quorum reached: schedule the expiry first (so a crash mid-grant is still cleaned up), then grant and verify. */
+  private async activate(requestId: string): Promise<void> {
+    const request = await this.findRequest(requestId);
+    if (!request || request.status !== 'APPROVED' || !request.expiresAt) return;
+    const target = this.grantTarget(request);
+    let failure: string | null = null;
+    try {
+      await this.deps.expiry.schedule(requestId, request.expiresAt);
+    } catch (err) {
+      this.deps.logger.error({ err, requestId }, 'could not schedule the expiry job; not granting');
+      failure = 'the expiry could not be scheduled (queue unavailable), so nothing was granted';
+    }
+    if (!failure) {
+      try {
+        const provider = this.deps.providers.get(request.resourceId);
+        await provider.grant(target);
+        if (!(await provider.verify(target))) throw new ProviderError('the grant did not show up on the target when checked');
+      } catch (err) {
+        this.deps.logger.warn({ err, requestId }, 'grant failed');
+        failure = failureText(err);
+      }
+    }
+    if (failure) {
+      await this.transition(requestId, ['APPROVED'], 'REVOKING', { endReason: 'grant_failed', failureReason: failure }, SYSTEM_ACTOR, 'GRANT_FAILED', { error: failure });
+      await this.deps.notifier.grantFailed(await this.loadView(requestId));
+      await this.deps.expiry.runNow(requestId).catch((err) => this.deps.logger.error({ err, requestId }, 'could not queue the rollback; the reconciler will retry it'));
+      return;
+    }
+    const grantedAt = new Date();
+    const activated = await this.transition(requestId, ['APPROVED'], 'ACTIVE', { grantedAt }, SYSTEM_ACTOR, 'GRANTED', {
+      login: request.requesterLogin,
+      grant: request.grantName,
+      expiresAt: request.expiresAt.toISOString(),
+    }, async (tx) => {
+      await tx.grant.create({
+        data: { requestId, resourceId: request.resourceId, roleId: request.roleId, login: request.requesterLogin, grantedAt, expiresAt: request.expiresAt! },
+      });
+    });
+    if (!activated) {
+      // Expiry or a rollback overtook the grant while it was in flight: take the late grant away again.
+      this.deps.logger.warn({ requestId }, 'request left APPROVED while granting; undoing the late grant');
+      await this.deps.providers.get(request.resourceId).revoke(target);
+      await this.deps.db.$transaction((tx) => recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'ROLLED_BACK', details: { why: 'granted after the request had moved on' } }));
+      return;
+    }
+    await this.deps.notifier.granted(await this.loadView(requestId));
+  }
+
+  /** The expiry job: revoke when due, verify, record, summarize. Idempotent; throws to be retried. */
+  async processExpiry(requestId: string, now = new Date()): Promise<{ notBefore?: Date }> {
+    let request = await this.findRequest(requestId);
+    if (!request) return {};
+    if (request.status === 'ACTIVE' || request.status === 'APPROVED') {
+      if (request.expiresAt && request.expiresAt.getTime() > now.getTime()) return { notBefore: request.expiresAt };
+      await this.transition(requestId, ['ACTIVE', 'APPROVED'], 'REVOKING', { endReason: 'expired' }, SYSTEM_ACTOR, 'EXPIRY_REACHED');
+      request = await this.findRequest(requestId);
+    }
+    if (!request || request.status !== 'REVOKING') return {};
+    await this.revokeOnTarget(request);
+    return {};
+  }
+
+  private async revokeOnTarget(request: RequestWithApprovals): Promise<void> {
+    const requestId = request.id;
+    const target = this.grantTarget(request);
+    try {
+      const provider = this.deps.providers.get(request.resourceId);
+      await provider.revoke(target);
+      if (await provider.verify(target)) throw new ProviderError('the access is still there after revoking');
+    } catch (err) {
+      const error = err instanceof Error && !(err instanceof ProviderError) ? scrubSecrets(err.message) : failureText(err);
+      await this.deps.db.$transaction(async (tx) => {
+        await tx.grant.updateMany({ where: { requestId }, data: { revokeAttempts: { increment: 1 }, lastRevokeError: error } });
+        await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'REVOKE_FAILED', details: { error } });
+      });
+      throw new RevocationFailedError(`revoking ${humanRequestId(request.number)} failed: ${error}`);
+    }
+    const reason = (request.endReason ?? 'expired') as EndReason;
+    const finalState = finalStateFor(reason);
+    const endedAt = new Date();
+    const action: AuditAction = reason === 'expired' ? 'EXPIRED' : reason === 'revoked' ? 'REVOKED' : 'ROLLED_BACK';
+    const ended = await this.transition(requestId, ['REVOKING'], finalState, { endedAt }, SYSTEM_ACTOR, action, { login: request.requesterLogin, grant: request.grantName }, async (tx) => {
+      await tx.grant.updateMany({ where: { requestId, status: 'ACTIVE' }, data: { status: 'REVOKED', revokedAt: endedAt } });
+    });
+    if (ended) await this.deps.notifier.ended(await this.loadView(requestId));
+  }
+
+  /** Requests that may hold access on a target, with when their expiry job should run. For the reconciler. */
+  async requestsNeedingExpiryJobs(): Promise<Array<{ id: string; runAt: Date }>> {
+    const rows = await this.deps.db.accessRequest.findMany({
+      where: { status: { in: ['APPROVED', 'ACTIVE', 'REVOKING'] } },
+      select: { id: true, status: true, expiresAt: true },
+    });
+    return rows.map((row) => ({ id: row.id, runAt: row.status === 'REVOKING' || !row.expiresAt ? new Date() : row.expiresAt }));
+  }
+
+  async loadView(requestId: string): Promise<RequestView> {
+    const request = await this.findRequest(requestId);
+    if (!request) throw new Error(`request ${requestId} not found`);
+    return this.toView(request);
+  }
+
+  private toView(request: RequestWithApprovals): RequestView {
+    const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
+    return {
+      id: request.id,
+      humanId: humanRequestId(request.number),
+      status: request.status,
+      requesterId: request.requesterId,
+      requesterLogin: request.requesterLogin,
+      resourceId: request.resourceId,
+      resourceDescription: rule?.resource.description ?? null,
+      roleId: request.roleId,
+      durationSeconds: request.durationSeconds,
+      reason: request.reason,
+      ticket: request.ticket,
+      channelId: request.channelId,
+      messageTs: request.messageTs,
+      requiredApprovals: request.requiredApprovals,
+      approverPrincipals: rule?.role.approvers ?? [],
+      approvals: request.approvals.map((a) => ({ approverId: a.approverId, at: a.createdAt })),
+      createdAt: request.createdAt,
+      decidedAt: request.decidedAt,
+      decidedBy: request.decidedBy,
+      grantedAt: request.grantedAt,
+      expiresAt: request.expiresAt,
+      endedAt: request.endedAt,
+      endedBy: request.endedBy,
+      endReason: (request.endReason as EndReason | null) ?? null,
+      failureReason: request.failureReason,
+    };
+  }
+
+  private async findRequest(requestId: string): Promise<RequestWithApprovals | null> {
+    // Button values come from Slack: anything that is not a UUID cannot be ours.
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)) return null;
+    return this.deps.db.accessRequest.findUnique({ where: { id: requestId }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
+  }
+
+  private async isApprover(request: AccessRequest, actorId: string): Promise<boolean> {
+    const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
+    if (!rule) return false;
+    return principalMatches(rule.role.approvers, actorId, await this.deps.directory.groupsOf(actorId));
+  }
+
+  private async alreadyDecided(requestId: string): Promise<Refusal<string>> {
+    return notPending((await this.loadView(requestId)).status);
+  }
+
+  private grantTarget(request: AccessRequest): GrantTarget {
+    return {
+      requestId: request.id,
+      slackId: request.requesterId,
+      login: request.requesterLogin,
+      resourceId: request.resourceId,
+      roleId: request.roleId,
+      grant: request.grantName,
+      expiresAt: request.expiresAt ?? new Date(),
+      reason: request.reason,
+      ticket: request.ticket,
+    };
+  }
+
+  /** The one way a request changes status: conditional on the old status, with its audit event in the same
+   * transaction. Returns false when another actor moved the request first. */
+  private async transition(
+    requestId: string,
+    from: RequestState[],
+    to: RequestState,
+    data: Prisma.AccessRequestUpdateManyMutationInput,
+    actor: string,
+    action: AuditAction,
+    details: Record<string, unknown> = {},
+    alsoInTransaction?: (tx: Prisma.TransactionClient) => Promise<void>,
+  ): Promise<boolean> {
+    assertTransition(from, to);
+    return this.deps.db.$transaction(async (tx) => {
+      const moved = await tx.accessRequest.updateMany({ where: { id: requestId, status: { in: from } }, data: { ...data, status: to } });
+      if (moved.count === 0) return false;
+      await recordAudit(tx, { requestId, actor, action, details: { from, to, ...details } });
+      if (alsoInTransaction) await alsoInTransaction(tx);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import type { Prisma } from '../db/prisma';
+
+export type AuditAction =
+  | 'REQUESTED'
+  | 'POST_FAILED'
+  | 'APPROVAL_RECORDED'
+  | 'QUORUM_REACHED'
+  | 'DENIED'
+  | 'WITHDRAWN'
+  | 'GRANTED'
+  | 'GRANT_FAILED'
+  | 'REVOKE_REQUESTED'
+  | 'EXPIRY_REACHED'
+  | 'REVOKE_FAILED'
+  | 'REVOKED'
+  | 'EXPIRED'
+  | 'ROLLED_BACK';
+
+export const SYSTEM_ACTOR = 'system';
+
+/** Audit events are written inside the same transaction as the state change they describe. */
+export async function recordAudit(
+  tx: Prisma.TransactionClient,
+  event: { requestId: string; actor: string; action: AuditAction; details?: Record<string, unknown> },
+): Promise<void> {
+  await tx.auditEvent.create({
+    data: {
+      requestId: event.requestId,
+      actor: event.actor,
+      action: event.action,
+      details: (event.details ?? {}) as Prisma.InputJsonValue,
+    },
+  });
+}

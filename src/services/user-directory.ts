@@ -1,0 +1,42 @@
+import type { Policy } from '../policy/types';
+import { referencedGroupIds } from '../policy/policy-queries';
+import type { SlackSurface } from '../slack/surface';
+
+const GROUP_CACHE_MS = 60_000;
+
+/** Who a Slack user is on target systems, and which of the policy's user groups they belong to. */
+export class UserDirectory {
+  private readonly groupMembers = new Map<string, { members: ReadonlySet<string>; fetchedAt: number }>();
+
+  constructor(
+    private readonly policy: Policy,
+    private readonly surface: Pick<SlackSurface, 'getUserEmail' | 'listUserGroupMembers'>,
+  ) {}
+
+  /** The login from the policy's identities, else the local part of the Slack email; null when neither works. */
+  async loginFor(userId: string): Promise<string | null> {
+    const mapped = this.policy.identities.get(userId);
+    if (mapped) return mapped;
+    const email = await this.surface.getUserEmail(userId);
+    const localPart = email?.split('@')[0]?.toLowerCase() ?? '';
+    return /^[a-z0-9][a-z0-9._-]*$/.test(localPart) ? localPart : null;
+  }
+
+  /** The policy's user groups (S…) that contain this user. Memberships are cached for a minute. */
+  async groupsOf(userId: string): Promise<ReadonlySet<string>> {
+    const groups = new Set<string>();
+    for (const groupId of referencedGroupIds(this.policy)) {
+      const members = await this.membersOf(groupId);
+      if (members.has(userId)) groups.add(groupId);
+    }
+    return groups;
+  }
+
+  private async membersOf(groupId: string): Promise<ReadonlySet<string>> {
+    const cached = this.groupMembers.get(groupId);
+    if (cached && Date.now() - cached.fetchedAt < GROUP_CACHE_MS) return cached.members;
+    const members = new Set(await this.surface.listUserGroupMembers(groupId));
+    this.groupMembers.set(groupId, { members, fetchedAt: Date.now() });
+    return members;
+  }
+}

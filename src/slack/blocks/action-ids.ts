@@ -1,0 +1,18 @@
+/** Every interactive id the bot renders. Listeners register on these; builders use them; tests import them. */
+export const ActionIds = {
+  approve: 'breakglass_approve',
+  deny: 'breakglass_deny',
+  revokeNow: 'breakglass_revoke_now',
+  modalResource: 'breakglass_modal_resource',
+} as const;
+
+export const RequestModal = {
+  callbackId: 'breakglass_request_modal',
+  blocks: {
+    resource: { blockId: 'resource', actionId: ActionIds.modalResource },
+    role: { blockId: 'role', actionId: 'role_select' },
+    duration: { blockId: 'duration', actionId: 'duration_input' },
+    ticket: { blockId: 'ticket', actionId: 'ticket_input' },
+    reason: { blockId: 'reason', actionId: 'reason_input' },
+  },
+} as const;

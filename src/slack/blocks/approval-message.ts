@@ -1,0 +1,117 @@
+import type { KnownBlock } from '@slack/web-api';
+import { formatDuration } from '../../domain/duration';
+import type { RequestView } from '../../domain/request-view';
+import { remainingApprovals } from '../../domain/approval-rules';
+import type { SlackMessage } from '../surface';
+import { ActionIds } from './action-ids';
+import { escapeText, mentionPrincipal, mentionUser, slackDate } from './format';
+
+const statusLine: Record<RequestView['status'], (view: RequestView) => string> = {
+  PENDING: (view) => {
+    const remaining = remainingApprovals(view.approvals.length, view.requiredApprovals);
+    return `:hourglass_flowing_sand: *Waiting for ${remaining} more approval${remaining === 1 ? '' : 's'}* (${view.approvals.length} of ${view.requiredApprovals})`;
+  },
+  APPROVED: () => ':gear: *Approved — granting access now…*',
+  ACTIVE: (view) => `:unlock: *Active* until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}`,
+  REVOKING: () => ':lock: *Revoking access…*',
+  EXPIRED: (view) => `:lock: *Expired* — access revoked ${view.endedAt ? slackDate(view.endedAt) : ''}`,
+  REVOKED: (view) => `:lock: *Revoked early*${view.endedBy ? ` by ${mentionUser(view.endedBy)}` : ''} ${view.endedAt ? slackDate(view.endedAt) : ''}`,
+  DENIED: (view) =>
+    view.decidedBy === view.requesterId
+      ? `:no_entry_sign: *Withdrawn* by ${mentionUser(view.requesterId)}`
+      : `:no_entry_sign: *Denied*${view.decidedBy ? ` by ${mentionUser(view.decidedBy)}` : ''}`,
+  FAILED: (view) => `:x: *Failed* — ${escapeText(view.failureReason ?? 'unknown error')}. Nothing is granted.`,
+};
+
+function requestFields(view: RequestView): string[] {
+  return [
+    `*Requester*\n${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`)`,
+    `*Access*\n\`${view.resourceId}\` · \`${view.roleId}\``,
+    `*Duration*\n${formatDuration(view.durationSeconds)}`,
+    `*Ticket*\n${view.ticket ? escapeText(view.ticket) : '—'}`,
+  ];
+}
+
+function buttonsFor(view: RequestView): KnownBlock | null {
+  if (view.status === 'PENDING') {
+    return {
+      type: 'actions',
+      block_id: 'decision',
+      elements: [
+        { type: 'button', action_id: ActionIds.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: view.id },
+        {
+          type: 'button',
+          action_id: ActionIds.deny,
+          text: { type: 'plain_text', text: 'Deny' },
+          style: 'danger',
+          value: view.id,
+          confirm: {
+            title: { type: 'plain_text', text: `Deny ${view.humanId}?` },
+            text: { type: 'mrkdwn', text: 'One denial ends the request; the requester has to ask again.' },
+            confirm: { type: 'plain_text', text: 'Deny' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+            style: 'danger',
+          },
+        },
+      ],
+    };
+  }
+  if (view.status === 'ACTIVE') {
+    return {
+      type: 'actions',
+      block_id: 'active',
+      elements: [
+        {
+          type: 'button',
+          action_id: ActionIds.revokeNow,
+          text: { type: 'plain_text', text: 'Revoke now' },
+          style: 'danger',
+          value: view.id,
+          confirm: {
+            title: { type: 'plain_text', text: `Revoke ${view.humanId} now?` },
+            text: { type: 'mrkdwn', text: `${mentionUser(view.requesterId)} loses \`${view.roleId}\` on \`${view.resourceId}\` immediately.` },
+            confirm: { type: 'plain_text', text: 'Revoke' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+            style: 'danger',
+          },
+        },
+      ],
+    };
+  }
+  return null;
+}
+
+/** The request message in the incident channel; re-rendered on every state change. */
+export function buildApprovalMessage(view: RequestView): SlackMessage {
+  const approvals = view.approvals.length
+    ? view.approvals.map((a) => `:white_check_mark: ${mentionUser(a.approverId)} ${slackDate(a.at)}`).join('\n')
+    : 'No approvals yet.';
+  const blocks: KnownBlock[] = [
+    {
+      type: 'section',
+      block_id: 'summary',
+      text: {
+        type: 'mrkdwn',
+        text: `*${view.humanId}* · ${mentionUser(view.requesterId)} requests break-glass access to *${view.resourceId}*${view.resourceDescription ? ` (${escapeText(view.resourceDescription)})` : ''}`,
+      },
+    },
+    { type: 'section', block_id: 'fields', fields: requestFields(view).map((text) => ({ type: 'mrkdwn', text })) },
+    { type: 'section', block_id: 'reason', text: { type: 'mrkdwn', text: `*Reason*\n${escapeText(view.reason)}` } },
+    {
+      type: 'context',
+      block_id: 'approvers',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `Needs ${view.requiredApprovals} distinct approval${view.requiredApprovals === 1 ? '' : 's'} from ${view.approverPrincipals.map(mentionPrincipal).join(', ')}`,
+        },
+      ],
+    },
+    { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: approvals } },
+    { type: 'section', block_id: 'status', text: { type: 'mrkdwn', text: statusLine[view.status](view) } },
+  ];
+  const buttons = buttonsFor(view);
+  if (buttons) blocks.push(buttons);
+  const text = `${view.humanId}: <@${view.requesterId}> requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.status.toLowerCase()}`;
+  return { text, blocks };
+}

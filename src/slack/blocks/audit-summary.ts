@@ -1,0 +1,39 @@
+import type { KnownBlock } from '@slack/web-api';
+import { formatDuration } from '../../domain/duration';
+import type { RequestView } from '../../domain/request-view';
+import type { SlackMessage } from '../surface';
+import { escapeText, mentionUser, slackDate } from './format';
+
+const endings = {
+  expired: 'expired',
+  revoked: 'revoked early',
+  grant_failed: 'rolled back after a failed grant',
+} as const;
+
+/** Posted in the incident channel and the thread when access ends: who, what, why, approved by whom, how long. */
+export function buildAuditSummary(view: RequestView): SlackMessage {
+  const ending = view.endReason ? endings[view.endReason] : 'ended';
+  const endedAt = view.endedAt ?? new Date();
+  const actualSeconds = view.grantedAt ? Math.max(0, Math.round((endedAt.getTime() - view.grantedAt.getTime()) / 1000)) : 0;
+  const approvals = view.approvals.length
+    ? view.approvals.map((a) => `${mentionUser(a.approverId)} at ${slackDate(a.at)}`).join('\n')
+    : '—';
+  const lines = [
+    `*Requester:* ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`)`,
+    `*Access:* \`${view.roleId}\` on \`${view.resourceId}\``,
+    `*Reason:* ${escapeText(view.reason)}`,
+    `*Ticket:* ${view.ticket ? escapeText(view.ticket) : '—'}`,
+    `*Requested:* ${slackDate(view.createdAt)} for ${formatDuration(view.durationSeconds)}`,
+    `*Granted:* ${view.grantedAt ? slackDate(view.grantedAt) : 'never'}`,
+    `*${ending[0].toUpperCase()}${ending.slice(1)}:* ${slackDate(endedAt)}${view.endReason === 'revoked' && view.endedBy ? ` by ${mentionUser(view.endedBy)}` : ''}`,
+    `*Actual duration:* ${view.grantedAt ? formatDuration(Math.max(1, actualSeconds)) : '—'}`,
+  ];
+  if (view.failureReason) lines.push(`*Failure:* ${escapeText(view.failureReason)}`);
+  const blocks: KnownBlock[] = [
+    { type: 'header', block_id: 'title', text: { type: 'plain_text', text: `Audit summary ${view.humanId}: access ${ending}` } },
+    { type: 'section', block_id: 'facts', text: { type: 'mrkdwn', text: lines.join('\n') } },
+    { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: `*Approved by:*\n${approvals}` } },
+  ];
+  const text = `Audit summary ${view.humanId}: ${view.roleId} on ${view.resourceId} for <@${view.requesterId}> ${ending}`;
+  return { text, blocks };
+}

@@ -1,0 +1,48 @@
+import { formatDuration } from '../../domain/duration';
+import type { RequestView } from '../../domain/request-view';
+import { remainingApprovals } from '../../domain/approval-rules';
+import type { SlackMessage } from '../surface';
+import { escapeText, mentionUser, slackDate } from './format';
+
+/** Short text messages: thread replies, DMs and ephemeral answers. Each has plain fallback text. */
+function textMessage(text: string): SlackMessage {
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+export function approvalRecordedNotice(view: RequestView, approverId: string): SlackMessage {
+  const remaining = remainingApprovals(view.approvals.length, view.requiredApprovals);
+  const progress = remaining > 0 ? `${remaining} more needed` : 'quorum reached, granting access';
+  return textMessage(`:white_check_mark: ${mentionUser(approverId)} approved (${view.approvals.length} of ${view.requiredApprovals}; ${progress}).`);
+}
+
+export function deniedNotice(view: RequestView): SlackMessage {
+  return view.decidedBy === view.requesterId
+    ? textMessage(`:no_entry_sign: ${mentionUser(view.requesterId)} withdrew ${view.humanId}.`)
+    : textMessage(`:no_entry_sign: ${mentionUser(view.decidedBy ?? 'unknown')} denied ${view.humanId}. ${mentionUser(view.requesterId)}, ask again with more context if needed.`);
+}
+
+export function grantedNotice(view: RequestView): SlackMessage {
+  return textMessage(
+    `:unlock: Granted \`${view.roleId}\` on \`${view.resourceId}\` to ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`) until ${view.expiresAt ? slackDate(view.expiresAt) : '?'} (${formatDuration(view.durationSeconds)}). Verified on the target.`,
+  );
+}
+
+export function grantedDirectMessage(view: RequestView): SlackMessage {
+  return textMessage(
+    `:unlock: Your break-glass request ${view.humanId} is active: \`${view.roleId}\` on \`${view.resourceId}\` as \`${escapeText(view.requesterLogin)}\` until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}. It is revoked automatically then; use *Revoke now* on the request message when you are done.`,
+  );
+}
+
+export function grantFailedNotice(view: RequestView): SlackMessage {
+  return textMessage(
+    `:x: Granting ${view.humanId} failed: ${escapeText(view.failureReason ?? 'unknown error')}. Anything partly granted is being rolled back; nothing stays granted.`,
+  );
+}
+
+export function revokeRequestedNotice(view: RequestView, actorId: string): SlackMessage {
+  return textMessage(`:lock: ${mentionUser(actorId)} asked to revoke ${view.humanId} now; revoking…`);
+}
+
+export function postFailedAnswer(channelId: string): string {
+  return `I could not post the approval request in <#${channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.`;
+}

@@ -1,0 +1,14 @@
+import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs, StaticSelectAction } from '@slack/bolt';
+import { buildRequestModal } from '../../blocks/request-modal';
+import type { ListenerDeps } from '../types';
+
+/** Picking a resource in the modal re-renders it with that resource's roles. */
+export function modalResourceSelected({ service, surface }: ListenerDeps) {
+  return async ({ ack, body, action }: SlackActionMiddlewareArgs<BlockAction<StaticSelectAction>> & AllMiddlewareArgs): Promise<void> => {
+    await ack();
+    if (!body.view) return;
+    const requestable = await service.requestableFor(body.user.id);
+    const view = buildRequestModal({ requestable, selectedResourceId: action.selected_option?.value, channelId: body.view.private_metadata });
+    await surface.updateModal(body.view.id, view, body.view.hash);
+  };
+}

@@ -1,0 +1,47 @@
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { parseCommand } from '../../../domain/command';
+import { buildHelpText } from '../../blocks/help-message';
+import { buildRequestModal } from '../../blocks/request-modal';
+import type { ListenerDeps } from '../types';
+
+export const BREAKGLASS_COMMAND = '/breakglass';
+
+/** `/breakglass …`: help, the request modal, or an inline request. Acks at once; answers ephemerally. */
+export function breakglassCommand({ service, surface }: ListenerDeps) {
+  return async ({ command, ack, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
+    const parsed = parseCommand(command.text ?? '');
+    if (parsed.kind === 'invalid') {
+      await ack({ response_type: 'ephemeral', text: parsed.message });
+      return;
+    }
+    await ack();
+    const answer = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
+    switch (parsed.kind) {
+      case 'help':
+        await answer(buildHelpText(await service.requestableFor(command.user_id)));
+        return;
+      case 'open-modal': {
+        const requestable = await service.requestableFor(command.user_id);
+        if (requestable.length === 0) {
+          await answer('The Breakglass policy lets you request nothing yet; ask the Breakglass admins to add you as a requester.');
+          return;
+        }
+        await surface.openModal(command.trigger_id, buildRequestModal({ requestable, channelId: command.channel_id }));
+        return;
+      }
+      case 'request': {
+        const result = await service.submitRequest({
+          requesterId: command.user_id,
+          channelId: command.channel_id,
+          resourceId: parsed.resourceId,
+          roleId: parsed.roleId,
+          durationText: parsed.durationText,
+          ticket: parsed.ticket,
+          reason: parsed.reason,
+        });
+        if (!result.ok) await answer(`:warning: ${result.message}`);
+        return;
+      }
+    }
+  };
+}

@@ -1,0 +1,50 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { RequestModal } from '../../blocks/action-ids';
+import type { ListenerDeps } from '../types';
+
+type StateValues = ViewSubmitAction['view']['state']['values'];
+
+/** Reads the modal's fields. The role block id carries the resource (see buildRequestModal). */
+export function readRequestModal(values: StateValues) {
+  const { blocks } = RequestModal;
+  const roleBlockId = Object.keys(values).find((id) => id.startsWith(`${blocks.role.blockId}:`)) ?? blocks.role.blockId;
+  const text = (blockId: string, actionId: string) => (values[blockId]?.[actionId]?.value ?? '').trim();
+  return {
+    resourceId: values[blocks.resource.blockId]?.[blocks.resource.actionId]?.selected_option?.value ?? '',
+    roleId: values[roleBlockId]?.[blocks.role.actionId]?.selected_option?.value ?? '',
+    roleBlockId,
+    durationText: text(blocks.duration.blockId, blocks.duration.actionId),
+    ticket: text(blocks.ticket.blockId, blocks.ticket.actionId) || null,
+    reason: text(blocks.reason.blockId, blocks.reason.actionId),
+  };
+}
+
+/** Submitting the request modal: field errors inline (response_action: errors), otherwise close and post. */
+export function requestModalSubmitted({ service, surface, logger }: ListenerDeps) {
+  return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs): Promise<void> => {
+    const fields = readRequestModal(view.state.values);
+    const input = { ...fields, requesterId: body.user.id, channelId: view.private_metadata };
+    const check = await service.checkRequest(input);
+    if (!check.ok) {
+      const blockByField = {
+        resource: RequestModal.blocks.resource.blockId,
+        role: fields.roleBlockId,
+        duration: RequestModal.blocks.duration.blockId,
+        ticket: RequestModal.blocks.ticket.blockId,
+        reason: RequestModal.blocks.reason.blockId,
+      } as const;
+      await ack({ response_action: 'errors', errors: { [blockByField[check.field]]: check.message } });
+      return;
+    }
+    await ack();
+    const result = await service.submitRequest(input);
+    if (result.ok) return;
+    // The modal is gone, so the refusal goes to the channel ephemerally, or by DM when that is impossible.
+    try {
+      await surface.postEphemeral(input.channelId, input.requesterId, `:warning: ${result.message}`);
+    } catch (err) {
+      logger.debug({ err }, 'ephemeral answer failed; sending a DM');
+      await surface.sendDirectMessage(input.requesterId, { text: `:warning: ${result.message}`, blocks: [] });
+    }
+  };
+}

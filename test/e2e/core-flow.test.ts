@@ -1,0 +1,206 @@
+import { ActionIds } from '../../src/slack/blocks/action-ids';
+import { BotHarness, truncateAll } from '../support/bot-harness';
+import { TargetDatabase } from '../support/target-database';
+import { waitFor } from '../support/wait';
+import { WebhookReceiver } from '../support/webhook-receiver';
+import { APPROVER1, APPROVER2, CHANNEL, e2ePolicy, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
+
+const target = new TargetDatabase();
+const webhook = new WebhookReceiver('deploy-hook-secret');
+let harness: BotHarness;
+let login: string;
+let writeRole: string;
+
+function textOf(args: Record<string, any>): string {
+  return `${args.text ?? ''}\n${JSON.stringify(args.blocks ?? [])}`;
+}
+
+function buttonValue(blocks: any[], actionId: string): string | undefined {
+  for (const block of blocks) for (const element of block.elements ?? []) if (element.action_id === actionId) return element.value;
+  return undefined;
+}
+
+/** Sends the slash command and returns the request as the posted approval message shows it. */
+async function requestAccess(text: string, userId = REQUESTER) {
+  const posted = harness.slack.callsOf('chat.postMessage').length;
+  const response = await harness.sender.slashCommand({ userId, channelId: CHANNEL, text });
+  expect(response.status).toBe(200);
+  const message = await waitFor(() => harness.slack.callsOf('chat.postMessage').slice(posted).find((call) => !call.args.thread_ts), 'the approval message');
+  const requestId = buttonValue(message.args.blocks, ActionIds.approve);
+  expect(requestId).toBeDefined();
+  const request = await harness.request(requestId!);
+  return { request, message };
+}
+
+async function ephemeralFor(userId: string, after: number): Promise<string> {
+  const call = await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(after).find((c) => c.args.user === userId), `an ephemeral answer to ${userId}`);
+  return call.args.text;
+}
+
+beforeAll(async () => {
+  await target.connect();
+  login = await target.createRole('alice', { login: true });
+  await target.createRole('read', { login: false });
+  writeRole = await target.createRole('write', { login: false });
+  await webhook.start();
+  harness = new BotHarness(
+    e2ePolicy({ login, readRole: target.name('read'), writeRole, postgresUrl: target.url, webhookUrl: webhook.url, webhookSecret: 'deploy-hook-secret' }),
+  );
+  await truncateAll(harness.db);
+  await harness.start();
+  harness.slack.setUserGroup('S0SRELEADS', [GROUP_LEAD]);
+});
+
+afterAll(async () => {
+  await harness?.stop();
+  await webhook.stop();
+  await target.dropAll();
+});
+
+describe('the core flow on a real PostgreSQL role', () => {
+  it('goes from /breakglass through two approvals to a verified grant, then revokes at expiry with an audit summary', async () => {
+    const { request, message } = await requestAccess('payments-db write 4s INC-4211 payout worker stuck, need to requeue');
+    expect(message.args.channel).toBe(CHANNEL);
+    expect(textOf(message.args)).toContain('payout worker stuck, need to requeue');
+    expect(textOf(message.args)).toContain('INC-4211');
+    expect(textOf(message.args)).toContain('Waiting for 2 more approvals');
+    expect(buttonValue(message.args.blocks, ActionIds.deny)).toBe(request.id);
+    expect(request).toMatchObject({ status: 'PENDING', requesterLogin: login, grantName: writeRole, requiredApprovals: 2, durationSeconds: 4 });
+
+    let ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
+    await harness.click(ActionIds.approve, REQUESTER, request);
+    expect(await ephemeralFor(REQUESTER, ephemerals)).toMatch(/cannot approve your own request/);
+
+    ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
+    await harness.click(ActionIds.approve, OUTSIDER, request);
+    expect(await ephemeralFor(OUTSIDER, ephemerals)).toMatch(/not an approver/);
+
+    ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    expect(await ephemeralFor(APPROVER1, ephemerals)).toMatch(/1 more needed/);
+    const update = await harness.slack.waitForCall('chat.update', (args) => textOf(args).includes(`<@${APPROVER1}>`) && textOf(args).includes('1 more approval'));
+    expect(update.args.ts).toBe(request.messageTs);
+    await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && /approved \(1 of 2/.test(args.text));
+
+    ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    expect(await ephemeralFor(APPROVER1, ephemerals)).toMatch(/already approved/);
+    expect((await harness.request(request.id)).approvals).toHaveLength(1);
+    expect(await target.hasRole(login, writeRole)).toBe(false);
+
+    await harness.click(ActionIds.approve, APPROVER2, request);
+    const active = await waitFor(async () => {
+      const current = await harness.request(request.id);
+      return current.status === 'ACTIVE' ? current : null;
+    }, 'the request to become active');
+    expect(await target.hasRole(login, writeRole)).toBe(true);
+    expect(active.grant).toMatchObject({ login, status: 'ACTIVE' });
+    expect(active.expiresAt!.getTime() - active.decidedAt!.getTime()).toBe(4000);
+
+    await harness.slack.waitForCall('chat.update', (args) => args.ts === request.messageTs && textOf(args).includes('Active') && !textOf(args).includes(ActionIds.approve));
+    await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && args.text.includes('Granted'));
+    const dm = await harness.slack.waitForCall('conversations.open', (args) => args.users === REQUESTER);
+    expect(dm).toBeDefined();
+    await harness.slack.waitForCall('chat.postMessage', (args) => args.channel === `D${REQUESTER}` && args.text.includes('is active'));
+
+    // The BullMQ job revokes at expiry; nobody clicks anything.
+    const ended = await waitFor(async () => {
+      const current = await harness.request(request.id);
+      return current.status === 'EXPIRED' ? current : null;
+    }, 'the request to expire', 15_000);
+    expect(await target.hasRole(login, writeRole)).toBe(false);
+    expect(ended.grant).toMatchObject({ status: 'REVOKED' });
+    expect(ended.endedAt!.getTime()).toBeGreaterThanOrEqual(ended.expiresAt!.getTime());
+
+    const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && args.channel === CHANNEL && args.text.startsWith('Audit summary'));
+    const summaryText = textOf(summary.args);
+    for (const expected of [`<@${REQUESTER}>`, 'payments-db', 'write', 'payout worker stuck', 'INC-4211', `<@${APPROVER1}>`, `<@${APPROVER2}>`, 'Granted', 'Expired', 'Actual duration']) {
+      expect(summaryText).toContain(expected);
+    }
+    await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && args.text.startsWith('Audit summary'));
+    expect(await harness.auditActions(request.id)).toEqual([
+      'REQUESTED',
+      'APPROVAL_RECORDED',
+      'APPROVAL_RECORDED',
+      'QUORUM_REACHED',
+      'GRANTED',
+      'EXPIRY_REACHED',
+      'EXPIRED',
+    ]);
+  });
+
+  it('lets a member of an approver user group approve', async () => {
+    const { request } = await requestAccess('payments-db read 1h INC-7 read the payout table');
+    await harness.click(ActionIds.approve, GROUP_LEAD, request);
+    await waitFor(async () => (await harness.request(request.id)).status === 'ACTIVE', 'group approval to activate');
+    expect(await target.hasRole(login, target.name('read'))).toBe(true);
+    // The requester ends it early.
+    await harness.click(ActionIds.revokeNow, REQUESTER, request);
+    await waitFor(async () => (await harness.request(request.id)).status === 'REVOKED', 'revoke now');
+    expect(await target.hasRole(login, target.name('read'))).toBe(false);
+  });
+
+  it('ends the request on one Deny and tells the thread', async () => {
+    const { request } = await requestAccess('payments-db write 30m INC-9 need to fix a row');
+    const ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
+    await harness.click(ActionIds.deny, APPROVER1, request);
+    expect(await ephemeralFor(APPROVER1, ephemerals)).toMatch(/You denied/);
+    const denied = await harness.request(request.id);
+    expect(denied).toMatchObject({ status: 'DENIED', decidedBy: APPROVER1 });
+    await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && args.text.includes('denied'));
+    const after = harness.slack.callsOf('chat.postEphemeral').length;
+    await harness.click(ActionIds.approve, APPROVER2, request);
+    expect(await ephemeralFor(APPROVER2, after)).toMatch(/already denied/);
+    expect(await target.hasRole(login, writeRole)).toBe(false);
+  });
+
+  it('marks a grant the target refuses as failed, says why in the thread, and grants nothing', async () => {
+    const { request } = await requestAccess('payments-db broken 10m INC-10 this role is missing on the target');
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    const failed = await waitFor(async () => {
+      const current = await harness.request(request.id);
+      return current.status === 'FAILED' ? current : null;
+    }, 'the failed grant to be rolled back');
+    expect(failed.failureReason).toMatch(/role "bg_role_that_does_not_exist" does not exist/);
+    expect(failed.grant).toBeNull();
+    await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && /Granting BG-\d+ failed: .*does not exist/.test(args.text));
+    expect(await harness.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANT_FAILED', 'ROLLED_BACK']);
+  });
+});
+
+describe('the core flow on the webhook provider', () => {
+  it('grants and revokes through signed webhooks, with Revoke now by the requester', async () => {
+    const { request } = await requestAccess('deploy-console operator 2h - deploying the hotfix');
+    expect(request.ticket).toBeNull();
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    await waitFor(async () => (await harness.request(request.id)).status === 'ACTIVE', 'the webhook grant');
+    const grant = webhook.received.find((hook) => hook.action === 'grant' && hook.payload.requestId === request.id);
+    expect(grant).toBeDefined();
+    expect(grant!.signatureValid).toBe(true);
+    expect(Number(grant!.timestamp)).toBeGreaterThan(0);
+    expect(grant!.payload).toMatchObject({
+      user: { slackId: REQUESTER, login },
+      resource: 'deploy-console',
+      role: 'operator',
+      reason: 'deploying the hotfix',
+      ticket: null,
+    });
+    expect(new Date(grant!.payload.expiresAt).getTime()).toBe((await harness.request(request.id)).expiresAt!.getTime());
+
+    const ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
+    await harness.click(ActionIds.revokeNow, OUTSIDER, request);
+    expect(await ephemeralFor(OUTSIDER, ephemerals)).toMatch(/Only the requester/);
+
+    await harness.click(ActionIds.revokeNow, REQUESTER, request);
+    const revoked = await waitFor(async () => {
+      const current = await harness.request(request.id);
+      return current.status === 'REVOKED' ? current : null;
+    }, 'revoke now');
+    expect(revoked.endedBy).toBe(REQUESTER);
+    expect(webhook.received.some((hook) => hook.action === 'revoke' && hook.payload.requestId === request.id && hook.signatureValid)).toBe(true);
+    expect(webhook.granted.size).toBe(0);
+    const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && args.text.startsWith('Audit summary') && args.text.includes('deploy-console'));
+    expect(textOf(summary.args)).toContain('Revoked early');
+    expect(await harness.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'REVOKE_REQUESTED', 'REVOKED']);
+  });
+});

@@ -1,0 +1,39 @@
+/** The policy the end-to-end tests run under: the issue's example, pointed at real local targets. */
+export function e2ePolicy(targets: {
+  login: string;
+  readRole: string;
+  writeRole: string;
+  postgresUrl: string;
+  webhookUrl: string;
+  webhookSecret: string;
+  missingRole?: string;
+}): string {
+  return `
+defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$" }
+admins: [U0ADMIN]
+identities:
+  U0REQUESTER: ${targets.login}
+resources:
+  - id: payments-db
+    description: Payments PostgreSQL (test)
+    provider: { type: postgres, url: "${targets.postgresUrl}" }
+    requesters: ["*"]
+    approvers: [U0APPROVER1, U0APPROVER2, S0SRELEADS]
+    roles:
+      - { id: read,  grant: ${targets.readRole},  approvals: 1, maxDuration: 8h }
+      - { id: write, grant: ${targets.writeRole}, approvals: 2, maxDuration: 1h }
+      - { id: broken, grant: ${targets.missingRole ?? 'bg_role_that_does_not_exist'}, approvals: 1, maxDuration: 1h }
+  - id: deploy-console
+    provider: { type: webhook, url: "${targets.webhookUrl}", secret: "${targets.webhookSecret}", timeout: 2s }
+    requesters: [U0REQUESTER]
+    approvers: [U0APPROVER1]
+    roles: [ { id: operator, approvals: 1, maxDuration: 2h, requireTicket: false } ]
+`;
+}
+
+export const CHANNEL = 'C0INCIDENT';
+export const REQUESTER = 'U0REQUESTER';
+export const APPROVER1 = 'U0APPROVER1';
+export const APPROVER2 = 'U0APPROVER2';
+export const GROUP_LEAD = 'U0LEAD';
+export const OUTSIDER = 'U0OUTSIDER';

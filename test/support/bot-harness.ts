@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { createBreakglass, type Breakglass } from '../../src/app';
+import type { AppConfig } from '../../src/config/env';
+import { createPrisma, type Db } from '../../src/db/prisma';
+import { parsePolicy } from '../../src/policy/load-policy';
+import { FakeSlackApi } from './fake-slack-api';
+import { SlackRequestSender } from './slack-request-signer';
+
+export const TEST_BOT_TOKEN = 'xoxb-test-token';
+export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789';
+
+/** The real bot on a free port, its Web API pointed at a fake Slack, real PostgreSQL and Redis, its own queue. */
+export class BotHarness {
+  readonly slack = new FakeSlackApi({ expectedToken: TEST_BOT_TOKEN });
+  readonly db: Db = createPrisma(process.env.TEST_DATABASE_URL!);
+  readonly queueName = `bg-test-${randomBytes(4).toString('hex')}`;
+  bot!: Breakglass;
+  sender!: SlackRequestSender;
+  port = 0;
+
+  constructor(private readonly policyYaml: string) {}
+
+  async start(): Promise<this> {
+    await this.slack.start();
+    const config: AppConfig = {
+      slackBotToken: TEST_BOT_TOKEN,
+      slackSigningSecret: TEST_SIGNING_SECRET,
+      slackApiUrl: this.slack.url,
+      databaseUrl: process.env.TEST_DATABASE_URL!,
+      redisUrl: process.env.TEST_REDIS_URL!,
+      port: 0,
+      policyPath: 'test-policy.yaml',
+      logLevel: 'silent',
+    };
+    const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    this.bot = createBreakglass({ config, policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}), logger, queueName: this.queueName });
+    this.port = await this.bot.start();
+    this.sender = new SlackRequestSender({
+      baseUrl: `http://127.0.0.1:${this.port}`,
+      signingSecret: TEST_SIGNING_SECRET,
+      responseUrl: () => this.slack.responseUrl(),
+    });
+    return this;
+  }
+
+  /** The request the latest approval message was posted for (its buttons carry the request id). */
+  async latestRequest() {
+    return this.db.accessRequest.findFirstOrThrow({ orderBy: { number: 'desc' }, include: { approvals: true, grant: true } });
+  }
+
+  async request(id: string) {
+    return this.db.accessRequest.findUniqueOrThrow({ where: { id }, include: { approvals: true, grant: true } });
+  }
+
+  async auditActions(requestId: string): Promise<string[]> {
+    const events = await this.db.auditEvent.findMany({ where: { requestId }, orderBy: { id: 'asc' } });
+    return events.map((event) => event.action);
+  }
+
+  /** Clicks a button on the request's message as `userId`, as Slack would deliver it. */
+  click(actionId: string, userId: string, request: { id: string; channelId: string; messageTs: string | null }) {
+    return this.sender.blockAction({ userId, channelId: request.channelId, actionId, value: request.id, messageTs: request.messageTs ?? undefined });
+  }
+
+  async stop(): Promise<void> {
+    await this.bot.stop();
+    // Remove this test's queue from Redis entirely.
+    const { Queue } = await import('bullmq');
+    const queue = new Queue(this.queueName, { connection: { url: process.env.TEST_REDIS_URL } });
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await this.db.$disconnect();
+    await this.slack.stop();
+  }
+}
+
+/** Every test file starts from empty tables so sweeps (the reconciler) only see that file's requests. */
+export async function truncateAll(db: Db): Promise<void> {
+  await db.$executeRawUnsafe('TRUNCATE "AuditEvent", "Approval", "Grant", "AccessRequest" RESTART IDENTITY CASCADE');
+}
