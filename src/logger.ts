@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Anything that may carry a credential is redacted wherever it appears in a log line. */
 const redactPaths = [
@@ -28,23 +28,22 @@ export function scrubSecrets(text: string): string {
     .replace(/xox[abposr]-[0-9A-Za-z-]+/g, 'xox?-***');
 }
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+function scrubbedError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const serialized = pino.stdSerializers.err(error);
+  if (!serialized || typeof serialized !== 'object') return serialized;
+  return { ...serialized, message: scrubSecrets(String(serialized.message ?? '')), stack: scrubSecrets(String(serialized.stack ?? '')) };
+}
+
+/** JSON logs to stdout (or `destination`, for tests). */
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'breakglass' },
     redact: { paths: redactPaths, censor: '[redacted]' },
-    formatters: {
-      log(object) {
-        // Error messages are free text: scrub credentials that might be embedded in them.
-        const err = object.err as { message?: string; stack?: string } | undefined;
-        if (err && typeof err === 'object') {
-          return { ...object, err: { ...err, message: scrubSecrets(String(err.message ?? '')), stack: scrubSecrets(String(err.stack ?? '')) } };
-        }
-        return object;
-      },
-    },
-    serializers: { err: pino.stdSerializers.err },
-  });
+    // Error messages are free text: scrub credentials that might be embedded in them.
+    serializers: { err: scrubbedError },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };
