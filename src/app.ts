@@ -1,4 +1,5 @@
 import { App, ExpressReceiver } from '@slack/bolt';
+import type { ExtendedErrorHandlerArgs } from '@slack/bolt/dist/App';
 import express from 'express';
 import { Redis } from 'ioredis';
 import type { Server } from 'node:http';
@@ -19,6 +20,13 @@ import { register as registerCommands } from './slack/listeners/commands';
 import { register as registerViews } from './slack/listeners/views';
 import { rejectFutureTimestamps } from './slack/request-timestamp-guard';
 import { WebClientSurface } from './slack/surface';
+
+/** The user and channel of a failed Slack request, so they hear about the failure instead of silence. */
+function whoToTell(body: Record<string, any> | undefined): { userId: string; channelId: string } | null {
+  const userId = body?.user_id ?? body?.user?.id;
+  const channelId = body?.channel_id ?? body?.channel?.id ?? body?.container?.channel_id;
+  return typeof userId === 'string' && typeof channelId === 'string' ? { userId, channelId } : null;
+}
 
 export const DEFAULT_QUEUE_NAME = 'breakglass-expiry';
 
@@ -57,6 +65,7 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
     token: config.slackBotToken,
     receiver,
     deferInitialization: true,
+    extendedErrorHandler: true,
     clientOptions: { slackApiUrl: config.slackApiUrl },
     logger: boltLogger(logger.child({ module: 'bolt' })),
   });
@@ -68,7 +77,7 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
     db,
     policy,
     providers,
-    directory: new UserDirectory(policy, surface),
+    directory: new UserDirectory(policy, surface, logger.child({ module: 'directory' })),
     notifier: new RequestNotifier(surface, logger.child({ module: 'notifier' })),
     expiry: expiryQueue,
     logger: logger.child({ module: 'access' }),
@@ -78,8 +87,13 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
   registerCommands(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
-  app.error(async (error) => {
+  app.error(async ({ error, body }: ExtendedErrorHandlerArgs) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
+    const where = whoToTell(body);
+    if (!where) return;
+    await surface
+      .postEphemeral(where.channelId, where.userId, ':warning: Breakglass hit an unexpected error handling that (it is logged). Please try again in a moment; if it keeps happening, tell the Breakglass admins.')
+      .catch(() => {});
   });
 
   let worker: ExpiryWorker | null = null;

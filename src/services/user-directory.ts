@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Policy } from '../policy/types';
 import { referencedGroupIds } from '../policy/policy-queries';
 import type { SlackSurface } from '../slack/surface';
@@ -11,6 +12,7 @@ export class UserDirectory {
   constructor(
     private readonly policy: Policy,
     private readonly surface: Pick<SlackSurface, 'getUserEmail' | 'listUserGroupMembers'>,
+    private readonly logger: Logger,
   ) {}
 
   /** The login from the policy's identities, else the local part of the Slack email; null when neither works. */
@@ -35,8 +37,15 @@ export class UserDirectory {
   private async membersOf(groupId: string): Promise<ReadonlySet<string>> {
     const cached = this.groupMembers.get(groupId);
     if (cached && Date.now() - cached.fetchedAt < GROUP_CACHE_MS) return cached.members;
-    const members = new Set(await this.surface.listUserGroupMembers(groupId));
-    this.groupMembers.set(groupId, { members, fetchedAt: Date.now() });
-    return members;
+    try {
+      const members = new Set(await this.surface.listUserGroupMembers(groupId));
+      this.groupMembers.set(groupId, { members, fetchedAt: Date.now() });
+      return members;
+    } catch (err) {
+      // A group Slack cannot resolve (deleted, missing scope) grants nobody anything; it must not break
+      // requests that do not depend on it. Not cached, so a fixed group works on the next click.
+      this.logger.warn({ err, groupId }, 'could not read user group members; treating the group as empty');
+      return new Set();
+    }
   }
 }

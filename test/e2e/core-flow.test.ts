@@ -3,6 +3,7 @@ import { BotHarness, truncateAll } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
+import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request, textOf } from './e2e-helpers';
 import { APPROVER1, APPROVER2, CHANNEL, e2ePolicy, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
@@ -11,31 +12,8 @@ let harness: BotHarness;
 let login: string;
 let writeRole: string;
 
-function textOf(args: Record<string, any>): string {
-  return `${args.text ?? ''}\n${JSON.stringify(args.blocks ?? [])}`;
-}
-
-function buttonValue(blocks: any[], actionId: string): string | undefined {
-  for (const block of blocks) for (const element of block.elements ?? []) if (element.action_id === actionId) return element.value;
-  return undefined;
-}
-
-/** Sends the slash command and returns the request as the posted approval message shows it. */
-async function requestAccess(text: string, userId = REQUESTER) {
-  const posted = harness.slack.callsOf('chat.postMessage').length;
-  const response = await harness.sender.slashCommand({ userId, channelId: CHANNEL, text });
-  expect(response.status).toBe(200);
-  const message = await waitFor(() => harness.slack.callsOf('chat.postMessage').slice(posted).find((call) => !call.args.thread_ts), 'the approval message');
-  const requestId = buttonValue(message.args.blocks, ActionIds.approve);
-  expect(requestId).toBeDefined();
-  const request = await harness.request(requestId!);
-  return { request, message };
-}
-
-async function ephemeralFor(userId: string, after: number): Promise<string> {
-  const call = await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(after).find((c) => c.args.user === userId), `an ephemeral answer to ${userId}`);
-  return call.args.text;
-}
+const requestAccess = (text: string) => request(harness, text);
+const ephemeralFor = (userId: string, after: number) => ephemeralAnswer(harness, userId, after);
 
 beforeAll(async () => {
   await target.connect();

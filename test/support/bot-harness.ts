@@ -64,7 +64,7 @@ export class BotHarness {
   }
 
   async stop(): Promise<void> {
-    await this.bot.stop();
+    await this.bot?.stop();
     // Remove this test's queue from Redis entirely.
     const { Queue } = await import('bullmq');
     const queue = new Queue(this.queueName, { connection: { url: process.env.TEST_REDIS_URL } });
