@@ -14,12 +14,18 @@ export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789';
 export class BotHarness {
   readonly slack = new FakeSlackApi({ expectedToken: TEST_BOT_TOKEN });
   readonly db: Db = createPrisma(process.env.TEST_DATABASE_URL!);
-  readonly queueName = `bg-test-${randomBytes(4).toString('hex')}`;
+  readonly queueName: string;
   bot!: Breakglass;
   sender!: SlackRequestSender;
   port = 0;
 
-  constructor(private readonly policyYaml: string) {}
+  /** Pass the queue name of an earlier harness to play a restarted bot on the same queue. */
+  constructor(
+    private readonly policyYaml: string,
+    options: { queueName?: string } = {},
+  ) {
+    this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
+  }
 
   async start(): Promise<this> {
     await this.slack.start();
@@ -63,9 +69,9 @@ export class BotHarness {
     return this.sender.blockAction({ userId, channelId: request.channelId, actionId, value: request.id, messageTs: request.messageTs ?? undefined });
   }
 
+  /** Stops the bot and removes its queue from Redis entirely (which is also what a Redis flush does to it). */
   async stop(): Promise<void> {
     await this.bot?.stop();
-    // Remove this test's queue from Redis entirely.
     const { Queue } = await import('bullmq');
     const queue = new Queue(this.queueName, { connection: { url: process.env.TEST_REDIS_URL } });
     await queue.obliterate({ force: true });

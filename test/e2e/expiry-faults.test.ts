@@ -1,0 +1,73 @@
+import { Queue } from 'bullmq';
+import { ActionIds } from '../../src/slack/blocks/action-ids';
+import { expiryJobId } from '../../src/jobs/expiry-queue';
+import { BotHarness, truncateAll } from '../support/bot-harness';
+import { TargetDatabase } from '../support/target-database';
+import { waitFor } from '../support/wait';
+import { WebhookReceiver } from '../support/webhook-receiver';
+import { requestAccess, statusBecomes } from './e2e-helpers';
+import { APPROVER1, e2ePolicy } from './policy-fixture';
+
+/** Redis is only the alarm clock: losing jobs, restarting the bot or a target failing its revokes must not leave
+ * access in place past its expiry. */
+const target = new TargetDatabase();
+const webhook = new WebhookReceiver('fault-hook-secret');
+let policyYaml: string;
+let login: string;
+let harness: BotHarness;
+
+beforeAll(async () => {
+  await target.connect();
+  login = await target.createRole('alice', { login: true });
+  await target.createRole('read', { login: false });
+  await webhook.start();
+  policyYaml = e2ePolicy({ login, readRole: target.name('read'), writeRole: target.name('write'), postgresUrl: target.url, webhookUrl: webhook.url, webhookSecret: 'fault-hook-secret' });
+  harness = new BotHarness(policyYaml);
+  await truncateAll(harness.db);
+  await harness.start();
+});
+
+afterAll(async () => {
+  await harness?.stop();
+  await webhook.stop();
+  await target.dropAll();
+});
+
+describe('expiry under faults', () => {
+  it('still revokes on time after the expiry job is lost from Redis and the bot restarts', async () => {
+    const { request } = await requestAccess(harness, 'payments-db read 3s INC-1 lose the job');
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    await statusBecomes(harness, request.id, 'ACTIVE');
+    expect(await target.hasRole(login, target.name('read'))).toBe(true);
+
+    // Stop the bot and wipe its queue, as a Redis flush or a failover without persistence would.
+    await harness.stop();
+    const queue = new Queue(harness.queueName, { connection: { url: process.env.TEST_REDIS_URL } });
+    expect(await queue.getJob(expiryJobId(request.id))).toBeUndefined();
+    await queue.close();
+
+    // A new process over the same database and queue rebuilds the job at start-up and revokes at expiry.
+    harness = new BotHarness(policyYaml, { queueName: harness.queueName });
+    await harness.start();
+    const expired = await statusBecomes(harness, request.id, 'EXPIRED', 15_000);
+    expect(await target.hasRole(login, target.name('read'))).toBe(false);
+    expect(expired.endedAt!.getTime()).toBeGreaterThanOrEqual(expired.expiresAt!.getTime());
+  });
+
+  it('retries a revoke the target refuses until it succeeds, recording each failure', async () => {
+    const { request } = await requestAccess(harness, 'deploy-console operator 2s - target flaps at expiry');
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    await statusBecomes(harness, request.id, 'ACTIVE');
+    webhook.failWith = 503;
+    await statusBecomes(harness, request.id, 'REVOKING', 10_000);
+    const failures = async () => (await harness.auditActions(request.id)).filter((a) => a === 'REVOKE_FAILED').length;
+    await waitFor(async () => (await failures()) >= 2, 'two failed revokes', 15_000);
+    expect(webhook.granted.size).toBe(1);
+    webhook.failWith = null;
+    const expired = await statusBecomes(harness, request.id, 'EXPIRED', 15_000);
+    expect(webhook.granted.size).toBe(0);
+    expect(expired.grant).toMatchObject({ status: 'REVOKED' });
+    expect(expired.grant!.revokeAttempts).toBeGreaterThanOrEqual(2);
+    expect(expired.grant!.lastRevokeError).toMatch(/503/);
+  });
+});

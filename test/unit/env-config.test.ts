@@ -1,0 +1,163 @@
+import { ConfigError, loadConfig } from '../../src/config/env';
+
+const BOT_TOKEN = 'xoxb-1111-2222-SeCrEtBoTtOkEn';
+const SIGNING_SECRET = '8f14e45fceea167a5a36dedd4bea2543';
+const DATABASE_URL = 'postgresql://breakglass:db-pass-Xy9@db.internal:5432/breakglass';
+const REDIS_URL = 'redis://:redis-pass-Qz4@cache.internal:6379/0';
+
+/** A minimal valid environment: only the required variables. */
+function validEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    DATABASE_URL,
+    REDIS_URL,
+  };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/** The ConfigError loadConfig throws for this environment. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig: valid environment', () => {
+  it('parses the required variables and fills in defaults', () => {
+    expect(loadConfig(validEnv())).toEqual({
+      slackBotToken: BOT_TOKEN,
+      slackSigningSecret: SIGNING_SECRET,
+      slackApiUrl: 'https://slack.com/api/',
+      databaseUrl: DATABASE_URL,
+      redisUrl: REDIS_URL,
+      port: 3000,
+      policyPath: './breakglass.yaml',
+      logLevel: 'info',
+    });
+  });
+
+  it('takes the optional variables when given', () => {
+    const config = loadConfig(
+      validEnv({ PORT: '8080', BREAKGLASS_POLICY: '/etc/breakglass/policy.yaml', LOG_LEVEL: 'debug', SLACK_API_URL: 'https://slack.example/api/' }),
+    );
+    expect(config.port).toBe(8080);
+    expect(config.policyPath).toBe('/etc/breakglass/policy.yaml');
+    expect(config.logLevel).toBe('debug');
+    expect(config.slackApiUrl).toBe('https://slack.example/api/');
+  });
+
+  it('adds the trailing slash to SLACK_API_URL when missing', () => {
+    expect(loadConfig(validEnv({ SLACK_API_URL: 'http://127.0.0.1:4010/api' })).slackApiUrl).toBe('http://127.0.0.1:4010/api/');
+  });
+
+  it('accepts both postgres:// and postgresql://, and both redis:// and rediss://', () => {
+    expect(loadConfig(validEnv({ DATABASE_URL: 'postgres://u@h/db' })).databaseUrl).toBe('postgres://u@h/db');
+    expect(loadConfig(validEnv({ REDIS_URL: 'rediss://h:6380' })).redisUrl).toBe('rediss://h:6380');
+  });
+
+  it('accepts the PORT boundaries 1 and 65535', () => {
+    expect(loadConfig(validEnv({ PORT: '1' })).port).toBe(1);
+    expect(loadConfig(validEnv({ PORT: '65535' })).port).toBe(65535);
+  });
+
+  it('treats empty optional variables as unset (defaults apply)', () => {
+    const config = loadConfig(validEnv({ PORT: '', BREAKGLASS_POLICY: '', SLACK_API_URL: '', LOG_LEVEL: '' }));
+    expect(config.port).toBe(3000);
+    expect(config.policyPath).toBe('./breakglass.yaml');
+    expect(config.slackApiUrl).toBe('https://slack.com/api/');
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('reads the environment it is given, not process.env', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = '4321';
+    try {
+      expect(loadConfig(validEnv()).port).toBe(3000);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+});
+
+describe('loadConfig: missing required variables', () => {
+  it.each(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'DATABASE_URL', 'REDIS_URL'])('%s unset → ConfigError naming it', (name) => {
+    const error = configError(validEnv({ [name]: undefined }));
+    expect(error.name).toBe('ConfigError');
+    expect(error.message.startsWith(`${name} `)).toBe(true);
+    expect(error.message).toMatch(/is not set/);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it.each(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'DATABASE_URL', 'REDIS_URL'])('%s set to "" counts as not set', (name) => {
+    const error = configError(validEnv({ [name]: '' }));
+    expect(error.message.startsWith(`${name} `)).toBe(true);
+    expect(error.message).toMatch(/is not set/);
+  });
+
+  it('an empty environment names a missing variable in one line', () => {
+    const error = configError({});
+    expect(error.message).toMatch(/^(SLACK_BOT_TOKEN|SLACK_SIGNING_SECRET|DATABASE_URL|REDIS_URL) is not set/);
+    expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('loadConfig: malformed values', () => {
+  it.each([
+    ['PORT', '70000', /^PORT must be 1-65535$/],
+    ['PORT', '0', /^PORT must be 1-65535$/],
+    ['PORT', '3000.5', /^PORT must be a whole number$/],
+    ['DATABASE_URL', 'mysql://root@db/breakglass', /^DATABASE_URL must be a URL starting with postgres:\/\/ or postgresql:\/\/$/],
+    ['DATABASE_URL', 'db.internal:5432', /^DATABASE_URL must be a URL/],
+    ['REDIS_URL', 'not a url', /^REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\/$/],
+    ['REDIS_URL', 'http://cache:6379', /^REDIS_URL must be a URL/],
+    ['SLACK_BOT_TOKEN', 'xoxp-1111-user-token', /^SLACK_BOT_TOKEN must be a bot token starting with xoxb-$/],
+    ['SLACK_SIGNING_SECRET', 'short', /^SLACK_SIGNING_SECRET must be/],
+    ['SLACK_API_URL', 'ftp://slack.example/api', /^SLACK_API_URL must be a URL starting with http:\/\/ or https:\/\/$/],
+  ])('%s=%s gives one clear line', (name, value, expected) => {
+    const error = configError(validEnv({ [name]: value }));
+    expect(error.message).toMatch(expected);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('PORT=abc says the port must be a number, in the same "NAME must be …" form as the other errors', () => {
+    // zod's own wording ("Invalid input: expected number, received NaN") is not what an operator should read.
+    const error = configError(validEnv({ PORT: 'abc' }));
+    expect(error.message).toMatch(/^PORT must be /);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('an invalid LOG_LEVEL names the variable', () => {
+    const error = configError(validEnv({ LOG_LEVEL: 'verbose' }));
+    expect(error.message.startsWith('LOG_LEVEL ')).toBe(true);
+    expect(error.message).toContain('debug');
+  });
+});
+
+describe('loadConfig: secrets never appear in the error', () => {
+  it.each([
+    ['DATABASE_URL', 'mysql://root:hunter2-db-pass@db.internal/breakglass', ['hunter2-db-pass', 'root:hunter2', 'mysql://root']],
+    ['DATABASE_URL', 'postgresql//admin:hunter2-typo@db/x', ['hunter2-typo']],
+    ['REDIS_URL', 'memcache://:hunter2-redis@cache:6379', ['hunter2-redis']],
+    ['SLACK_BOT_TOKEN', 'xoxp-9999-hunter2-user', ['hunter2-user', 'xoxp-9999']],
+    ['SLACK_SIGNING_SECRET', 'Zq7!xR', ['Zq7!xR']],
+  ])('%s with a bad value keeps the value out of the message', (name, value, secrets) => {
+    const error = configError(validEnv({ [name]: value }));
+    expect(error.message.startsWith(`${name} `)).toBe(true);
+    for (const secret of secrets) expect(error.message).not.toContain(secret);
+  });
+
+  it('an error about one variable does not echo the other (valid) secrets', () => {
+    const error = configError(validEnv({ PORT: '70000' }));
+    for (const secret of [BOT_TOKEN, SIGNING_SECRET, 'db-pass-Xy9', 'redis-pass-Qz4']) expect(error.message).not.toContain(secret);
+  });
+});
