@@ -24,7 +24,7 @@ const redactPaths = [
 /** Connection strings with passwords that slip into free text (error messages) lose the password. */
 export function scrubSecrets(text: string): string {
   return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)\S*@/gi, '$1***@') // greedy: a raw "@" may sit inside the password
     .replace(/xox[abposr]-[0-9A-Za-z-]+/g, 'xox?-***');
 }
 
@@ -32,6 +32,12 @@ function scrubbedError(error: Error): ReturnType<typeof pino.stdSerializers.err>
   const serialized = pino.stdSerializers.err(error);
   if (!serialized || typeof serialized !== 'object') return serialized;
   return { ...serialized, message: scrubSecrets(String(serialized.message ?? '')), stack: scrubSecrets(String(serialized.stack ?? '')) };
+}
+
+function scrubbedCopy(error: Error): Error {
+  const copy = Object.create(Object.getPrototypeOf(error)) as Error;
+  Object.assign(copy, error, { message: scrubSecrets(error.message), stack: scrubSecrets(String(error.stack ?? '')) });
+  return copy;
 }
 
 /** JSON logs to stdout (or `destination`, for tests). */
@@ -42,6 +48,13 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
     redact: { paths: redactPaths, censor: '[redacted]' },
     // Error messages are free text: scrub credentials that might be embedded in them.
     serializers: { err: scrubbedError },
+    hooks: {
+      // Free-text messages too (Bolt's errors arrive as text; `logger.error(err)` copies err.message into msg).
+      logMethod(args, method) {
+        const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubSecrets(arg) : arg instanceof Error ? scrubbedCopy(arg) : arg));
+        return method.apply(this, scrubbed as Parameters<typeof method>);
+      },
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -36,7 +36,7 @@ const envSchema = z.object({
     .transform((value) => (value.endsWith('/') ? value : `${value}/`)),
   DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']),
   REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
-  PORT: z.coerce.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
+  PORT: z.coerce.number({ error: 'must be a port number (1-65535)' }).int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
   BREAKGLASS_POLICY: z.string().min(1).default('./breakglass.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

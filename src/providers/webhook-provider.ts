@@ -17,6 +17,8 @@ export interface WebhookPayload {
   user: { slackId: string; login: string };
   resource: string;
   role: string;
+  /** The role's `grant` value from the policy (defaults to the role id), for receivers that map roles themselves. */
+  grant: string;
   expiresAt: string;
   reason: string;
   ticket: string | null;
@@ -109,6 +111,7 @@ export class WebhookProvider implements AccessProvider {
       user: { slackId: target.slackId, login: target.login },
       resource: target.resourceId,
       role: target.roleId,
+      grant: target.grant,
       expiresAt: target.expiresAt.toISOString(),
       reason: target.reason,
       ticket: target.ticket,

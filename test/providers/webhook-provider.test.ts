@@ -118,6 +118,7 @@ describe('WebhookProvider', () => {
       user: { slackId: 'U0ALICE', login: 'alice' },
       resource: 'payments-db',
       role: 'write',
+      grant: 'payments_write',
       expiresAt: '2026-11-21T12:30:00.000Z',
       reason: 'INC-7: stuck payouts — “fix” ümlauts',
       ticket: 'INC-7',

@@ -21,7 +21,6 @@ export function buildAuditSummary(view: RequestView): SlackMessage {
   const lines = [
     `*Requester:* ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`)`,
     `*Access:* \`${view.roleId}\` on \`${view.resourceId}\``,
-    `*Reason:* ${escapeText(view.reason)}`,
     `*Ticket:* ${view.ticket ? escapeText(view.ticket) : '—'}`,
     `*Requested:* ${slackDate(view.createdAt)} for ${formatDuration(view.durationSeconds)}`,
     `*Granted:* ${view.grantedAt ? slackDate(view.grantedAt) : 'never'}`,
@@ -32,6 +31,7 @@ export function buildAuditSummary(view: RequestView): SlackMessage {
   const blocks: KnownBlock[] = [
     { type: 'header', block_id: 'title', text: { type: 'plain_text', text: `Audit summary ${view.humanId}: access ${ending}` } },
     { type: 'section', block_id: 'facts', text: { type: 'mrkdwn', text: lines.join('\n') } },
+    { type: 'section', block_id: 'reason', text: { type: 'mrkdwn', text: `*Reason:* ${escapeText(view.reason)}` } },
     { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: `*Approved by:*\n${approvals}` } },
   ];
   const text = `Audit summary ${view.humanId}: ${view.roleId} on ${view.resourceId} for <@${view.requesterId}> ${ending}`;

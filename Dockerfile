@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+
+# ---- build: install everything, generate the Prisma client, compile, then drop dev dependencies ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# No Prisma telemetry/update check from `prisma generate`.
+ENV CHECKPOINT_DISABLE=1
+
+COPY package.json package-lock.json ./
+# Install scripts are all denied in package.json (`allowScripts`), but only npm 11 reads that field; the npm 10
+# bundled with Node 20 would run them (e.g. Prisma's native engine download). --ignore-scripts gives the same
+# result with any npm. Nothing here needs them: native binaries come from prebuilt optional packages.
+RUN npm install --ignore-scripts --no-audit --no-fund
+
+COPY tsconfig.json ./
+COPY prisma ./prisma
+COPY scripts ./scripts
+COPY src ./src
+# prisma generate (with PRISMA_SCHEMA_ENGINE_BINARY=/dev/null, set by the npm script) + tsc -> dist/
+RUN npm run build \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime: production dependencies, compiled code, migrations; runs as the unprivileged `node` user ----
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+
+# Files stay owned by root (read-only for the `node` user); the app writes nothing to disk.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# scripts/migrate.mjs applies prisma/migrations through @prisma/schema-engine-wasm (runtime dependencies).
+COPY --from=build /app/scripts ./scripts
+COPY --from=build /app/prisma ./prisma
+
+USER node
+EXPOSE 3000
+# No HEALTHCHECK: the bot has no health endpoint yet.
+
+# Configuration comes from the environment (see .env.example); mount the policy at /app/breakglass.yaml or set
+# BREAKGLASS_POLICY. Migrations are applied on every start (idempotent); `exec` makes node PID 1 so it receives
+# SIGTERM directly and shuts down cleanly.
+CMD ["sh", "-c", "node scripts/migrate.mjs && exec node dist/main.js"]
