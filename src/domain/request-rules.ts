@@ -16,6 +16,7 @@ export type RequestRejectionCode =
   | 'unknown_resource'
   | 'unknown_role'
   | 'not_requester'
+  | 'no_possible_approvers'
   | 'bad_duration'
   | 'too_long'
   | 'ticket_required'
@@ -57,6 +58,17 @@ export function validateRequest(policy: Policy, input: RequestInput): ValidReque
   const { role } = match;
   if (!principalMatches(role.requesters, input.requesterId, input.requesterGroupIds)) {
     return reject('not_requester', 'role', notRequesterMessage(policy, resource, role, input));
+  }
+  // With user groups we cannot know who else is in them; with named users only, the requester's own
+  // approval never counts, so make sure enough others remain.
+  const onlyUsers = role.approvers.every((principal) => !principal.startsWith('S'));
+  const otherApprovers = role.approvers.filter((principal) => principal !== input.requesterId);
+  if (onlyUsers && otherApprovers.length < role.approvals) {
+    return reject(
+      'no_possible_approvers',
+      'role',
+      `Nobody could approve this: ${label(resource, role)} needs ${role.approvals} approval${role.approvals === 1 ? '' : 's'} from someone other than you, and the policy names only ${otherApprovers.length} other approver${otherApprovers.length === 1 ? '' : 's'}. Ask the Breakglass admins to add approvers.`,
+    );
   }
 
   const durationSeconds = parseDuration(input.durationText);

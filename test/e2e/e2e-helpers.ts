@@ -17,10 +17,12 @@ export async function requestAccess(harness: BotHarness, text: string, userId = 
   const posted = harness.slack.callsOf('chat.postMessage').length;
   const response = await harness.sender.slashCommand({ userId, channelId: CHANNEL, text });
   expect(response.status).toBe(200);
-  const message = await waitFor(() => harness.slack.callsOf('chat.postMessage').slice(posted).find((call) => !call.args.thread_ts), 'the approval message');
-  const requestId = buttonValue(message.args.blocks, ActionIds.approve);
-  if (!requestId) throw new Error(`approval message has no Approve button: ${textOf(message.args)}`);
-  return { request: await harness.request(requestId), message };
+  // Other requests' summaries may still be arriving: the approval message is the one with an Approve button.
+  const message = await waitFor(
+    () => harness.slack.callsOf('chat.postMessage').slice(posted).find((call) => !call.args.thread_ts && buttonValue(call.args.blocks ?? [], ActionIds.approve)),
+    'the approval message',
+  );
+  return { request: await harness.request(buttonValue(message.args.blocks, ActionIds.approve)!), message };
 }
 
 export async function ephemeralFor(harness: BotHarness, userId: string, after: number): Promise<string> {

@@ -157,3 +157,37 @@ describe('validateRequest', () => {
     expect(rejection({ ticket: null, reason: '' }).code).toBe('ticket_required');
   });
 });
+
+describe('requests nobody else could approve', () => {
+  const soleApproverPolicy = parsePolicy(
+    `
+resources:
+  - id: deploy-console
+    provider: { type: webhook, url: "http://127.0.0.1:9000/access", secret: "s3cret" }
+    approvers: [U0APPROVER1]
+    roles: [ { id: operator, approvals: 1, maxDuration: 2h } ]
+  - id: grouped
+    provider: { type: webhook, url: "http://127.0.0.1:9000/access", secret: "s3cret" }
+    approvers: [U0APPROVER1, S0LEADS]
+    roles: [ { id: operator, approvals: 2, maxDuration: 2h } ]
+`,
+    'sole.yaml',
+    {},
+  );
+  const ask = (requesterId: string, resourceId = 'deploy-console') =>
+    validateRequest(soleApproverPolicy, { requesterId, requesterGroupIds: new Set(), resourceId, roleId: 'operator', durationText: '30m', ticket: null, reason: 'deploy' });
+
+  it('refuses when the requester is the only named approver', () => {
+    const result = ask('U0APPROVER1');
+    expect(result).toMatchObject({ ok: false, code: 'no_possible_approvers', field: 'role' });
+    expect(!result.ok && result.message).toMatch(/needs 1 approval from someone other than you/);
+  });
+
+  it('accepts the same request from anyone else', () => {
+    expect(ask('U0SOMEONE').ok).toBe(true);
+  });
+
+  it('accepts when a user group may supply the other approvers', () => {
+    expect(ask('U0APPROVER1', 'grouped').ok).toBe(true);
+  });
+});
