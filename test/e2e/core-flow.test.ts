@@ -1,3 +1,4 @@
+import { expiryJobId } from '../../src/jobs/expiry-queue';
 import { ActionIds } from '../../src/slack/blocks/action-ids';
 import { BotHarness, truncateAll } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
@@ -74,6 +75,10 @@ describe('the core flow on a real PostgreSQL role', () => {
     expect(await target.hasRole(login, writeRole)).toBe(true);
     expect(active.grant).toMatchObject({ login, status: 'ACTIVE' });
     expect(active.expiresAt!.getTime() - active.decidedAt!.getTime()).toBe(4000);
+    // The expiry job is keyed by the request and carries its id only: no logins, no secrets.
+    const job = await harness.bot.expiryQueue.queue.getJob(expiryJobId(request.id));
+    expect(job?.data).toEqual({ requestId: request.id });
+    expect(await job?.getState()).toBe('delayed');
 
     await harness.slack.waitForCall('chat.update', (args) => args.ts === request.messageTs && textOf(args).includes('Active') && !textOf(args).includes(ActionIds.approve));
     await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && args.text.includes('Granted'));
@@ -105,6 +110,13 @@ describe('the core flow on a real PostgreSQL role', () => {
       'EXPIRY_REACHED',
       'EXPIRED',
     ]);
+
+    // A second run of the job (a retry, another process, the reconciler) changes nothing and posts nothing.
+    const callsBefore = harness.slack.calls.length;
+    await harness.bot.service.processExpiry(request.id);
+    expect((await harness.auditActions(request.id)).length).toBe(7);
+    expect(harness.slack.calls.length).toBe(callsBefore);
+    expect(await target.hasRole(login, writeRole)).toBe(false);
   });
 
   it('lets a member of an approver user group approve', async () => {
