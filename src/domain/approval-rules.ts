@@ -30,6 +30,12 @@ export function notPending(status: RequestState): Refusal<'not_pending'> {
   return { ok: false, code: 'not_pending', message: `This request is ${stateWords[status]}; nothing more to decide.` };
 }
 
+export const alreadyApproved: Refusal<'already_approved'> = {
+  ok: false,
+  code: 'already_approved',
+  message: 'You have already approved this request; each approver counts once.',
+};
+
 /** Whether the actor may approve. Checked again inside the database transaction; this gives the clear answer. */
 export function checkApproval(context: DecisionContext): Result<object, DecisionRefusalCode> {
   if (context.status !== 'PENDING') return notPending(context.status);
@@ -39,9 +45,7 @@ export function checkApproval(context: DecisionContext): Result<object, Decision
   if (!context.actorIsApprover) {
     return { ok: false, code: 'not_approver', message: 'You are not an approver for this resource and role, so your approval would not count.' };
   }
-  if (context.approvedBy.includes(context.actorId)) {
-    return { ok: false, code: 'already_approved', message: 'You have already approved this request; each approver counts once.' };
-  }
+  if (context.approvedBy.includes(context.actorId)) return alreadyApproved;
   return { ok: true };
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Prisma, type AccessRequest, type Approval, type Db } from '../db/prisma';
-import { checkApproval, checkDenial, notPending, quorumReached, type Refusal } from '../domain/approval-rules';
+import { alreadyApproved, checkApproval, checkDenial, notPending, quorumReached, type DecisionContext, type Refusal } from '../domain/approval-rules';
 import { validateRequest } from '../domain/request-rules';
 import { assertTransition, finalStateFor, type EndReason, type RequestState } from '../domain/request-state';
 import { humanRequestId, type RequestView } from '../domain/request-view';
@@ -128,13 +128,7 @@ export class AccessService {
     const { db, notifier } = this.deps;
     const request = await this.findRequest(requestId);
     if (!request) return notFound;
-    const check = checkApproval({
-      status: request.status,
-      requesterId: request.requesterId,
-      actorId,
-      actorIsApprover: await this.isApprover(request, actorId),
-      approvedBy: request.approvals.map((a) => a.approverId),
-    });
+    const check = checkApproval(await this.decisionContext(request, actorId));
     if (!check.ok) return check;
 
     let quorum = false;
@@ -144,7 +138,7 @@ export class AccessService {
           await tx.approval.create({ data: { requestId, approverId: actorId } });
         } catch (err) {
           if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-            throw new Refused({ ok: false, code: 'already_approved', message: 'You have already approved this request; each approver counts once.' });
+            throw new Refused(alreadyApproved);
           }
           throw err;
         }
@@ -179,13 +173,7 @@ export class AccessService {
   async deny(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView; withdrawn: boolean }, string>> {
     const request = await this.findRequest(requestId);
     if (!request) return notFound;
-    const check = checkDenial({
-      status: request.status,
-      requesterId: request.requesterId,
-      actorId,
-      actorIsApprover: await this.isApprover(request, actorId),
-      approvedBy: request.approvals.map((a) => a.approverId),
-    });
+    const check = checkDenial(await this.decisionContext(request, actorId));
     if (!check.ok) return check;
     const moved = await this.transition(requestId, ['PENDING'], 'DENIED', { decidedAt: new Date(), decidedBy: actorId }, actorId, check.withdrawn ? 'WITHDRAWN' : 'DENIED');
     if (!moved) return this.alreadyDecided(requestId);
@@ -359,6 +347,16 @@ export class AccessService {
     // Button values come from Slack: anything that is not a UUID cannot be ours.
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)) return null;
     return this.deps.db.accessRequest.findUnique({ where: { id: requestId }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
+  }
+
+  private async decisionContext(request: RequestWithApprovals, actorId: string): Promise<DecisionContext> {
+    return {
+      status: request.status,
+      requesterId: request.requesterId,
+      actorId,
+      actorIsApprover: await this.isApprover(request, actorId),
+      approvedBy: request.approvals.map((a) => a.approverId),
+    };
   }
 
   private async isApprover(request: AccessRequest, actorId: string): Promise<boolean> {
