@@ -73,12 +73,13 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
   const surface = new WebClientSurface(app.client);
   const providers = new ProviderRegistry(policy);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
-  const service = new AccessService({
+  const notifier = new RequestNotifier(surface, logger.child({ module: 'notifier' }), (requestId) => service.loadView(requestId));
+  const service: AccessService = new AccessService({
     db,
     policy,
     providers,
     directory: new UserDirectory(policy, surface, logger.child({ module: 'directory' })),
-    notifier: new RequestNotifier(surface, logger.child({ module: 'notifier' })),
+    notifier,
     expiry: expiryQueue,
     logger: logger.child({ module: 'access' }),
   });

@@ -396,12 +396,14 @@ export class AccessService {
     alsoInTransaction?: (tx: Prisma.TransactionClient) => Promise<void>,
   ): Promise<boolean> {
     assertTransition(from, to);
-    return this.deps.db.$transaction(async (tx) => {
-      const moved = await tx.accessRequest.updateMany({ where: { id: requestId, status: { in: from } }, data: { ...data, status: to } });
-      if (moved.count === 0) return false;
+    const moved = await this.deps.db.$transaction(async (tx) => {
+      const updated = await tx.accessRequest.updateMany({ where: { id: requestId, status: { in: from } }, data: { ...data, status: to } });
+      if (updated.count === 0) return false;
       await recordAudit(tx, { requestId, actor, action, details: { from, to, ...details } });
       if (alsoInTransaction) await alsoInTransaction(tx);
       return true;
     });
+    if (moved) this.deps.logger.info({ requestId, to, action, actor }, 'request changed state');
+    return moved;
   }
 }

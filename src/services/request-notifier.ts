@@ -15,9 +15,14 @@ import type { SlackMessage, SlackSurface } from '../slack/surface';
 /** Tells Slack what happened to a request. Slack failures are logged and never undo or block a state change:
  * the database is the record, Slack only shows it. */
 export class RequestNotifier {
+  /** The tail of each request's chain of message updates (see refreshMessage). */
+  private readonly pendingRefreshes = new Map<string, Promise<void>>();
+
   constructor(
     private readonly surface: SlackSurface,
     private readonly logger: Logger,
+    /** Re-reads a request when its message is about to be re-rendered. */
+    private readonly loadView: (requestId: string) => Promise<RequestView>,
   ) {}
 
   postRequest(view: RequestView): Promise<{ ts: string }> {
@@ -58,10 +63,23 @@ export class RequestNotifier {
     await Promise.all(posts);
   }
 
-  private async refreshMessage(view: RequestView): Promise<void> {
-    if (!view.messageTs) return;
-    const ts = view.messageTs;
-    await this.attempt('update request message', () => this.surface.updateMessage(view.channelId, ts, buildApprovalMessage(view)));
+  /** Updates of one message run one after another, each rendering the request as it is at that moment, so a slow
+   * update from an earlier click can never overwrite a later state (e.g. put Approve buttons back on an active
+   * request). */
+  private refreshMessage(view: RequestView): Promise<void> {
+    if (!view.messageTs) return Promise.resolve();
+    const previous = this.pendingRefreshes.get(view.id) ?? Promise.resolve();
+    const next = previous.then(() =>
+      this.attempt('update request message', async () => {
+        const current = await this.loadView(view.id);
+        await this.surface.updateMessage(current.channelId, current.messageTs ?? view.messageTs!, buildApprovalMessage(current));
+      }),
+    );
+    this.pendingRefreshes.set(view.id, next);
+    void next.then(() => {
+      if (this.pendingRefreshes.get(view.id) === next) this.pendingRefreshes.delete(view.id);
+    });
+    return next;
   }
 
   private async replyInThread(view: RequestView, message: SlackMessage): Promise<void> {

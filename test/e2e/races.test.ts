@@ -2,7 +2,7 @@ import { ActionIds } from '../../src/slack/blocks/action-ids';
 import { BotHarness, truncateAll } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { requestAccess, statusBecomes } from './e2e-helpers';
+import { buttonValue, requestAccess, statusBecomes } from './e2e-helpers';
 import { APPROVER1, APPROVER2, e2ePolicy } from './policy-fixture';
 
 /** Concurrent clicks, as Slack delivers them when two people click at once or a click is retried. */
@@ -49,6 +49,12 @@ describe('races', () => {
       expect(actions.filter((a) => a === 'GRANTED')).toHaveLength(1);
       expect(await harness.db.grant.count({ where: { requestId: request.id } })).toBe(1);
       expect(await target.hasRole(login, writeRole)).toBe(true);
+      // However the two updates interleave, the message ends up showing the active request, not stale buttons.
+      await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && String(args.text).includes('Granted'));
+      await waitFor(() => {
+        const last = harness.slack.callsOf('chat.update').filter((c) => c.args.ts === request.messageTs).at(-1);
+        return last && buttonValue(last.args.blocks, ActionIds.revokeNow) === request.id && !buttonValue(last.args.blocks, ActionIds.approve);
+      }, 'the message to show the active request');
       await harness.click(ActionIds.revokeNow, APPROVER1, request);
       await statusBecomes(harness, request.id, 'REVOKED');
     }
