@@ -90,10 +90,10 @@ describe('FakeSlackApi', () => {
   });
 
   it('answers a wrong token with invalid_auth', async () => {
-    const client = clientWithToken('xoxb-wrong-token');
+    const client = clientWithToken('xoxb-test-wrong');
 
     await expect(client.auth.test()).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
-    expect(fake.lastCall('auth.test')).toMatchObject({ token: 'xoxb-wrong-token', tokenAccepted: false });
+    expect(fake.lastCall('auth.test')).toMatchObject({ token: 'xoxb-test-wrong', tokenAccepted: false });
   });
 
   it('waits for calls and explains what it saw when one never comes', async () => {
