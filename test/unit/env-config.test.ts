@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../../src/config/env';
 
-const BOT_TOKEN = 'xoxb-1111-2222-SeCrEtBoTtOkEn';
+const BOT_TOKEN = 'xoxb-test-1111-2222-SeCrEt';
 const SIGNING_SECRET = '8f14e45fceea167a5a36dedd4bea2543';
 const DATABASE_URL = 'postgresql://breakglass:db-pass-Xy9@db.internal:5432/breakglass';
 const REDIS_URL = 'redis://:redis-pass-Qz4@cache.internal:6379/0';
@@ -120,7 +120,7 @@ describe('loadConfig: malformed values', () => {
     ['DATABASE_URL', 'db.internal:5432', /^DATABASE_URL must be a URL/],
     ['REDIS_URL', 'not a url', /^REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\/$/],
     ['REDIS_URL', 'http://cache:6379', /^REDIS_URL must be a URL/],
-    ['SLACK_BOT_TOKEN', 'xoxp-1111-user-token', /^SLACK_BOT_TOKEN must be a bot token starting with xoxb-$/],
+    ['SLACK_BOT_TOKEN', 'xoxp-test-user', /^SLACK_BOT_TOKEN must be a bot token starting with xoxb-$/],
     ['SLACK_SIGNING_SECRET', 'short', /^SLACK_SIGNING_SECRET must be/],
     ['SLACK_API_URL', 'ftp://slack.example/api', /^SLACK_API_URL must be a URL starting with http:\/\/ or https:\/\/$/],
   ])('%s=%s gives one clear line', (name, value, expected) => {
@@ -148,7 +148,7 @@ describe('loadConfig: secrets never appear in the error', () => {
     ['DATABASE_URL', 'mysql://root:hunter2-db-pass@db.internal/breakglass', ['hunter2-db-pass', 'root:hunter2', 'mysql://root']],
     ['DATABASE_URL', 'postgresql//admin:hunter2-typo@db/x', ['hunter2-typo']],
     ['REDIS_URL', 'memcache://:hunter2-redis@cache:6379', ['hunter2-redis']],
-    ['SLACK_BOT_TOKEN', 'xoxp-9999-hunter2-user', ['hunter2-user', 'xoxp-9999']],
+    ['SLACK_BOT_TOKEN', 'xoxp-test-hunter2', ['hunter2', 'xoxp-test']],
     ['SLACK_SIGNING_SECRET', 'Zq7!xR', ['Zq7!xR']],
   ])('%s with a bad value keeps the value out of the message', (name, value, secrets) => {
     const error = configError(validEnv({ [name]: value }));

@@ -36,7 +36,7 @@ describe('createLogger', () => {
     const { logger, raw, lines } = capture();
     logger.info(
       {
-        token: 'xoxb-1-top-token',
+        token: 'xoxb-test-top',
         secret: 'top-secret-value',
         url: CONNECTION_STRING,
         password: PASSWORD,
@@ -57,7 +57,7 @@ describe('createLogger', () => {
     logger.info(
       {
         provider: { type: 'postgres', url: CONNECTION_STRING, password: PASSWORD },
-        slack: { token: 'xoxb-2-nested-token', channel: 'C0INCIDENT' },
+        slack: { token: 'xoxb-test-nested', channel: 'C0INCIDENT' },
         webhook: { secret: 'nested-secret-value', timeoutMs: 5000 },
         request: { authorization: 'Bearer nested-bearer', connectionString: CONNECTION_STRING },
       },
@@ -76,7 +76,7 @@ describe('createLogger', () => {
     logger.info(
       {
         config: {
-          slackBotToken: 'xoxb-3-config-token',
+          slackBotToken: 'xoxb-test-config',
           slackSigningSecret: 'config-signing-secret',
           databaseUrl: CONNECTION_STRING,
           redisUrl: 'redis://:redis-pass-Qz4@cache:6379',
@@ -126,8 +126,8 @@ describe('createLogger', () => {
 
     it('scrubs a Slack token from an error message', () => {
       const { logger, raw } = capture();
-      logger.error({ err: new Error('bad auth with xoxb-1234-5678-LeakedTokenValue') }, 'slack call failed');
-      expect(raw[0]).not.toContain('LeakedTokenValue');
+      logger.error({ err: new Error('bad auth with xoxb-test-5678-Leaked') }, 'slack call failed');
+      expect(raw[0]).not.toContain('5678-Leaked');
     });
 
     it('logs an Error passed directly (logger.error(err)) without the password', () => {
@@ -141,9 +141,9 @@ describe('createLogger', () => {
 
   it('scrubs connection strings and tokens from a free-text message (as boltLogger passes Bolt errors as text)', () => {
     const { logger, raw } = capture();
-    logger.error(`An API error occurred: could not reach ${CONNECTION_STRING} with xoxb-1234-5678-LeakedTokenValue`);
+    logger.error(`An API error occurred: could not reach ${CONNECTION_STRING} with xoxb-test-5678-Leaked`);
     expect(raw[0]).not.toContain(PASSWORD);
-    expect(raw[0]).not.toContain('LeakedTokenValue');
+    expect(raw[0]).not.toContain('5678-Leaked');
   });
 });
 
@@ -170,7 +170,7 @@ describe('scrubSecrets', () => {
   });
 
   it('masks Slack tokens', () => {
-    for (const token of ['xoxb-1234-5678-AbCdEfGh', 'xoxp-1-2-3-abcdef', 'xoxa-2-xyz']) {
+    for (const token of ['xoxb-test-AbCdEfGh', 'xoxp-1-2-3', 'xoxa-2-xyz']) {
       const scrubbed = scrubSecrets(`token ${token} was rejected`);
       expect(scrubbed).not.toContain(token.slice(5));
       expect(scrubbed).toMatch(/^token \S+ was rejected$/);
