@@ -148,7 +148,7 @@ describe('loadConfig: secrets never appear in the error', () => {
     ['DATABASE_URL', 'mysql://root:hunter2-db-pass@db.internal/breakglass', ['hunter2-db-pass', 'root:hunter2', 'mysql://root']],
     ['DATABASE_URL', 'postgresql//admin:hunter2-typo@db/x', ['hunter2-typo']],
     ['REDIS_URL', 'memcache://:hunter2-redis@cache:6379', ['hunter2-redis']],
-    ['SLACK_BOT_TOKEN', 'xoxp-test-hunter2', ['hunter2', 'xoxp-test']],
+    ['SLACK_BOT_TOKEN', 'xoxp-hunter2', ['hunter2', 'xoxp-']],
     ['SLACK_SIGNING_SECRET', 'Zq7!xR', ['Zq7!xR']],
   ])('%s with a bad value keeps the value out of the message', (name, value, secrets) => {
     const error = configError(validEnv({ [name]: value }));
