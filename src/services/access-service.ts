@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Prisma, type AccessRequest, type Approval, type Db } from '../db/prisma';
 import { alreadyApproved, checkApproval, checkDenial, notPending, quorumReached, type DecisionContext, type Refusal } from '../domain/approval-rules';
 import { validateRequest } from '../domain/request-rules';
-import { assertTransition, finalStateFor, type EndReason, type RequestState } from '../domain/request-state';
+import { accessMayExistStates, assertTransition, finalStateFor, type EndReason, type RequestState } from '../domain/request-state';
 import { humanRequestId, type RequestView } from '../domain/request-view';
 import { findRole, principalMatches, requestableRoles } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
@@ -300,7 +300,7 @@ export class AccessService {
   /** Requests that may hold access on a target, with when their expiry job should run. For the reconciler. */
   async requestsNeedingExpiryJobs(): Promise<Array<{ id: string; runAt: Date }>> {
     const rows = await this.deps.db.accessRequest.findMany({
-      where: { status: { in: ['APPROVED', 'ACTIVE', 'REVOKING'] } },
+      where: { status: { in: [...accessMayExistStates] } },
       select: { id: true, status: true, expiresAt: true },
     });
     return rows.map((row) => ({ id: row.id, runAt: row.status === 'REVOKING' || !row.expiresAt ? new Date() : row.expiresAt }));

@@ -13,7 +13,6 @@ import {
   grantFailedNotice,
   grantedDirectMessage,
   grantedNotice,
-  postFailedAnswer,
   revokeRequestedNotice,
 } from '../../src/slack/blocks/notices';
 import { buildRequestModal } from '../../src/slack/blocks/request-modal';
@@ -486,12 +485,6 @@ describe('notices', () => {
       expectNoRawHostileMarkup(message);
     }
     expect(grantFailedNotice(hostile).text).toContain(ESCAPED_HOSTILE_REASON);
-  });
-
-  it('postFailedAnswer links the channel and says nothing was requested', () => {
-    const answer = postFailedAnswer('C0INCIDENT');
-    expect(answer).toContain('<#C0INCIDENT>');
-    expect(answer).toMatch(/nothing was requested/i);
   });
 });
 

@@ -42,7 +42,3 @@ export function grantFailedNotice(view: RequestView): SlackMessage {
 export function revokeRequestedNotice(view: RequestView, actorId: string): SlackMessage {
   return textMessage(`:lock: ${mentionUser(actorId)} asked to revoke ${view.humanId} now; revoking…`);
 }
-
-export function postFailedAnswer(channelId: string): string {
-  return `I could not post the approval request in <#${channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.`;
-}
