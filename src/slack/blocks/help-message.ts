@@ -1,5 +1,15 @@
 import type { RequestableRole } from './request-modal';
+import { COMMAND_EXAMPLE } from '../../domain/command';
 import { formatDuration } from '../../domain/duration';
+
+/** An example this user could actually send: their first requestable role, within its limits. */
+function exampleCommand(requestable: readonly RequestableRole[]): string {
+  const first = requestable[0];
+  if (!first) return COMMAND_EXAMPLE;
+  const duration = formatDuration(Math.min(first.role.maxDurationSeconds, 30 * 60)).replace(' ', '');
+  const ticket = !first.role.requireTicket ? '-' : !first.role.ticketPattern || first.role.ticketPattern.test('INC-4211') ? 'INC-4211' : '<ticket>';
+  return `/breakglass ${first.resource.id} ${first.role.id} ${duration} ${ticket} what you need to do and why`;
+}
 
 /** `/breakglass help`: both ways of asking, and what this user may ask for. */
 export function buildHelpText(requestable: readonly RequestableRole[]): string {
@@ -12,7 +22,7 @@ export function buildHelpText(requestable: readonly RequestableRole[]): string {
     '*Breakglass* gives you time-boxed, approved, audited access to production.',
     '',
     '*Ask inline:* `/breakglass <resource> <role> <duration> <ticket> <reason…>`',
-    'e.g. `/breakglass payments-db write 30m INC-4211 payout worker stuck, need to requeue`',
+    `e.g. \`${exampleCommand(requestable)}\``,
     'Use `-` for the ticket where none is required. Durations: `45s`, `30m`, `2h`, `1d`.',
     '*Ask with a form:* `/breakglass` with no arguments.',
     '',
