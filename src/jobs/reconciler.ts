@@ -11,10 +11,12 @@ export class Reconciler {
     private readonly logger: Logger,
   ) {}
 
-  async run(): Promise<{ checked: number }> {
+  async run(): Promise<{ checked: number; interrupted: number }> {
+    const interrupted = await this.service.failInterruptedGrants();
+    if (interrupted) this.logger.warn({ interrupted }, 'rolled back grants interrupted by a stop');
     const due = await this.service.requestsNeedingExpiryJobs();
     for (const { id, runAt } of due) await this.expiryQueue.ensure(id, runAt);
     if (due.length) this.logger.debug({ checked: due.length }, 'reconciled expiry jobs');
-    return { checked: due.length };
+    return { checked: due.length, interrupted };
   }
 }

@@ -297,6 +297,28 @@ export class AccessService {
     if (ended) await this.deps.notifier.ended(await this.loadView(requestId));
   }
 
+  /** A grant that has not finished this long after quorum was interrupted (the bot stopped mid-grant): it is rolled
+   * back and reported, rather than leaving the requester waiting with nothing until the expiry. Far above any
+   * provider timeout, so a grant still in flight is never taken for an interrupted one. */
+  static readonly INTERRUPTED_GRANT_MS = 2 * 60_000;
+
+  /** Rolls back grants interrupted mid-way; returns how many. For the reconciler. */
+  async failInterruptedGrants(now = new Date()): Promise<number> {
+    const stuck = await this.deps.db.accessRequest.findMany({
+      where: { status: 'APPROVED', decidedAt: { lt: new Date(now.getTime() - AccessService.INTERRUPTED_GRANT_MS) } },
+      select: { id: true },
+    });
+    let failed = 0;
+    for (const { id } of stuck) {
+      const failureReason = 'the bot stopped while granting; anything granted is rolled back, please request again';
+      if (await this.transition(id, ['APPROVED'], 'REVOKING', { endReason: 'grant_failed', failureReason }, SYSTEM_ACTOR, 'GRANT_FAILED', { error: failureReason })) {
+        failed++;
+        await this.deps.notifier.grantFailed(await this.loadView(id));
+      }
+    }
+    return failed;
+  }
+
   /** Requests that may hold access on a target, with when their expiry job should run. For the reconciler. */
   async requestsNeedingExpiryJobs(): Promise<Array<{ id: string; runAt: Date }>> {
     const rows = await this.deps.db.accessRequest.findMany({

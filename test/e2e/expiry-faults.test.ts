@@ -71,3 +71,21 @@ describe('expiry under faults', () => {
     expect(expired.grant!.lastRevokeError).toMatch(/503/);
   });
 });
+
+describe('a grant interrupted by a stop', () => {
+  it('is rolled back and reported by the reconciler instead of leaving the requester waiting', async () => {
+    const { request } = await requestAccess(harness, 'payments-db read 1h INC-3 bot dies mid-grant');
+    // As if the bot had reached quorum three minutes ago and died before granting.
+    const decidedAt = new Date(Date.now() - 3 * 60_000);
+    await harness.db.accessRequest.update({
+      where: { id: request.id },
+      data: { status: 'APPROVED', decidedAt, decidedBy: APPROVER1, expiresAt: new Date(decidedAt.getTime() + 3600_000), approvalCount: 1 },
+    });
+    expect(await harness.bot.reconciler.run()).toMatchObject({ interrupted: 1 });
+    const failed = await statusBecomes(harness, request.id, 'FAILED');
+    expect(failed.failureReason).toMatch(/stopped while granting/);
+    expect(await target.hasRole(login, target.name('read'))).toBe(false);
+    await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && /Granting BG-\d+ failed/.test(args.text));
+    expect(await harness.bot.reconciler.run()).toMatchObject({ interrupted: 0 });
+  });
+});
