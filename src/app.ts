@@ -60,14 +60,15 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
 
   const http = express();
   http.use('/slack/events', rejectFutureTimestamps());
-  const receiver = new ExpressReceiver({ signingSecret: config.slackSigningSecret, app: http, logger: boltLogger(logger.child({ module: 'bolt' })) });
+  const slackLogger = boltLogger(logger.child({ module: 'bolt' }));
+  const receiver = new ExpressReceiver({ signingSecret: config.slackSigningSecret, app: http, logger: slackLogger });
   const app = new App({
     token: config.slackBotToken,
     receiver,
     deferInitialization: true,
     extendedErrorHandler: true,
     clientOptions: { slackApiUrl: config.slackApiUrl },
-    logger: boltLogger(logger.child({ module: 'bolt' })),
+    logger: slackLogger,
   });
 
   const surface = new WebClientSurface(app.client);

@@ -26,12 +26,10 @@ export class UserDirectory {
 
   /** The policy's user groups (S…) that contain this user. Memberships are cached for a minute. */
   async groupsOf(userId: string): Promise<ReadonlySet<string>> {
-    const groups = new Set<string>();
-    for (const groupId of referencedGroupIds(this.policy)) {
-      const members = await this.membersOf(groupId);
-      if (members.has(userId)) groups.add(groupId);
-    }
-    return groups;
+    // Fetched side by side: on a cold cache this runs before the modal's ack, inside Slack's 3-second window.
+    const groupIds = referencedGroupIds(this.policy);
+    const memberships = await Promise.all(groupIds.map((groupId) => this.membersOf(groupId)));
+    return new Set(groupIds.filter((_, index) => memberships[index].has(userId)));
   }
 
   private async membersOf(groupId: string): Promise<ReadonlySet<string>> {
