@@ -47,8 +47,11 @@ type RequestWithApprovals = AccessRequest & { approvals: Approval[] };
 
 const notFound: Refusal<'not_found'> = { ok: false, code: 'not_found', message: 'I cannot find that request any more.' };
 
-function failureText(err: unknown): string {
+/** A failure as text. Provider errors are written for people; anything else is a bug whose details stay in the
+ * logs, unless the text is only for the audit trail (`forAudit`), where the scrubbed message helps operators. */
+function failureText(err: unknown, { forAudit = false } = {}): string {
   if (err instanceof ProviderError) return scrubSecrets(err.message);
+  if (forAudit && err instanceof Error) return scrubSecrets(err.message);
   return 'unexpected error on the target (see the bot logs)';
 }
 
@@ -280,7 +283,7 @@ export class AccessService {
       await provider.revoke(target);
       if (await provider.verify(target)) throw new ProviderError('the access is still there after revoking');
     } catch (err) {
-      const error = err instanceof Error && !(err instanceof ProviderError) ? scrubSecrets(err.message) : failureText(err);
+      const error = failureText(err, { forAudit: true });
       await this.deps.db.$transaction(async (tx) => {
         await tx.grant.updateMany({ where: { requestId }, data: { revokeAttempts: { increment: 1 }, lastRevokeError: error } });
         await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'REVOKE_FAILED', details: { error } });
