@@ -1,11 +1,11 @@
 import { expiryJobId } from '../../src/jobs/expiry-queue';
 import { ActionIds } from '../../src/slack/blocks/action-ids';
-import { BotHarness, truncateAll } from '../support/bot-harness';
+import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
-import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request, textOf } from './e2e-helpers';
-import { APPROVER1, APPROVER2, CHANNEL, e2ePolicy, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
+import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request, startE2eBot, textOf } from './e2e-helpers';
+import { APPROVER1, APPROVER2, CHANNEL, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
 const webhook = new WebhookReceiver('deploy-hook-secret');
@@ -17,16 +17,8 @@ const requestAccess = (text: string) => request(harness, text);
 const ephemeralFor = (userId: string, after: number) => ephemeralAnswer(harness, userId, after);
 
 beforeAll(async () => {
-  await target.connect();
-  login = await target.createRole('alice', { login: true });
-  await target.createRole('read', { login: false });
-  writeRole = await target.createRole('write', { login: false });
   await webhook.start();
-  harness = new BotHarness(
-    e2ePolicy({ login, readRole: target.name('read'), writeRole, postgresUrl: target.url, webhookUrl: webhook.url, webhookSecret: 'deploy-hook-secret' }),
-  );
-  await truncateAll(harness.db);
-  await harness.start();
+  ({ harness, login, writeRole } = await startE2eBot(target, webhook));
   harness.slack.setUserGroup('S0SRELEADS', [GROUP_LEAD]);
 });
 

@@ -1,7 +1,9 @@
 import { ActionIds } from '../../src/slack/blocks/action-ids';
-import type { BotHarness } from '../support/bot-harness';
+import { BotHarness, truncateAll } from '../support/bot-harness';
+import type { TargetDatabase } from '../support/target-database';
+import type { WebhookReceiver } from '../support/webhook-receiver';
 import { waitFor } from '../support/wait';
-import { CHANNEL, REQUESTER } from './policy-fixture';
+import { CHANNEL, e2ePolicy, REQUESTER } from './policy-fixture';
 
 export function textOf(args: Record<string, any>): string {
   return `${args.text ?? ''}\n${JSON.stringify(args.blocks ?? [])}`;
@@ -35,4 +37,25 @@ export async function statusBecomes(harness: BotHarness, requestId: string, stat
     const current = await harness.request(requestId);
     return current.status === status ? current : null;
   }, `request ${requestId} to become ${status}`, timeoutMs);
+}
+
+/** The end-to-end world: a login and two real roles on the target cluster, and the bot started under the fixture
+ * policy on empty tables. Without a webhook receiver, the webhook resource points nowhere. */
+export async function startE2eBot(target: TargetDatabase, webhook?: WebhookReceiver) {
+  await target.connect();
+  const login = await target.createRole('alice', { login: true });
+  const readRole = await target.createRole('read', { login: false });
+  const writeRole = await target.createRole('write', { login: false });
+  const policyYaml = e2ePolicy({
+    login,
+    readRole,
+    writeRole,
+    postgresUrl: target.url,
+    webhookUrl: webhook?.url ?? 'http://127.0.0.1:9/unused',
+    webhookSecret: webhook?.secret ?? 'unused-secret',
+  });
+  const harness = new BotHarness(policyYaml);
+  await truncateAll(harness.db);
+  await harness.start();
+  return { harness, login, readRole, writeRole, policyYaml };
 }

@@ -1,12 +1,12 @@
 import { Queue } from 'bullmq';
 import { ActionIds } from '../../src/slack/blocks/action-ids';
 import { expiryJobId } from '../../src/jobs/expiry-queue';
-import { BotHarness, truncateAll } from '../support/bot-harness';
+import { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
-import { requestAccess, statusBecomes } from './e2e-helpers';
-import { APPROVER1, e2ePolicy } from './policy-fixture';
+import { requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
+import { APPROVER1 } from './policy-fixture';
 
 /** Redis is only the alarm clock: losing jobs, restarting the bot or a target failing its revokes must not leave
  * access in place past its expiry. */
@@ -17,14 +17,8 @@ let login: string;
 let harness: BotHarness;
 
 beforeAll(async () => {
-  await target.connect();
-  login = await target.createRole('alice', { login: true });
-  await target.createRole('read', { login: false });
   await webhook.start();
-  policyYaml = e2ePolicy({ login, readRole: target.name('read'), writeRole: target.name('write'), postgresUrl: target.url, webhookUrl: webhook.url, webhookSecret: 'fault-hook-secret' });
-  harness = new BotHarness(policyYaml);
-  await truncateAll(harness.db);
-  await harness.start();
+  ({ harness, login, policyYaml } = await startE2eBot(target, webhook));
 });
 
 afterAll(async () => {

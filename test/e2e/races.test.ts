@@ -1,9 +1,9 @@
 import { ActionIds } from '../../src/slack/blocks/action-ids';
-import { BotHarness, truncateAll } from '../support/bot-harness';
+import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { buttonValue, requestAccess, statusBecomes } from './e2e-helpers';
-import { APPROVER1, APPROVER2, e2ePolicy } from './policy-fixture';
+import { buttonValue, requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
+import { APPROVER1, APPROVER2 } from './policy-fixture';
 
 /** Concurrent clicks, as Slack delivers them when two people click at once or a click is retried. */
 const target = new TargetDatabase();
@@ -12,15 +12,7 @@ let login: string;
 let writeRole: string;
 
 beforeAll(async () => {
-  await target.connect();
-  login = await target.createRole('alice', { login: true });
-  await target.createRole('read', { login: false });
-  writeRole = await target.createRole('write', { login: false });
-  harness = new BotHarness(
-    e2ePolicy({ login, readRole: target.name('read'), writeRole, postgresUrl: target.url, webhookUrl: 'http://127.0.0.1:9/unused', webhookSecret: 'unused-secret' }),
-  );
-  await truncateAll(harness.db);
-  await harness.start();
+  ({ harness, login, writeRole } = await startE2eBot(target));
 });
 
 afterAll(async () => {

@@ -1,22 +1,16 @@
 import { ActionIds, RequestModal } from '../../src/slack/blocks/action-ids';
-import { BotHarness, truncateAll } from '../support/bot-harness';
+import type { BotHarness } from '../support/bot-harness';
 import { plainTextInputValue, staticSelectValue } from '../support/slack-request-signer';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { buttonValue, textOf } from './e2e-helpers';
-import { CHANNEL, e2ePolicy, OUTSIDER, REQUESTER } from './policy-fixture';
+import { buttonValue, startE2eBot, textOf } from './e2e-helpers';
+import { CHANNEL, OUTSIDER, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
 let harness: BotHarness;
 
 beforeAll(async () => {
-  await target.connect();
-  const login = await target.createRole('alice', { login: true });
-  harness = new BotHarness(
-    e2ePolicy({ login, readRole: target.name('read'), writeRole: target.name('write'), postgresUrl: target.url, webhookUrl: 'http://127.0.0.1:9/unused', webhookSecret: 'unused-secret' }),
-  );
-  await truncateAll(harness.db);
-  await harness.start();
+  ({ harness } = await startE2eBot(target));
 });
 
 afterAll(async () => {

@@ -50,11 +50,6 @@ export class BotHarness {
     return this;
   }
 
-  /** The request the latest approval message was posted for (its buttons carry the request id). */
-  async latestRequest() {
-    return this.db.accessRequest.findFirstOrThrow({ orderBy: { number: 'desc' }, include: { approvals: true, grant: true } });
-  }
-
   async request(id: string) {
     return this.db.accessRequest.findUniqueOrThrow({ where: { id }, include: { approvals: true, grant: true } });
   }

@@ -25,16 +25,6 @@ export class TargetDatabase {
     return name;
   }
 
-  /** Direct membership, read independently of the provider under test. */
-  async isMember(login: string, role: string): Promise<boolean> {
-    const rows = await this.query(
-      `SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-       WHERE r.rolname = $1 AND u.rolname = $2`,
-      [role, login],
-    );
-    return rows.length > 0;
-  }
-
   async hasRole(login: string, role: string): Promise<boolean> {
     const rows = await this.query('SELECT pg_has_role($1, $2, $3) AS has', [login, role, 'MEMBER']);
     return rows[0].has === true;

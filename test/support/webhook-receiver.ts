@@ -17,7 +17,7 @@ export class WebhookReceiver {
   failWith: number | null = null;
   private server: Server | null = null;
 
-  constructor(private readonly secret: string) {}
+  constructor(readonly secret: string) {}
 
   get url(): string {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/access`;
