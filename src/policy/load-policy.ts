@@ -438,6 +438,7 @@ function reportUnreachableApprovals(checker: Checker, rolePath: string, approval
 const PROVIDER_KEYS: Record<ProviderConfig['type'], readonly string[]> = {
   postgres: ['type', 'url'],
   webhook: ['type', 'url', 'secret', 'timeout'],
+  command: ['type', 'grant', 'revoke', 'verify', 'extend', 'timeout', 'env'],
 };
 
 function isProviderType(value: unknown): value is ProviderConfig['type'] {
@@ -448,17 +449,29 @@ function readProvider(checker: Checker, value: unknown, path: string): ProviderC
   if (value === undefined) return report(checker, path, 'missing; e.g. { type: postgres, url: "${ADMIN_URL}" }');
   if (!isMapping(value)) return report(checker, path, `expected a mapping with a type, got ${describeValue(value)}`);
   const typePath = childPath(path, 'type');
-  const knownTypes = Object.keys(PROVIDER_KEYS).join(' or ');
+  const types = Object.keys(PROVIDER_KEYS);
+  const knownTypes = `${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}`;
   if (value.type === undefined) return report(checker, typePath, `missing; use ${knownTypes}`);
   if (!isProviderType(value.type)) return report(checker, typePath, `${describeValue(value.type)} is not a provider type (use ${knownTypes})`);
   const map = readMapping(checker, value, path, PROVIDER_KEYS[value.type]);
   if (!map) return undefined;
-  return value.type === 'postgres' ? readPostgresProvider(checker, map, path) : readWebhookProvider(checker, map, path);
+  switch (value.type) {
+    case 'postgres':
+      return readPostgresProvider(checker, map, path);
+    case 'webhook':
+      return readWebhookProvider(checker, map, path);
+    case 'command':
+      return readCommandProvider(checker, map, path);
+  }
+}
+
+function readCommandProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
+  return report(checker, path, 'command providers are not implemented yet');
 }
 
 function readPostgresProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
   const url = readUrl(checker, map.url, childPath(path, 'url'), ['postgres:', 'postgresql:']);
-  return url === undefined ? undefined : { type: 'postgres', url };
+  return url === undefined ? undefined : { type: 'postgres', url, mode: 'membership' };
 }
 
 function readWebhookProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {

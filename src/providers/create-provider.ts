@@ -9,6 +9,8 @@ export function createProvider(config: ProviderConfig): AccessProvider {
       return new PostgresProvider({ url: config.url });
     case 'webhook':
       return new WebhookProvider({ url: config.url, secret: config.secret, timeoutMs: config.timeoutMs });
+    case 'command':
+      throw new Error('command provider: not implemented yet');
     default: {
       // Fails to compile when ProviderConfig gains a type this switch does not handle.
       const unknownConfig: never = config;

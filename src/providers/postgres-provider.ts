@@ -1,5 +1,5 @@
 import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
-import { type AccessProvider, type GrantTarget, ProviderError } from './types';
+import { type AccessProvider, type GrantResult, type GrantTarget, ProviderError } from './types';
 
 export interface PostgresProviderOptions {
   /** Admin connection string to the target cluster (needs CREATEROLE/ADMIN on the granted roles and
@@ -30,6 +30,7 @@ const NETWORK_ERROR_CODES = new Set([
 /** Grants a database role to a login on the target cluster by direct role membership. */
 export class PostgresProvider implements AccessProvider {
   readonly type = 'postgres';
+  readonly sharing = 'login';
   private readonly pool: Pool;
   private readonly password: string | null;
 
@@ -50,7 +51,7 @@ export class PostgresProvider implements AccessProvider {
     this.pool.on('error', () => undefined);
   }
 
-  async grant(target: GrantTarget): Promise<void> {
+  async grant(target: GrantTarget): Promise<GrantResult> {
     assertIdentifier('login', target.login);
     assertIdentifier('role', target.grant);
     await this.withClient('grant', async (client) => {
@@ -60,7 +61,11 @@ export class PostgresProvider implements AccessProvider {
       // Granting an existing membership is a no-op (a NOTICE), so this is idempotent.
       await client.query(`GRANT ${escapeIdentifier(target.grant)} TO ${escapeIdentifier(target.login)}`);
     });
+    return {};
   }
+
+  /** Role membership has no expiry of its own on the target. */
+  async extend(): Promise<void> {}
 
   async revoke(target: GrantTarget): Promise<void> {
     assertIdentifier('login', target.login);

@@ -2,6 +2,8 @@
  * something already gone succeeds. Expected failures throw ProviderError with a message fit for Slack. */
 export interface GrantTarget {
   requestId: string;
+  /** The request's short number (BG-<n>), e.g. for naming per-request objects on the target. */
+  requestNumber: number;
   /** Slack user id of the requester. */
   slackId: string;
   /** The requester's login on the target system. */
@@ -15,12 +17,31 @@ export interface GrantTarget {
   ticket: string | null;
 }
 
+/** Secrets handed to the requester alone (temporary logins). Never stored, logged, queued or posted in a channel. */
+export interface Credentials {
+  username: string;
+  password: string;
+  /** How to connect, without the password (e.g. `postgres://bg_42_alice@db.internal:5432/payments`). */
+  connectionHint: string | null;
+}
+
+export interface GrantResult {
+  credentials?: Credentials;
+}
+
 export interface AccessProvider {
   readonly type: string;
-  grant(target: GrantTarget): Promise<void>;
+  /** `login`: two grants of the same `grant` to the same login are the same access on the target (role
+   * membership), so one must not be revoked while another is active. `request`: every request gets its own
+   * object on the target (a temporary login), so grants never overlap. */
+  readonly sharing: 'login' | 'request';
+  grant(target: GrantTarget): Promise<GrantResult>;
   revoke(target: GrantTarget): Promise<void>;
   /** True when the access is currently in place on the target. */
   verify(target: GrantTarget): Promise<boolean>;
+  /** The grant's expiry moved to `target.expiresAt`: update whatever expiry the target keeps itself (a
+   * login's VALID UNTIL, a receiver's own TTL). Access stays in place. */
+  extend(target: GrantTarget): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,5 +53,20 @@ export class ProviderError extends Error {
 
 /** Provider settings from the policy file, after ${VAR} interpolation and validation. */
 export type ProviderConfig =
-  | { type: 'postgres'; url: string }
-  | { type: 'webhook'; url: string; secret: string; timeoutMs: number };
+  | { type: 'postgres'; url: string; mode: 'membership' | 'temporary-login' }
+  | { type: 'webhook'; url: string; secret: string; timeoutMs: number }
+  | CommandProviderConfig;
+
+/** Runs an executable per action (execFile, no shell). Each argv entry may contain {placeholders}. */
+export interface CommandProviderConfig {
+  type: 'command';
+  grant: string[];
+  revoke: string[];
+  /** Exit 0 = in place, exit 1 = not in place, anything else = error. Optional. */
+  verify: string[] | null;
+  /** Optional; without it an extension changes nothing on the target. */
+  extend: string[] | null;
+  timeoutMs: number;
+  /** Extra environment for the executable (after ${VAR} interpolation; values are treated as secrets). */
+  env: Record<string, string>;
+}

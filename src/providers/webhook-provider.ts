@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type AccessProvider, type GrantTarget, ProviderError } from './types';
+import { type AccessProvider, type GrantResult, type GrantTarget, ProviderError } from './types';
 
 export interface WebhookProviderOptions {
   url: string;
@@ -52,6 +52,7 @@ export function verifyWebhookSignature(
 /** Hands grants and revocations to an HTTP receiver that applies them on the target system. */
 export class WebhookProvider implements AccessProvider {
   readonly type = 'webhook';
+  readonly sharing = 'login';
   /** Requests whose last successful grant/revoke call was a grant; only consulted when the receiver cannot
    * answer verify. Bounded by the grants currently in place, and empty after a restart. */
   private readonly grantedRequestIds = new Set<string>();
@@ -63,11 +64,14 @@ export class WebhookProvider implements AccessProvider {
     }
   }
 
-  async grant(target: GrantTarget): Promise<void> {
+  async grant(target: GrantTarget): Promise<GrantResult> {
     const response = await this.post('grant', target);
     await this.expectSuccess(response);
     this.grantedRequestIds.add(target.requestId);
+    return {};
   }
+
+  async extend(): Promise<void> {}
 
   async revoke(target: GrantTarget): Promise<void> {
     const response = await this.post('revoke', target);

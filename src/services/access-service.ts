@@ -397,6 +397,7 @@ export class AccessService {
   private grantTarget(request: AccessRequest): GrantTarget {
     return {
       requestId: request.id,
+      requestNumber: request.number,
       slackId: request.requesterId,
       login: request.requesterLogin,
       resourceId: request.resourceId,

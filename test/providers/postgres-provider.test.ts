@@ -20,6 +20,7 @@ let provider: PostgresProvider;
 function targetFor(login: string, grant: string): GrantTarget {
   return {
     requestId: `req-${randomBytes(4).toString('hex')}`,
+    requestNumber: 42,
     slackId: 'U123',
     login,
     resourceId: 'payments-db',

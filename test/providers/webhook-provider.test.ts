@@ -55,6 +55,7 @@ function json(response: http.ServerResponse, status: number, body: unknown): voi
 
 const target: GrantTarget = {
   requestId: 'req-42',
+  requestNumber: 42,
   slackId: 'U0ALICE',
   login: 'alice',
   resourceId: 'payments-db',

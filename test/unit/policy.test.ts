@@ -156,7 +156,7 @@ describe('parsePolicy environment interpolation', () => {
     const policy = basePolicy();
     policy.resources[0].provider.url = 'postgresql://${DB_USER}:${DB_PASS}@db/payments';
     const parsed = parsePolicy(stringify(policy), FILE, { DB_USER: 'admin', DB_PASS: 'pw' });
-    expect(parsed.resources[0].provider).toEqual({ type: 'postgres', url: 'postgresql://admin:pw@db/payments' });
+    expect(parsed.resources[0].provider).toEqual({ type: 'postgres', url: 'postgresql://admin:pw@db/payments', mode: 'membership' });
   });
 
   it('names an unset variable and where it is used', () => {
@@ -350,10 +350,10 @@ describe('parsePolicy validation errors', () => {
 
   it('checks providers by type', () => {
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'mysql', url: 'x' }))).toEqual([
-      `${FILE}: resources[0].provider.type: "mysql" is not a provider type (use postgres or webhook)`,
+      `${FILE}: resources[0].provider.type: "mysql" is not a provider type (use postgres, webhook or command)`,
     ]);
     expect(problemsAfter((policy) => (policy.resources[0].provider = { url: 'x' }))).toEqual([
-      `${FILE}: resources[0].provider.type: missing; use postgres or webhook`,
+      `${FILE}: resources[0].provider.type: missing; use postgres, webhook or command`,
     ]);
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres' }))).toEqual([
       `${FILE}: resources[0].provider.url: missing`,
@@ -422,7 +422,7 @@ describe('loadPolicy', () => {
     const policy = loadPolicy(examplePath, ENV);
     expect(policy.sourcePath).toBe(examplePath);
     expect(policy.resources.map((resource) => resource.id)).toEqual(['payments-db', 'deploy-console']);
-    expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL });
+    expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL, mode: 'membership' });
     expect(policy.resources[1].provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 10_000 });
     expect(findRole(policy, 'payments-db', 'write')?.role).toMatchObject({ grant: 'payments_write', approvals: 2, maxDurationSeconds: 3_600 });
     expect(policy.identities.get('U0REQUESTER')).toBe('alice');
