@@ -10,6 +10,7 @@ import { ExpiryQueue } from './jobs/expiry-queue';
 import { ExpiryWorker } from './jobs/expiry-worker';
 import { Reconciler } from './jobs/reconciler';
 import type { Policy } from './policy/types';
+import { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { AccessService } from './services/access-service';
 import { RequestNotifier } from './services/request-notifier';
@@ -36,6 +37,8 @@ export interface BreakglassOptions {
   logger: Logger;
   /** Tests give each app its own queue. */
   queueName?: string;
+  /** Builds the provider of each policy resource; benchmarks swap in a no-op provider. */
+  createProvider?: typeof createProvider;
 }
 
 export interface Breakglass {
@@ -48,7 +51,7 @@ export interface Breakglass {
 }
 
 /** Wires the bot: Bolt's HTTP receiver on /slack/events and the expiry worker, sharing one service. */
-export function createBreakglass({ config, policy, logger, queueName = DEFAULT_QUEUE_NAME }: BreakglassOptions): Breakglass {
+export function createBreakglass({ config, policy, logger, queueName = DEFAULT_QUEUE_NAME, createProvider: create }: BreakglassOptions): Breakglass {
   const db = createPrisma(config.databaseUrl);
   // Producers fail fast when Redis is away (the reconciler catches up); the worker's blocking
   // connection must retry forever, as BullMQ requires.
@@ -72,7 +75,7 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
   });
 
   const surface = new WebClientSurface(app.client);
-  const providers = new ProviderRegistry(policy);
+  const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const notifier = new RequestNotifier(surface, logger.child({ module: 'notifier' }), (requestId) => service.loadView(requestId));
   const service: AccessService = new AccessService({
