@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { parseDuration } from '../domain/duration';
+import { COMMAND_PLACEHOLDERS, unknownPlaceholders } from '../providers/command-provider';
 import type { ProviderConfig } from '../providers/types';
-import type { Policy, ResourceRule, RoleRule } from './types';
+import type { Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
 
 /** The policy file cannot be used. The message names the file, the path inside it and what is wrong, one problem
  * per line, so an operator can fix everything in one pass. */
@@ -283,7 +284,10 @@ const DEFAULT_REQUEST_TTL_SECONDS = 3_600;
 const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
 
 const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters'] as const;
-const TOP_LEVEL_KEYS = ['defaults', 'identities', 'admins', 'resources'];
+const TOP_LEVEL_KEYS = ['defaults', 'identities', 'admins', 'alerts', 'resources'];
+const ALERT_KEYS = ['securityChannel', 'afterFailedRevokes'];
+const DEFAULT_ALERT_AFTER_FAILURES = 3;
+const SLACK_CHANNEL_PATTERN = /^[CG][A-Z0-9]+$/;
 const DEFAULTS_KEYS = [...SETTING_KEYS, 'requestTtl'];
 const RESOURCE_KEYS = ['id', 'description', 'provider', 'roles', ...SETTING_KEYS];
 const ROLE_KEYS = ['id', 'description', 'grant', ...SETTING_KEYS];
@@ -305,9 +309,30 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
     top.admins === undefined
       ? []
       : readPrincipals(checker, top.admins, 'admins', { allowEveryone: false, allowGroups: false, allowEmpty: true });
+  const revokeAlerts = readRevokeAlerts(checker, top.alerts);
   const resources = readResources(checker, top.resources, settings);
-  if (requestTtlSeconds === undefined || !identities || !admins || !resources) return undefined;
-  return { sourcePath, identities, resources, admins, requestTtlSeconds };
+  if (requestTtlSeconds === undefined || !identities || !admins || !revokeAlerts || !resources) return undefined;
+  return { sourcePath, identities, resources, admins, requestTtlSeconds, revokeAlerts };
+}
+
+function readRevokeAlerts(checker: Checker, value: unknown): RevokeAlertSettings | undefined {
+  const settings: RevokeAlertSettings = { afterFailures: DEFAULT_ALERT_AFTER_FAILURES, securityChannel: null };
+  if (value === undefined) return settings;
+  const map = readMapping(checker, value, 'alerts', ALERT_KEYS);
+  if (!map) return undefined;
+  const problemsBefore = checker.problems.length;
+  if (map.afterFailedRevokes !== undefined) {
+    settings.afterFailures = readPositiveInteger(checker, map.afterFailedRevokes, 'alerts.afterFailedRevokes') ?? settings.afterFailures;
+  }
+  if (map.securityChannel !== undefined && map.securityChannel !== null) {
+    const channel = readText(checker, map.securityChannel, 'alerts.securityChannel');
+    if (channel !== undefined && !SLACK_CHANNEL_PATTERN.test(channel)) {
+      report(checker, 'alerts.securityChannel', `${describeValue(channel)} is not a Slack channel id (C… or G…; in Slack: channel details → "Copy channel ID")`);
+    } else if (channel !== undefined) {
+      settings.securityChannel = channel;
+    }
+  }
+  return checker.problems.length === problemsBefore ? settings : undefined;
 }
 
 function readSettings(checker: Checker, map: Record<string, unknown>, path: string): Partial<Settings> {
@@ -436,7 +461,7 @@ function reportUnreachableApprovals(checker: Checker, rolePath: string, approval
 }
 
 const PROVIDER_KEYS: Record<ProviderConfig['type'], readonly string[]> = {
-  postgres: ['type', 'url'],
+  postgres: ['type', 'url', 'mode'],
   webhook: ['type', 'url', 'secret', 'timeout'],
   command: ['type', 'grant', 'revoke', 'verify', 'extend', 'timeout', 'env'],
 };
@@ -465,13 +490,75 @@ function readProvider(checker: Checker, value: unknown, path: string): ProviderC
   }
 }
 
+const DEFAULT_COMMAND_TIMEOUT_SECONDS = 30;
+/** The provider sets these itself (request details, reason, ticket); the policy must not shadow them. */
+const RESERVED_COMMAND_ENV_PREFIX = 'BREAKGLASS_';
+
 function readCommandProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
-  return report(checker, path, 'command providers are not implemented yet');
+  const at = (key: string) => childPath(path, key);
+  const grant = map.grant === undefined ? report(checker, at('grant'), 'missing') : readCommandLine(checker, map.grant, at('grant'));
+  const revoke = map.revoke === undefined ? report(checker, at('revoke'), 'missing') : readCommandLine(checker, map.revoke, at('revoke'));
+  const verify = map.verify === undefined || map.verify === null ? null : readCommandLine(checker, map.verify, at('verify'));
+  const extend = map.extend === undefined || map.extend === null ? null : readCommandLine(checker, map.extend, at('extend'));
+  const timeoutSeconds =
+    map.timeout === undefined ? DEFAULT_COMMAND_TIMEOUT_SECONDS : readDuration(checker, map.timeout, at('timeout'));
+  const env = map.env === undefined ? {} : readCommandEnvironment(checker, map.env, at('env'));
+  if (!grant || !revoke || verify === undefined || extend === undefined || timeoutSeconds === undefined || !env) return undefined;
+  return { type: 'command', grant, revoke, verify, extend, timeoutMs: timeoutSeconds * 1000, env };
 }
+
+/** The executable, then its arguments; each entry may use ${VAR} and the provider's {placeholders}. */
+function readCommandLine(checker: Checker, value: unknown, path: string): string[] | undefined {
+  const entries = readList(checker, value, path);
+  if (entries === undefined) return undefined;
+  if (entries.length === 0) return report(checker, path, 'must not be empty; give the executable, then its arguments');
+  const problemsBefore = checker.problems.length;
+  const argv: string[] = [];
+  entries.forEach((entry, index) => {
+    const entryPath = childPath(path, index);
+    const text = readText(checker, entry, entryPath);
+    if (text === undefined) return;
+    argv.push(text);
+    // Checked on what was written, not on ${VAR} values: an unknown {name} in those stays literal.
+    for (const name of unknownPlaceholders((entry as string).replace(REFERENCE_PATTERN, ''))) {
+      const allowed = COMMAND_PLACEHOLDERS.map((placeholder) => `{${placeholder}}`);
+      report(checker, entryPath, `{${name}} is not a placeholder (use ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]})`);
+    }
+  });
+  return checker.problems.length === problemsBefore ? argv : undefined;
+}
+
+/** Extra variables for the command. Values often hold secrets, so problems never repeat them. */
+function readCommandEnvironment(checker: Checker, value: unknown, path: string): Record<string, string> | undefined {
+  if (!isMapping(value)) return report(checker, path, 'expected a mapping of variable names to text');
+  const problemsBefore = checker.problems.length;
+  const env: Record<string, string> = {};
+  for (const [name, variableValue] of Object.entries(value)) {
+    const variablePath = childPath(path, name);
+    if (!VARIABLE_NAME_PATTERN.test(name)) {
+      report(checker, variablePath, 'is not a valid environment variable name (letters, digits and "_", not starting with a digit)');
+    } else if (name.startsWith(RESERVED_COMMAND_ENV_PREFIX)) {
+      report(checker, variablePath, `names starting with ${RESERVED_COMMAND_ENV_PREFIX} are set by Breakglass itself`);
+    }
+    const text = readText(checker, variableValue, variablePath, { sensitive: true });
+    if (text !== undefined) env[name] = text;
+  }
+  return checker.problems.length === problemsBefore ? env : undefined;
+}
+
+const POSTGRES_MODES = ['membership', 'temporary-login'] as const;
 
 function readPostgresProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
   const url = readUrl(checker, map.url, childPath(path, 'url'), ['postgres:', 'postgresql:']);
-  return url === undefined ? undefined : { type: 'postgres', url, mode: 'membership' };
+  const mode = map.mode === undefined ? 'membership' : readPostgresMode(checker, map.mode, childPath(path, 'mode'));
+  if (url === undefined || mode === undefined) return undefined;
+  return { type: 'postgres', url, mode };
+}
+
+function readPostgresMode(checker: Checker, value: unknown, path: string): (typeof POSTGRES_MODES)[number] | undefined {
+  const mode = POSTGRES_MODES.find((known) => known === value);
+  if (mode === undefined) return report(checker, path, `${describeValue(value)} is not a postgres mode (use membership or temporary-login)`);
+  return mode;
 }
 
 function readWebhookProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {

@@ -35,4 +35,13 @@ export interface Policy {
   admins: string[];
   /** How long a request waits for approvals before it expires. */
   requestTtlSeconds: number;
+  revokeAlerts: RevokeAlertSettings;
+}
+
+/** Who hears about grants that fail to revoke, and when. */
+export interface RevokeAlertSettings {
+  /** Failed attempts before people are alerted (the first few are often a blip). */
+  afterFailures: number;
+  /** Alerts go to the incident channel and, when set, to this channel (a Slack channel id). */
+  securityChannel: string | null;
 }

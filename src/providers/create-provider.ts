@@ -1,3 +1,4 @@
+import { CommandProvider } from './command-provider';
 import { PostgresProvider } from './postgres-provider';
 import { type AccessProvider, type ProviderConfig } from './types';
 import { WebhookProvider } from './webhook-provider';
@@ -6,11 +7,11 @@ import { WebhookProvider } from './webhook-provider';
 export function createProvider(config: ProviderConfig): AccessProvider {
   switch (config.type) {
     case 'postgres':
-      return new PostgresProvider({ url: config.url });
+      return new PostgresProvider({ url: config.url, mode: config.mode });
     case 'webhook':
       return new WebhookProvider({ url: config.url, secret: config.secret, timeoutMs: config.timeoutMs });
     case 'command':
-      throw new Error('command provider: not implemented yet');
+      return new CommandProvider(config);
     default: {
       // Fails to compile when ProviderConfig gains a type this switch does not handle.
       const unknownConfig: never = config;

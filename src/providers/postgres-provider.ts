@@ -1,10 +1,17 @@
-import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
-import { type AccessProvider, type GrantResult, type GrantTarget, ProviderError } from './types';
+import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { DatabaseError, escapeIdentifier, escapeLiteral, Pool, type PoolClient } from 'pg';
+import { type AccessProvider, type GrantResult, type GrantTarget, type ProviderConfig, ProviderError } from './types';
+
+export type PostgresMode = Extract<ProviderConfig, { type: 'postgres' }>['mode'];
 
 export interface PostgresProviderOptions {
   /** Admin connection string to the target cluster (needs CREATEROLE/ADMIN on the granted roles and
    * pg_signal_backend or superuser to end sessions). Never shown in messages. */
   url: string;
+  /** `membership` (default): grants the role to the requester's own login. `temporary-login`: creates a login
+   * per request, member of the role, whose password goes to the requester; revoke drops it. */
+  mode?: PostgresMode;
 }
 
 /** PostgreSQL truncates longer identifiers silently, which could make a long name hit a different role. */
@@ -14,6 +21,13 @@ const STATEMENT_TIMEOUT_MS = 10_000;
 /** Client-side backstop for when the server cannot even enforce its statement_timeout (dead socket). */
 const QUERY_TIMEOUT_MS = 15_000;
 const UNDEFINED_OBJECT = '42704';
+const DEPENDENT_OBJECTS_STILL_EXIST = '2BP01';
+/** 43 base64url characters: 256 bits, far beyond guessing within a grant's lifetime. */
+const TEMPORARY_PASSWORD_BYTES = 32;
+/** PostgreSQL's own defaults (scram_iterations, libpq's salt length). */
+const SCRAM_ITERATIONS = 4096;
+const SCRAM_SALT_BYTES = 16;
+const pbkdf2Async = promisify(pbkdf2);
 
 /** Error codes that mean the target was not reached at all, as opposed to the target refusing something. */
 const NETWORK_ERROR_CODES = new Set([
@@ -27,15 +41,22 @@ const NETWORK_ERROR_CODES = new Set([
   'EPIPE',
 ]);
 
-/** Grants a database role to a login on the target cluster by direct role membership. */
+/** Grants a database role on the target cluster: by direct role membership of the requester's login, or through
+ * a temporary login created for the request. */
 export class PostgresProvider implements AccessProvider {
   readonly type = 'postgres';
-  readonly sharing = 'login';
+  readonly sharing: 'login' | 'request';
+  private readonly mode: PostgresMode;
   private readonly pool: Pool;
   private readonly password: string | null;
+  /** Where temporary logins connect: the admin URL without credentials or parameters. */
+  private readonly endpoint: string | null;
 
   constructor(options: PostgresProviderOptions) {
+    this.mode = options.mode ?? 'membership';
+    this.sharing = this.mode === 'membership' ? 'login' : 'request';
     this.password = passwordOf(options.url);
+    this.endpoint = endpointOf(options.url);
     this.pool = new Pool({
       connectionString: options.url,
       max: 2,
@@ -52,6 +73,7 @@ export class PostgresProvider implements AccessProvider {
   }
 
   async grant(target: GrantTarget): Promise<GrantResult> {
+    if (this.mode === 'temporary-login') return this.grantTemporaryLogin(target);
     assertIdentifier('login', target.login);
     assertIdentifier('role', target.grant);
     await this.withClient('grant', async (client) => {
@@ -64,10 +86,13 @@ export class PostgresProvider implements AccessProvider {
     return {};
   }
 
-  /** Role membership has no expiry of its own on the target. */
-  async extend(): Promise<void> {}
+  /** Role membership has no expiry of its own on the target; a temporary login's VALID UNTIL moves. */
+  async extend(target: GrantTarget): Promise<void> {
+    if (this.mode === 'temporary-login') await this.extendTemporaryLogin(target);
+  }
 
   async revoke(target: GrantTarget): Promise<void> {
+    if (this.mode === 'temporary-login') return this.revokeTemporaryLogin(target);
     assertIdentifier('login', target.login);
     assertIdentifier('role', target.grant);
     await this.withClient('revoke', async (client) => {
@@ -99,6 +124,7 @@ export class PostgresProvider implements AccessProvider {
    * pg_has_role(login, role, 'MEMBER') would be wrong here: it is also true for superusers and for indirect
    * membership through other roles, so it could report a grant as in place after we revoked it. */
   async verify(target: GrantTarget): Promise<boolean> {
+    if (this.mode === 'temporary-login') return this.verifyTemporaryLogin(target);
     assertIdentifier('login', target.login);
     assertIdentifier('role', target.grant);
     return this.withClient('verify', (client) => hasDirectMembership(client, target.login, target.grant));
@@ -108,7 +134,92 @@ export class PostgresProvider implements AccessProvider {
     await this.pool.end();
   }
 
-  private async withClient<T>(action: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /** Creates the request's login (or, on a retry, resets the one an earlier attempt created) with a new password,
+   * VALID UNTIL the grant's expiry as a second line of defence, and membership of the role. */
+  private async grantTemporaryLogin(target: GrantTarget): Promise<GrantResult> {
+    assertIdentifier('role', target.grant);
+    const username = temporaryLoginName(target.requestNumber, target.login);
+    const password = randomBytes(TEMPORARY_PASSWORD_BYTES).toString('base64url');
+    const verifier = await scramVerifier(password);
+    await this.withClient(
+      'grant',
+      async (client) => {
+        if (!(await roleExists(client, target.grant))) {
+          throw new ProviderError(`role "${target.grant}" does not exist on the target`);
+        }
+        const existing = await findTemporaryLogin(client, username, target);
+        if (existing && !existing.ours) {
+          throw new ProviderError(`role "${username}" already exists on the target and is not this request's temporary login`);
+        }
+        const role = escapeIdentifier(username);
+        const options = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(target.expiresAt.toISOString())}`;
+        // One transaction, so a role never exists without the comment that marks it as ours.
+        await inTransaction(client, async () => {
+          // An existing login is from an earlier attempt whose password never reached the requester: replace it.
+          await client.query(existing ? `ALTER ROLE ${role} ${options}` : `CREATE ROLE ${role} ${options}`);
+          await client.query(`COMMENT ON ROLE ${role} IS ${escapeLiteral(ownerMark(target))}`);
+          await client.query(`GRANT ${escapeIdentifier(target.grant)} TO ${role}`);
+        });
+      },
+      [password, verifier],
+    );
+    return { credentials: { username, password, connectionHint: this.connectionHintFor(username) } };
+  }
+
+  private async extendTemporaryLogin(target: GrantTarget): Promise<void> {
+    const username = temporaryLoginName(target.requestNumber, target.login);
+    await this.withClient('extend', async (client) => {
+      const existing = await findTemporaryLogin(client, username, target);
+      if (!existing?.ours) throw new ProviderError(`temporary login "${username}" does not exist on the target`);
+      await client.query(
+        `ALTER ROLE ${escapeIdentifier(username)} VALID UNTIL ${escapeLiteral(target.expiresAt.toISOString())}`,
+      );
+    });
+  }
+
+  /** Locks the login, ends its sessions and drops it. Objects it created in the admin's database go to the admin
+   * user; objects or privileges in other databases block the drop, and the error says so. */
+  private async revokeTemporaryLogin(target: GrantTarget): Promise<void> {
+    const username = temporaryLoginName(target.requestNumber, target.login);
+    await this.withClient('revoke', async (client) => {
+      const existing = await findTemporaryLogin(client, username, target);
+      if (!existing?.ours) return; // never created, already dropped, or not ours to touch
+      // NOLOGIN first, so no new session can start between ending the open ones and the drop.
+      await client.query(`ALTER ROLE ${escapeIdentifier(username)} NOLOGIN`);
+      await terminateSessions(client, username);
+      try {
+        await dropRole(client, username);
+      } catch (error) {
+        if (!(error instanceof DatabaseError && error.code === DEPENDENT_OBJECTS_STILL_EXIST)) throw error;
+        const detail = error.detail ? ` (${this.scrub(error.detail.replace(/\s+/g, ' ').slice(0, 200))})` : '';
+        throw new ProviderError(
+          `temporary login "${username}" can no longer log in but cannot be dropped: ${this.describe(error)}${detail}; ` +
+            'reassign or drop what it owns in the databases named, then revocation completes',
+        );
+      }
+    });
+  }
+
+  private async verifyTemporaryLogin(target: GrantTarget): Promise<boolean> {
+    const username = temporaryLoginName(target.requestNumber, target.login);
+    const existing = await this.withClient('verify', (client) => findTemporaryLogin(client, username, target));
+    return existing !== null && existing.ours && existing.canLogin && existing.member;
+  }
+
+  /** `scheme://username@host:port/database`: how to connect, without any secret. */
+  private connectionHintFor(username: string): string | null {
+    if (this.endpoint === null) return null;
+    const hint = new URL(this.endpoint);
+    hint.username = username;
+    return hint.toString();
+  }
+
+  /** `secrets`: values besides the admin password that must not appear in messages (e.g. a new login's). */
+  private async withClient<T>(
+    action: string,
+    work: (client: PoolClient) => Promise<T>,
+    secrets: readonly string[] = [],
+  ): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -121,7 +232,7 @@ export class PostgresProvider implements AccessProvider {
     } catch (error) {
       if (error instanceof ProviderError) throw error;
       broken = !(error instanceof DatabaseError); // a socket or timeout problem: do not reuse this client
-      const reason = this.describe(error);
+      const reason = this.describe(error, secrets);
       throw new ProviderError(
         broken ? `cannot reach the target database: ${reason}` : `target database refused to ${action}: ${reason}`,
       );
@@ -131,7 +242,7 @@ export class PostgresProvider implements AccessProvider {
   }
 
   /** A short, secret-free reason. The original error is not attached as `cause`: loggers would print it whole. */
-  private describe(error: unknown): string {
+  private describe(error: unknown, secrets: readonly string[] = []): string {
     const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
     if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
     // Duck-typed: socket errors may come from another realm (e.g. under jest), where instanceof Error fails.
@@ -139,8 +250,51 @@ export class PostgresProvider implements AccessProvider {
       typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
     const message = typeof rawMessage === 'string' ? rawMessage : String(error);
     const line = message.split('\n')[0].slice(0, 200);
-    const scrubbed = scrubSecrets(line, this.password);
+    const scrubbed = this.scrub(line, secrets);
     return typeof code === 'string' && error instanceof DatabaseError ? `${scrubbed} (${code})` : scrubbed;
+  }
+
+  private scrub(text: string, secrets: readonly string[] = []): string {
+    return scrubSecrets(text, this.password === null ? secrets : [this.password, ...secrets]);
+  }
+}
+
+/** `bg_<request number>_<login>` in [a-z0-9_], cut to PostgreSQL's identifier limit: one per request, and
+ * recognisable in pg_stat_activity and the server's logs. */
+export function temporaryLoginName(requestNumber: number, login: string): string {
+  const sanitizedLogin = login.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return `bg_${requestNumber}_${sanitizedLogin}`.slice(0, MAX_IDENTIFIER_BYTES); // ASCII: characters are bytes
+}
+
+/** The role comment that marks a login as this request's, so a role someone else created under the same name
+ * (or another bot's request with the same number) is never reset, extended or dropped. */
+function ownerMark(target: GrantTarget): string {
+  return `breakglass temporary login for request ${target.requestId}`;
+}
+
+/** The SCRAM-SHA-256 verifier PostgreSQL would store for `password` (RFC 5802 and 7677, as libpq's
+ * PQencryptPasswordConn builds it). CREATE/ALTER ROLE … PASSWORD stores it as is, so the password itself never
+ * reaches the server: not its logs (log_statement, a failing statement), not pg_stat_activity. The password is
+ * base64url, so SASLprep leaves it unchanged. Needs PostgreSQL 10 or later. */
+async function scramVerifier(password: string): Promise<string> {
+  const salt = randomBytes(SCRAM_SALT_BYTES);
+  const saltedPassword = await pbkdf2Async(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  const clientKey = createHmac('sha256', saltedPassword).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', saltedPassword).update('Server Key').digest();
+  const encode = (bytes: Buffer) => bytes.toString('base64');
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${encode(salt)}$${encode(storedKey)}:${encode(serverKey)}`;
+}
+
+async function inTransaction(client: PoolClient, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await work();
+    await client.query('COMMIT');
+  } catch (error) {
+    // If even ROLLBACK fails, its error wins: the connection is then unusable and withClient discards it.
+    await client.query('ROLLBACK');
+    throw error;
   }
 }
 
@@ -149,6 +303,54 @@ function assertIdentifier(kind: 'login' | 'role', name: string): void {
   if (name.includes('\0')) throw new ProviderError(`${kind} name contains a NUL character`);
   if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
     throw new ProviderError(`${kind} name "${name}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
+  }
+}
+
+async function roleExists(client: PoolClient, name: string): Promise<boolean> {
+  const result = await client.query<{ exists: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
+    [name],
+  );
+  return result.rows[0].exists;
+}
+
+interface TemporaryLogin {
+  /** Carries this request's owner mark. */
+  ours: boolean;
+  canLogin: boolean;
+  /** Direct member of the target's `grant` role. */
+  member: boolean;
+}
+
+async function findTemporaryLogin(client: PoolClient, username: string, target: GrantTarget): Promise<TemporaryLogin | null> {
+  const result = await client.query<{ ours: boolean; can_login: boolean; member: boolean }>(
+    `SELECT shobj_description(login.oid, 'pg_authid') IS NOT DISTINCT FROM $3 AS ours,
+            login.rolcanlogin AS can_login,
+            EXISTS (
+              SELECT 1
+                FROM pg_auth_members m
+                JOIN pg_roles granted ON granted.oid = m.roleid
+               WHERE m.member = login.oid AND granted.rolname = $2
+            ) AS member
+       FROM pg_roles login
+      WHERE login.rolname = $1`,
+    [username, target.grant, ownerMark(target)],
+  );
+  const row = result.rows[0];
+  return row ? { ours: row.ours, canLogin: row.can_login, member: row.member } : null;
+}
+
+/** DROP ROLE fails while the role owns objects or holds privileges. REASSIGN OWNED and DROP OWNED clear those, but
+ * only in the database the admin is connected to: anything in another database still blocks the drop. */
+async function dropRole(client: PoolClient, username: string): Promise<void> {
+  const role = escapeIdentifier(username);
+  try {
+    await client.query(`DROP ROLE ${role}`);
+  } catch (error) {
+    if (!(error instanceof DatabaseError && error.code === DEPENDENT_OBJECTS_STILL_EXIST)) throw error;
+    await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
+    await client.query(`DROP OWNED BY ${role}`); // now only the privileges granted to it
+    await client.query(`DROP ROLE ${role}`);
   }
 }
 
@@ -188,6 +390,19 @@ async function terminateSessions(client: PoolClient, login: string): Promise<voi
   );
 }
 
+/** The admin URL reduced to scheme, host, port and database; null when it has no host (a Unix socket given as a
+ * parameter) or is not a URL. */
+function endpointOf(url: string): string | null {
+  if (!URL.canParse(url)) return null;
+  const endpoint = new URL(url);
+  if (endpoint.host === '') return null;
+  endpoint.username = '';
+  endpoint.password = '';
+  endpoint.search = '';
+  endpoint.hash = '';
+  return endpoint.toString();
+}
+
 function passwordOf(url: string): string | null {
   try {
     const password = decodeURIComponent(new URL(url).password);
@@ -197,10 +412,10 @@ function passwordOf(url: string): string | null {
   }
 }
 
-/** Removes credentials from error text: any `scheme://user:password@` and the literal password itself. */
-function scrubSecrets(text: string, password: string | null): string {
+/** Removes credentials from error text: any `scheme://user:password@`, `password=…` and the literal secrets. */
+function scrubSecrets(text: string, secrets: readonly string[]): string {
   let scrubbed = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
   scrubbed = scrubbed.replace(/password\s*=\s*\S+/gi, 'password=***');
-  if (password !== null) scrubbed = scrubbed.split(password).join('***');
+  for (const secret of secrets) scrubbed = scrubbed.split(secret).join('***');
   return scrubbed;
 }

@@ -8,17 +8,21 @@ export interface WebhookProviderOptions {
   timeoutMs: number;
 }
 
-export type WebhookAction = 'grant' | 'revoke' | 'verify';
+export type WebhookAction = 'grant' | 'revoke' | 'verify' | 'extend';
 
 /** The JSON body the receiver gets; its exact bytes are what X-Breakglass-Signature signs. */
 export interface WebhookPayload {
   action: WebhookAction;
+  /** The same for every attempt at one logical change, so a receiver can recognise a retry (also sent as the
+   * Idempotency-Key header). Absent on verify, which changes nothing. */
+  idempotencyKey?: string;
   requestId: string;
   user: { slackId: string; login: string };
   resource: string;
   role: string;
   /** The role's `grant` value from the policy (defaults to the role id), for receivers that map roles themselves. */
   grant: string;
+  /** When access ends; for `extend`, the new end. */
   expiresAt: string;
   reason: string;
   ticket: string | null;
@@ -26,10 +30,22 @@ export interface WebhookPayload {
 
 export const SIGNATURE_HEADER = 'X-Breakglass-Signature';
 export const TIMESTAMP_HEADER = 'X-Breakglass-Timestamp';
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const SIGNATURE_PREFIX = 'sha256=';
 const MAX_BODY_EXCERPT_CHARS = 120;
 /** Enough for any sensible answer; a receiver streaming more must not fill our memory. */
 const MAX_BODY_BYTES = 64 * 1024;
+
+/** What a receiver may say in a 2xx answer's optional `{"result": …}`: `already` when the state was already as
+ * asked (e.g. a repeated idempotency key). Both are success. */
+const SUCCESS_RESULTS: readonly unknown[] = ['done', 'already'];
+
+/** One key per logical change: retries of a grant or revoke repeat it, and each extension to a new expiry gets
+ * its own, so a receiver that remembers keys applies every change once. */
+function idempotencyKeyFor(action: Exclude<WebhookAction, 'verify'>, target: GrantTarget): string {
+  const key = `${target.requestId}:${action}`;
+  return action === 'extend' ? `${key}:${target.expiresAt.toISOString()}` : key;
+}
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, the value of X-Breakglass-Signature. */
 export function signWebhookBody(secret: string, rawBody: string | Buffer): string {
@@ -71,7 +87,15 @@ export class WebhookProvider implements AccessProvider {
     return {};
   }
 
-  async extend(): Promise<void> {}
+  /** A receiver that keeps no expiry of its own may answer 404 or 501: access stays until our revoke anyway. */
+  async extend(target: GrantTarget): Promise<void> {
+    const response = await this.post('extend', target);
+    if (response.status === 404 || response.status === 501) {
+      await discardBody(response);
+      return;
+    }
+    await this.expectSuccess(response);
+  }
 
   async revoke(target: GrantTarget): Promise<void> {
     const response = await this.post('revoke', target);
@@ -89,15 +113,14 @@ export class WebhookProvider implements AccessProvider {
       await discardBody(response);
       return this.grantedRequestIds.has(target.requestId);
     }
-    const text = await this.expectSuccess(response);
+    const text = await this.readSuccess(response);
     let answer: unknown;
     try {
       answer = JSON.parse(text);
     } catch {
       throw new ProviderError(`webhook answered verify with something that is not JSON: ${this.excerpt(text)}`);
     }
-    const granted =
-      typeof answer === 'object' && answer !== null ? (answer as { granted?: unknown }).granted : undefined;
+    const granted = fieldOf(answer, 'granted');
     if (typeof granted !== 'boolean') {
       throw new ProviderError('webhook answered verify without a boolean "granted"');
     }
@@ -109,8 +132,10 @@ export class WebhookProvider implements AccessProvider {
   }
 
   private async post(action: WebhookAction, target: GrantTarget): Promise<Response> {
+    const idempotencyKey = action === 'verify' ? undefined : idempotencyKeyFor(action, target);
     const payload: WebhookPayload = {
       action,
+      idempotencyKey,
       requestId: target.requestId,
       user: { slackId: target.slackId, login: target.login },
       resource: target.resourceId,
@@ -129,6 +154,7 @@ export class WebhookProvider implements AccessProvider {
           'Content-Type': 'application/json',
           [SIGNATURE_HEADER]: signWebhookBody(this.options.secret, rawBody),
           [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
+          ...(idempotencyKey === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: idempotencyKey }),
           'User-Agent': 'breakglass',
         },
         body: rawBody,
@@ -152,8 +178,23 @@ export class WebhookProvider implements AccessProvider {
     return new ProviderError(`cannot reach the webhook: ${typeof code === 'string' ? code : 'network error'}`);
   }
 
+  /** Accepts a 2xx answer whose body is empty, not JSON, or JSON whose `result` (if any) is `done` or `already`. */
+  private async expectSuccess(response: Response): Promise<void> {
+    const text = await this.readSuccess(response);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      return; // any 2xx body means done; only a JSON `result` has a meaning
+    }
+    const result = fieldOf(answer, 'result');
+    if (result !== undefined && !SUCCESS_RESULTS.includes(result)) {
+      throw new ProviderError(`webhook answered ${response.status} with an unknown result: ${this.excerpt(text)}`);
+    }
+  }
+
   /** Returns the body of a 2xx answer, or throws with the status and a short excerpt of what the receiver said. */
-  private async expectSuccess(response: Response): Promise<string> {
+  private async readSuccess(response: Response): Promise<string> {
     let text: string;
     try {
       text = await readLimited(response, MAX_BODY_BYTES);

@@ -83,6 +83,15 @@ afterAll(async () => {
 });
 
 describe('PostgresProvider', () => {
+  it('shares one membership between grants of the same role to a login, and has no expiry to extend', async () => {
+    expect(provider.sharing).toBe('login');
+    const target = targetFor(alice, writeRole);
+    await provider.grant(target);
+    await provider.extend({ ...target, expiresAt: new Date(Date.now() + 7_200_000) });
+    expect(await provider.verify(target)).toBe(true);
+    await provider.revoke(target);
+  });
+
   it('grants a role, verifies it, and revokes it again', async () => {
     const target = targetFor(alice, writeRole);
     expect(await provider.verify(target)).toBe(false);

@@ -8,6 +8,7 @@ import {
   WebhookProvider,
   type WebhookPayload,
 } from '../../src/providers/webhook-provider';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 const secret = 'receiver-shared-secret-0123456789';
 
@@ -115,6 +116,7 @@ describe('WebhookProvider', () => {
     const [grant] = receiver.calls;
     expect(grant.payload).toEqual({
       action: 'grant',
+      idempotencyKey: 'req-42:grant',
       requestId: 'req-42',
       user: { slackId: 'U0ALICE', login: 'alice' },
       resource: 'payments-db',
@@ -242,5 +244,158 @@ describe('WebhookProvider', () => {
     receiver.answer = (_payload, response) => response.writeHead(502).end();
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
     await expect(provider.verify(target)).rejects.toThrow(new ProviderError('webhook answered 502'));
+  });
+});
+
+describe('WebhookProvider idempotency', () => {
+  const later = new Date('2026-11-21T13:30:00.000Z');
+
+  it('sends one key per logical change, in the Idempotency-Key header and the signed body', async () => {
+    receiver.answer = (payload, response) =>
+      payload.action === 'verify' ? json(response, 200, { granted: true }) : response.writeHead(204).end();
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    await provider.grant(target);
+    await provider.extend({ ...target, expiresAt: later });
+    await provider.verify(target);
+    await provider.revoke(target);
+
+    const keys = receiver.calls.map((call) => [call.payload.action, call.headers['idempotency-key'], call.payload.idempotencyKey]);
+    expect(keys).toEqual([
+      ['grant', 'req-42:grant', 'req-42:grant'],
+      ['extend', 'req-42:extend:2026-11-21T13:30:00.000Z', 'req-42:extend:2026-11-21T13:30:00.000Z'],
+      ['verify', undefined, undefined], // read-only: nothing to deduplicate
+      ['revoke', 'req-42:revoke', 'req-42:revoke'],
+    ]);
+    for (const call of receiver.calls) {
+      expect(call.headers['x-breakglass-signature']).toBe(signWebhookBody(secret, call.rawBody));
+    }
+  });
+
+  it('repeats the key when the same change is retried, and gives another extension its own', async () => {
+    let failuresLeft = 1;
+    receiver.answer = (_payload, response) =>
+      failuresLeft-- > 0 ? response.writeHead(503).end() : response.writeHead(204).end();
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    await expect(provider.grant(target)).rejects.toThrow('webhook answered 503');
+    await provider.grant(target);
+    await provider.extend({ ...target, expiresAt: later });
+    await provider.extend({ ...target, expiresAt: later });
+    await provider.extend({ ...target, expiresAt: new Date('2026-11-21T14:30:00.000Z') });
+
+    expect(receiver.calls.map((call) => call.headers['idempotency-key'])).toEqual([
+      'req-42:grant',
+      'req-42:grant',
+      'req-42:extend:2026-11-21T13:30:00.000Z',
+      'req-42:extend:2026-11-21T13:30:00.000Z',
+      'req-42:extend:2026-11-21T14:30:00.000Z',
+    ]);
+  });
+
+  it('POSTs a signed extend with the new expiresAt', async () => {
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    await provider.extend({ ...target, expiresAt: later });
+    const [extend] = receiver.calls;
+    expect(extend.payload).toEqual({
+      action: 'extend',
+      idempotencyKey: 'req-42:extend:2026-11-21T13:30:00.000Z',
+      requestId: 'req-42',
+      user: { slackId: 'U0ALICE', login: 'alice' },
+      resource: 'payments-db',
+      role: 'write',
+      grant: 'payments_write',
+      expiresAt: '2026-11-21T13:30:00.000Z',
+      reason: 'INC-7: stuck payouts — “fix” ümlauts',
+      ticket: 'INC-7',
+    });
+    expect(extend.rawBody.toString('utf8')).toBe(JSON.stringify(extend.payload));
+    expect(verifyWebhookSignature(secret, extend.rawBody, extend.headers['x-breakglass-signature'])).toBe(true);
+  });
+
+  it.each([404, 501])('treats extend answered %i as success: the receiver keeps no expiry of its own', async (status) => {
+    receiver.answer = (payload, response) =>
+      payload.action === 'extend' ? json(response, status, { error: 'unknown action' }) : response.writeHead(204).end();
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    await provider.extend({ ...target, expiresAt: later });
+  });
+
+  it('fails an extend the receiver refuses otherwise', async () => {
+    receiver.answer = (_payload, response) => json(response, 400, { error: 'expiry too far' });
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    const error = await caught(provider.extend({ ...target, expiresAt: later }));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error.message).toBe('webhook answered 400: {"error":"expiry too far"}');
+  });
+
+  it.each(['done', 'already'])('accepts a 2xx {"result":"%s"} for every change', async (result) => {
+    receiver.answer = (_payload, response) => json(response, 200, { result });
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    await provider.grant(target);
+    await provider.extend({ ...target, expiresAt: later });
+    await provider.revoke(target);
+  });
+
+  it('accepts a 2xx without a body, with other JSON or with text', async () => {
+    const bodies = ['', '{"ok":true}', 'granted'];
+    receiver.answer = (_payload, response) => response.writeHead(200).end(bodies.shift());
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    await provider.grant(target);
+    await provider.grant(target);
+    await provider.grant(target);
+  });
+
+  it('fails on a 2xx whose result is neither done nor already', async () => {
+    receiver.answer = (_payload, response) => json(response, 200, { result: 'failed', why: `bad key ${secret}` });
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
+    const error = await caught(provider.revoke(target));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error.message).toBe('webhook answered 200 with an unknown result: {"result":"failed","why":"bad key ***"}');
+  });
+
+  it('works against a receiver that deduplicates by key and answers "already" for repeats', async () => {
+    const deduplicating = new WebhookReceiver(secret);
+    await deduplicating.start();
+    try {
+      const provider = new WebhookProvider({ url: deduplicating.url, secret, timeoutMs: 2_000 });
+      await provider.grant(target);
+      await provider.grant(target); // a retry, e.g. after our process stopped before recording the first
+      await provider.extend({ ...target, expiresAt: later });
+      await provider.extend({ ...target, expiresAt: later });
+      expect(await provider.verify(target)).toBe(true);
+      await provider.revoke(target);
+      await provider.revoke(target);
+      expect(await provider.verify(target)).toBe(false);
+
+      expect(deduplicating.received.map((hook) => [hook.action, hook.result])).toEqual([
+        ['grant', 'done'],
+        ['grant', 'already'],
+        ['extend', 'done'],
+        ['extend', 'already'],
+        ['verify', undefined],
+        ['revoke', 'done'],
+        ['revoke', 'already'],
+        ['verify', undefined],
+      ]);
+      expect(deduplicating.appliedKeys).toEqual(['req-42:grant', 'req-42:extend:2026-11-21T13:30:00.000Z', 'req-42:revoke']);
+      expect(deduplicating.received.every((hook) => hook.signatureValid)).toBe(true);
+    } finally {
+      await deduplicating.stop();
+    }
+  });
+
+  it('a deduplicating receiver applies the retry of a call that failed', async () => {
+    const deduplicating = new WebhookReceiver(secret);
+    await deduplicating.start();
+    try {
+      const provider = new WebhookProvider({ url: deduplicating.url, secret, timeoutMs: 2_000 });
+      await provider.grant(target);
+      deduplicating.failWith = 503;
+      await expect(provider.extend({ ...target, expiresAt: later })).rejects.toThrow('webhook answered 503');
+      deduplicating.failWith = null;
+      await provider.extend({ ...target, expiresAt: later });
+      expect(deduplicating.received.map((hook) => hook.result)).toEqual(['done', undefined, 'done']);
+      expect(deduplicating.expiresAt.get('alice:payments-db:write')).toBe('2026-11-21T13:30:00.000Z');
+    } finally {
+      await deduplicating.stop();
+    }
   });
 });

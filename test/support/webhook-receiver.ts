@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../src/providers/webhook-provider';
 
@@ -7,15 +7,26 @@ export interface ReceivedHook {
   payload: any;
   signatureValid: boolean;
   timestamp: string | undefined;
+  /** The Idempotency-Key header (undefined on verify). */
+  idempotencyKey: string | undefined;
+  /** What the receiver answered in `result`: `done`, `already` for a repeated key, undefined for verify and failures. */
+  result: 'done' | 'already' | undefined;
 }
 
-/** A target system behind a webhook, as a team would write one: checks the signature, keeps who has access. */
+/** A target system behind a webhook, as a team would write one: checks the signature, keeps who has access and
+ * until when, and applies each idempotency key once (a repeat is answered `{"result":"already"}`). */
 export class WebhookReceiver {
   readonly received: ReceivedHook[] = [];
   readonly granted = new Set<string>();
+  /** The expiry the receiver keeps per granted access, as sent by grant and extend. */
+  readonly expiresAt = new Map<string, string>();
+  /** Keys of the changes applied, in order; a failed call does not record its key, so its retry is applied. */
+  readonly appliedKeys: string[] = [];
   /** Answer every call with this status instead (to simulate a broken target). */
   failWith: number | null = null;
   private server: Server | null = null;
+  /** While set, revoke calls are held unanswered (a target that hangs). */
+  private heldRevokes: ServerResponse[] | null = null;
 
   constructor(readonly secret: string) {}
 
@@ -31,18 +42,55 @@ export class WebhookReceiver {
         const raw = Buffer.concat(chunks);
         const signatureValid = verifyWebhookSignature(this.secret, raw, req.headers['x-breakglass-signature']);
         const payload = JSON.parse(raw.toString('utf8'));
-        this.received.push({ action: payload.action, payload, signatureValid, timestamp: req.headers['x-breakglass-timestamp'] as string | undefined });
+        const hook: ReceivedHook = {
+          action: payload.action,
+          payload,
+          signatureValid,
+          timestamp: req.headers['x-breakglass-timestamp'] as string | undefined,
+          idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+          result: undefined,
+        };
+        this.received.push(hook);
         const answer = (status: number, body: object = {}) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         if (!signatureValid) return answer(401, { error: 'bad signature' });
         if (this.failWith) return answer(this.failWith, { error: 'target is down' });
         const key = `${payload.user.login}:${payload.resource}:${payload.role}`;
-        if (payload.action === 'grant') this.granted.add(key);
-        if (payload.action === 'revoke') this.granted.delete(key);
         if (payload.action === 'verify') return answer(200, { granted: this.granted.has(key) });
-        return answer(200, { ok: true });
+        if (payload.action === 'revoke' && this.heldRevokes) {
+          this.heldRevokes.push(res);
+          return;
+        }
+        // The signed body's key, not the header: only the body is covered by the signature.
+        if (this.appliedKeys.includes(payload.idempotencyKey)) {
+          hook.result = 'already';
+          return answer(200, { result: 'already' });
+        }
+        if (payload.action === 'grant') {
+          this.granted.add(key);
+          this.expiresAt.set(key, payload.expiresAt);
+        }
+        if (payload.action === 'extend' && this.granted.has(key)) this.expiresAt.set(key, payload.expiresAt);
+        if (payload.action === 'revoke') {
+          this.granted.delete(key);
+          this.expiresAt.delete(key);
+        }
+        this.appliedKeys.push(payload.idempotencyKey);
+        hook.result = 'done';
+        return answer(200, { result: 'done' });
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  /** Holds revoke calls unanswered, as a hanging target would, until the returned function is called. That drops
+   * them without applying anything (the connection is cut), so only a later revoke can take the access away. */
+  holdRevokes(): () => void {
+    const held: ServerResponse[] = [];
+    this.heldRevokes = held;
+    return () => {
+      this.heldRevokes = null;
+      for (const res of held) res.destroy();
+    };
   }
 
   async stop(): Promise<void> {

@@ -362,7 +362,7 @@ describe('parsePolicy validation errors', () => {
       expect.stringMatching(/^breakglass\.yaml: resources\[0\]\.provider: missing; e\.g\. /),
     ]);
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres', url: 'postgresql://db/x', secret: 's' }))).toEqual([
-      `${FILE}: resources[0].provider.secret: unknown key (allowed keys: type, url)`,
+      `${FILE}: resources[0].provider.secret: unknown key (allowed keys: type, url, mode)`,
     ]);
   });
 
@@ -421,7 +421,7 @@ describe('loadPolicy', () => {
   it('parses the example policy when its two environment variables are set', () => {
     const policy = loadPolicy(examplePath, ENV);
     expect(policy.sourcePath).toBe(examplePath);
-    expect(policy.resources.map((resource) => resource.id)).toEqual(['payments-db', 'deploy-console']);
+    expect(policy.resources.map((resource) => resource.id)).toEqual(['payments-db', 'deploy-console', 'payments-k8s']);
     expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL, mode: 'membership' });
     expect(policy.resources[1].provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 10_000 });
     expect(findRole(policy, 'payments-db', 'write')?.role).toMatchObject({ grant: 'payments_write', approvals: 2, maxDurationSeconds: 3_600 });
@@ -472,5 +472,180 @@ describe('policy queries', () => {
       requestableRoles(policy, 'U0SOMEONE', new Set(groups)).map(({ resource, role }) => `${resource.id}/${role.id}`);
     expect(ids([])).toEqual(['payments-db/read', 'deploy-console/operator']);
     expect(ids(['S0PAYMENTS'])).toEqual(['payments-db/read', 'payments-db/write', 'deploy-console/operator']);
+  });
+});
+
+describe('parsePolicy revocation alerts', () => {
+  it('alerts after 3 failed revokes and only in the incident channel by default', () => {
+    expect(parsePolicy(stringify(basePolicy()), FILE, ENV).revokeAlerts).toEqual({ afterFailures: 3, securityChannel: null });
+  });
+
+  it('reads a security channel and the failure threshold', () => {
+    const policy = basePolicy();
+    policy.alerts = { securityChannel: 'C0SECURITY', afterFailedRevokes: 5 };
+    expect(parsePolicy(stringify(policy), FILE, ENV).revokeAlerts).toEqual({ afterFailures: 5, securityChannel: 'C0SECURITY' });
+  });
+
+  it('rejects channel names, zero thresholds and unknown keys', () => {
+    expect(problemsAfter((policy) => (policy.alerts = { securityChannel: '#security', afterFailedRevokes: 0, chanel: 'x' }))).toEqual([
+      `${FILE}: alerts.chanel: unknown key (allowed keys: securityChannel, afterFailedRevokes)`,
+      `${FILE}: alerts.afterFailedRevokes: 0 is not a whole number of at least 1`,
+      `${FILE}: alerts.securityChannel: "#security" is not a Slack channel id (C… or G…; in Slack: channel details → "Copy channel ID")`,
+    ]);
+  });
+});
+
+describe('postgres provider mode', () => {
+  const withMode = (mode: unknown) => (policy: Record<string, any>) => (policy.resources[0].provider.mode = mode);
+  const providerWith = (mode: unknown) => {
+    const policy = basePolicy();
+    withMode(mode)(policy);
+    return parsePolicy(stringify(policy), FILE, ENV).resources[0].provider;
+  };
+
+  it('defaults to membership', () => {
+    expect(parsePolicy(stringify(basePolicy()), FILE, ENV).resources[0].provider).toMatchObject({ type: 'postgres', mode: 'membership' });
+  });
+
+  it('accepts membership and temporary-login', () => {
+    expect(providerWith('membership')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'membership' });
+    expect(providerWith('temporary-login')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'temporary-login' });
+  });
+
+  it('names the allowed modes for anything else', () => {
+    for (const [mode, shown] of [['temporary', '"temporary"'], ['Membership', '"Membership"'], [true, 'true'], [['membership'], 'a list']]) {
+      expect(problemsAfter(withMode(mode))).toEqual([
+        `${FILE}: resources[0].provider.mode: ${shown} is not a postgres mode (use membership or temporary-login)`,
+      ]);
+    }
+  });
+
+  it('is only a postgres key', () => {
+    expect(
+      problemsAfter((policy) => (policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', mode: 'membership' })),
+    ).toEqual([`${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout)`]);
+  });
+});
+
+describe('parsePolicy command providers', () => {
+  const COMMAND_ENV = { K8S_TOKEN: 'k8s-token-s3cret', TOOLS: '/opt/breakglass' };
+
+  function withProvider(provider: unknown): Record<string, any> {
+    const policy = basePolicy();
+    policy.resources[0].provider = provider;
+    return policy;
+  }
+
+  const providerOf = (provider: unknown, env: NodeJS.ProcessEnv = COMMAND_ENV) =>
+    parsePolicy(stringify(withProvider(provider)), FILE, env).resources[0].provider;
+  const problemsWith = (provider: unknown, env: NodeJS.ProcessEnv = COMMAND_ENV) =>
+    problemsOf(stringify(withProvider(provider)), env);
+
+  it('reads every key, with ${VAR} in arguments and env values', () => {
+    expect(
+      providerOf({
+        type: 'command',
+        grant: ['${TOOLS}/access', 'grant', '--user={login}', '{grant}'],
+        revoke: ['${TOOLS}/access', 'revoke', '--user={login}', '{grant}'],
+        verify: ['access', 'verify', '{login}', '{grant}', '{role}', '{resource}', '{slackId}'],
+        extend: ['access', 'extend', '{requestId}', 'BG-{requestNumber}', '--until={expiresAt}'],
+        timeout: '1m',
+        env: { K8S_TOKEN: '${K8S_TOKEN}', MODE: 'strict' },
+      }),
+    ).toEqual({
+      type: 'command',
+      grant: ['/opt/breakglass/access', 'grant', '--user={login}', '{grant}'],
+      revoke: ['/opt/breakglass/access', 'revoke', '--user={login}', '{grant}'],
+      verify: ['access', 'verify', '{login}', '{grant}', '{role}', '{resource}', '{slackId}'],
+      extend: ['access', 'extend', '{requestId}', 'BG-{requestNumber}', '--until={expiresAt}'],
+      timeoutMs: 60_000,
+      env: { K8S_TOKEN: 'k8s-token-s3cret', MODE: 'strict' },
+    });
+  });
+
+  it('defaults to no verify or extend command, a 30s timeout and no extra env', () => {
+    expect(providerOf({ type: 'command', grant: ['grant-access'], revoke: ['revoke-access'] })).toEqual({
+      type: 'command',
+      grant: ['grant-access'],
+      revoke: ['revoke-access'],
+      verify: null,
+      extend: null,
+      timeoutMs: 30_000,
+      env: {},
+    });
+  });
+
+  it('requires grant and revoke as non-empty lists of text', () => {
+    expect(problemsWith({ type: 'command', verify: 'access verify', extend: [] })).toEqual([
+      `${FILE}: resources[0].provider.grant: missing`,
+      `${FILE}: resources[0].provider.revoke: missing`,
+      `${FILE}: resources[0].provider.verify: expected a list, got "access verify"`,
+      `${FILE}: resources[0].provider.extend: must not be empty; give the executable, then its arguments`,
+    ]);
+    expect(problemsWith({ type: 'command', grant: ['', 'grant'], revoke: ['revoke', 3, { a: 1 }] })).toEqual([
+      `${FILE}: resources[0].provider.grant[0]: must not be empty`,
+      `${FILE}: resources[0].provider.revoke[1]: expected text, got 3`,
+      `${FILE}: resources[0].provider.revoke[2]: expected text, got a mapping`,
+    ]);
+  });
+
+  it('names the allowed placeholders when an argument uses an unknown one', () => {
+    const allowed = '{login}, {grant}, {role}, {resource}, {requestId}, {requestNumber}, {expiresAt} or {slackId}';
+    expect(problemsWith({ type: 'command', grant: ['access', '--user={user}', '{Login}-{reason}'], revoke: ['access', '{ticket}'] })).toEqual([
+      `${FILE}: resources[0].provider.grant[1]: {user} is not a placeholder (use ${allowed})`,
+      `${FILE}: resources[0].provider.grant[2]: {Login} is not a placeholder (use ${allowed})`,
+      `${FILE}: resources[0].provider.grant[2]: {reason} is not a placeholder (use ${allowed})`,
+      `${FILE}: resources[0].provider.revoke[1]: {ticket} is not a placeholder (use ${allowed})`,
+    ]);
+  });
+
+  it('checks placeholders in what was written, not in ${VAR} values or literal $${…}', () => {
+    const provider = providerOf(
+      { type: 'command', grant: ['access', '${ARG}', '$${HOME}'], revoke: ['access'] },
+      { ARG: '--template={.metadata.name}-{custom}' },
+    );
+    expect(provider).toMatchObject({ grant: ['access', '--template={.metadata.name}-{custom}', '${HOME}'] });
+  });
+
+  it('checks env names and values without repeating the values', () => {
+    const problems = problemsWith({
+      type: 'command',
+      grant: ['access'],
+      revoke: ['access'],
+      env: { 'BAD-NAME': 'hunter2-value', BREAKGLASS_LOGIN: 'mallory', EMPTY: '', NUMBER: 12345, MISSING: '${NOT_SET}' },
+    });
+    expect(problems).toEqual([
+      `${FILE}: resources[0].provider.env.BAD-NAME: is not a valid environment variable name (letters, digits and "_", not starting with a digit)`,
+      `${FILE}: resources[0].provider.env.BREAKGLASS_LOGIN: names starting with BREAKGLASS_ are set by Breakglass itself`,
+      `${FILE}: resources[0].provider.env.EMPTY: must not be empty`,
+      `${FILE}: resources[0].provider.env.NUMBER: expected text, got something else`,
+      `${FILE}: resources[0].provider.env.MISSING: environment variable NOT_SET is not set (referenced as \${NOT_SET})`,
+    ]);
+    for (const secret of ['hunter2-value', 'mallory', '12345']) expect(problems.join('\n')).not.toContain(secret);
+    expect(problemsWith({ type: 'command', grant: ['access'], revoke: ['access'], env: ['A=b'] })).toEqual([
+      `${FILE}: resources[0].provider.env: expected a mapping of variable names to text`,
+    ]);
+  });
+
+  it('checks the timeout and unknown keys', () => {
+    expect(problemsWith({ type: 'command', grant: ['access'], revoke: ['access'], timeout: 30, shell: true })).toEqual([
+      `${FILE}: resources[0].provider.shell: unknown key (allowed keys: type, grant, revoke, verify, extend, timeout, env)`,
+      `${FILE}: resources[0].provider.timeout: 30 is not a duration (use 45s, 30m, 2h or 1d; add a unit, at most 365d)`,
+    ]);
+  });
+
+  it('reads the command resource of the example policy', () => {
+    const policy = loadPolicy(path.join(__dirname, '../../breakglass.example.yaml'), ENV);
+    const found = findRole(policy, 'payments-k8s', 'edit');
+    expect(found?.resource.provider).toEqual({
+      type: 'command',
+      grant: ['/opt/breakglass/k8s-rolebinding', 'grant', 'payments', '{login}', '{grant}'],
+      revoke: ['/opt/breakglass/k8s-rolebinding', 'revoke', 'payments', '{login}', '{grant}'],
+      verify: ['/opt/breakglass/k8s-rolebinding', 'verify', 'payments', '{login}', '{grant}'],
+      extend: null,
+      timeoutMs: 20_000,
+      env: { KUBECONFIG: '/etc/breakglass/kubeconfig' },
+    });
+    expect(found?.role).toMatchObject({ grant: 'edit', approvals: 2, approvers: ['S0SRELEADS'] });
   });
 });
