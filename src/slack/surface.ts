@@ -1,4 +1,6 @@
-import type { KnownBlock, View, WebClient } from '@slack/web-api';
+import { retryPolicies, WebClient, type KnownBlock, type Logger, type View, type WebClientOptions } from '@slack/web-api';
+import { ChannelPacer } from './channel-pacer';
+import { retryWhenRateLimited } from './rate-limit-retry';
 
 /** A message as the bot sends it: Block Kit plus the fallback text shown in notifications. */
 export interface SlackMessage {
@@ -9,6 +11,8 @@ export interface SlackMessage {
 /** The narrow part of Slack the services use. Only this file talks to WebClient. */
 export interface SlackSurface {
   postMessage(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }>;
+  /** Posts an audit summary to a channel; summaries waiting there together are merged into one message. */
+  postChannelSummary(channel: string, message: SlackMessage): Promise<void>;
   updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void>;
   postEphemeral(channel: string, userId: string, message: SlackMessage | string): Promise<void>;
   sendDirectMessage(userId: string, message: SlackMessage): Promise<void>;
@@ -18,45 +22,91 @@ export interface SlackSurface {
   listUserGroupMembers(groupId: string): Promise<string[]>;
 }
 
-export class WebClientSurface implements SlackSurface {
-  constructor(private readonly client: WebClient) {}
+/** One WebClient per urgency, so a rate-limited or retrying post never holds up an answer someone is waiting for. */
+export interface SlackClients {
+  /** Modals, ephemerals and the lookups deciding a click. */
+  interactive: WebClient;
+  /** Messages, their updates and DMs. */
+  posting: WebClient;
+}
 
-  async postMessage(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }> {
-    const result = await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, thread_ts: threadTs });
-    return { ts: String(result.ts) };
+/** Someone is waiting (and a trigger_id dies after 3 s): one quick retry, and a 429 fails the call at once instead
+ * of pausing the client for Retry-After, which would also stall every other user's modal. */
+const INTERACTIVE_OPTIONS: WebClientOptions = { retryConfig: { retries: 1 }, rejectRateLimitedCalls: true };
+
+/** Retried for about 30 minutes, so posts go out once Slack is back from an outage; the waits between tries do not
+ * keep a stopped bot's process alive (`unref`). 429s are rejected by the client and waited out per channel or per
+ * call instead (ChannelPacer, retryWhenRateLimited): WebClient's own handling would pause every post to every channel. */
+const POSTING_OPTIONS: WebClientOptions = {
+  retryConfig: { ...retryPolicies.tenRetriesInAboutThirtyMinutes, unref: true },
+  rejectRateLimitedCalls: true,
+};
+
+export class WebClientSurface implements SlackSurface {
+  private readonly interactive: WebClient;
+  private readonly posting: WebClient;
+  private readonly pacer: ChannelPacer;
+
+  /** `postIntervalMs`: the least time between two posts to one channel (Slack allows about one a second). */
+  constructor(clients: SlackClients, { postIntervalMs = 1000 }: { postIntervalMs?: number } = {}) {
+    this.interactive = clients.interactive;
+    this.posting = clients.posting;
+    this.pacer = new ChannelPacer(async (channel, message, threadTs) => {
+      const result = await this.posting.chat.postMessage({ channel, text: message.text, blocks: message.blocks, thread_ts: threadTs });
+      return { ts: String(result.ts) };
+    }, postIntervalMs);
   }
 
+  static fromToken(token: string, options: { slackApiUrl?: string; logger?: Logger; postIntervalMs?: number } = {}): WebClientSurface {
+    const { slackApiUrl, logger, postIntervalMs } = options;
+    const clients = {
+      interactive: new WebClient(token, { slackApiUrl, logger, ...INTERACTIVE_OPTIONS }),
+      posting: new WebClient(token, { slackApiUrl, logger, ...POSTING_OPTIONS }),
+    };
+    return new WebClientSurface(clients, { postIntervalMs });
+  }
+
+  postMessage(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }> {
+    return this.pacer.post(channel, message, threadTs);
+  }
+
+  postChannelSummary(channel: string, message: SlackMessage): Promise<void> {
+    return this.pacer.postSummary(channel, message);
+  }
+
+  /** Not paced: chat.update is Tier 3 rather than one-a-second per channel, and waiting behind a channel's queued
+   * thread replies would leave stale buttons up. RequestNotifier already orders the updates of one message. */
   async updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void> {
-    await this.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+    await retryWhenRateLimited(() => this.posting.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
   }
 
   async postEphemeral(channel: string, userId: string, message: SlackMessage | string): Promise<void> {
     const { text, blocks } = typeof message === 'string' ? { text: message, blocks: undefined } : message;
-    await this.client.chat.postEphemeral({ channel, user: userId, text, blocks });
+    await this.interactive.chat.postEphemeral({ channel, user: userId, text, blocks });
   }
 
   async sendDirectMessage(userId: string, message: SlackMessage): Promise<void> {
-    const opened = await this.client.conversations.open({ users: userId });
+    const opened = await retryWhenRateLimited(() => this.posting.conversations.open({ users: userId }));
     const channel = opened.channel?.id;
     if (!channel) throw new Error(`conversations.open returned no channel for ${userId}`);
-    await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+    await this.pacer.post(channel, message);
   }
 
   async openModal(triggerId: string, view: View): Promise<void> {
-    await this.client.views.open({ trigger_id: triggerId, view });
+    await this.interactive.views.open({ trigger_id: triggerId, view });
   }
 
   async updateModal(viewId: string, view: View, hash?: string): Promise<void> {
-    await this.client.views.update({ view_id: viewId, view, hash });
+    await this.interactive.views.update({ view_id: viewId, view, hash });
   }
 
   async getUserEmail(userId: string): Promise<string | null> {
-    const result = await this.client.users.info({ user: userId });
+    const result = await this.interactive.users.info({ user: userId });
     return result.user?.profile?.email ?? null;
   }
 
   async listUserGroupMembers(groupId: string): Promise<string[]> {
-    const result = await this.client.usergroups.users.list({ usergroup: groupId });
+    const result = await this.interactive.usergroups.users.list({ usergroup: groupId });
     return result.users ?? [];
   }
 }
