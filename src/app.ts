@@ -8,6 +8,7 @@ import type { AppConfig } from './config/env';
 import { createPrisma } from './db/prisma';
 import { ExpiryQueue } from './jobs/expiry-queue';
 import { ExpiryWorker } from './jobs/expiry-worker';
+import { QueueWatchdog } from './jobs/queue-watchdog';
 import { Reconciler } from './jobs/reconciler';
 import type { Policy } from './policy/types';
 import { createProvider } from './providers/create-provider';
@@ -29,16 +30,15 @@ function whoToTell(body: Record<string, any> | undefined): { userId: string; cha
   return typeof userId === 'string' && typeof channelId === 'string' ? { userId, channelId } : null;
 }
 
-export const DEFAULT_QUEUE_NAME = 'breakglass-expiry';
 
 export interface BreakglassOptions {
   config: AppConfig;
   policy: Policy;
   logger: Logger;
-  /** Tests give each app its own queue. */
-  queueName?: string;
   /** Builds the provider of each policy resource; benchmarks swap in a no-op provider. */
   createProvider?: typeof createProvider;
+  /** Least time between two posts to one channel; Slack allows about one a second. Tests shorten it. */
+  slackPostIntervalMs?: number;
 }
 
 export interface Breakglass {
@@ -50,9 +50,19 @@ export interface Breakglass {
   stop(): Promise<void>;
 }
 
+/** How long a shutdown waits for Slack posts still in flight. */
+const SHUTDOWN_NOTIFY_GRACE_MS = 5_000;
+
 /** Wires the bot: Bolt's HTTP receiver on /slack/events and the expiry worker, sharing one service. */
-export function createBreakglass({ config, policy, logger, queueName = DEFAULT_QUEUE_NAME, createProvider: create }: BreakglassOptions): Breakglass {
-  const db = createPrisma(config.databaseUrl);
+export function createBreakglass({
+  config,
+  policy,
+  logger,
+  createProvider: create,
+  slackPostIntervalMs,
+}: BreakglassOptions): Breakglass {
+  const { queueName, reconcileEveryMs, jobLockMs } = config;
+  const db = createPrisma(config.databaseUrl, config.expiryConcurrency);
   // Producers fail fast when Redis is away (the reconciler catches up); the worker's blocking
   // connection must retry forever, as BullMQ requires.
   const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
@@ -74,7 +84,7 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
     logger: slackLogger,
   });
 
-  const surface = new WebClientSurface(app.client);
+  const surface = WebClientSurface.fromToken(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: slackLogger, postIntervalMs: slackPostIntervalMs });
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const notifier = new RequestNotifier(surface, logger.child({ module: 'notifier' }), (requestId) => service.loadView(requestId));
@@ -101,6 +111,7 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
       .catch(() => {});
   });
 
+  const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
   let worker: ExpiryWorker | null = null;
   let server: Server | null = null;
 
@@ -110,11 +121,12 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
     reconciler,
     async start() {
       await app.init();
-      worker = new ExpiryWorker({ connection: workerConnection, queueName, service, reconciler, logger: logger.child({ module: 'worker' }) });
+      worker = new ExpiryWorker({ connection: workerConnection, queueName, service, reconciler, logger: logger.child({ module: 'worker' }), lockMs: jobLockMs, concurrency: config.expiryConcurrency });
       await worker.waitUntilReady();
       // Catch up at once with whatever happened while no bot was running, then every minute.
       await reconciler.run();
-      await expiryQueue.startReconcileSchedule();
+      await expiryQueue.startReconcileSchedule(reconcileEveryMs);
+      watchdog.start();
       server = (await app.start(config.port)) as Server;
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -124,9 +136,13 @@ export function createBreakglass({ config, policy, logger, queueName = DEFAULT_Q
     async stop() {
       if (server) await app.stop();
       server = null;
+      await watchdog.stop();
       await worker?.close();
+      await notifier.idle(SHUTDOWN_NOTIFY_GRACE_MS);
       await expiryQueue.close();
-      await Promise.allSettled([queueConnection.quit(), workerConnection.quit()]);
+      // Not quit(): with Redis away it would wait for a reconnection that may never come.
+      queueConnection.disconnect();
+      workerConnection.disconnect();
       await providers.closeAll();
       await db.$disconnect();
     },

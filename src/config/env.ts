@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../domain/duration';
 
 export interface AppConfig {
   slackBotToken: string;
@@ -9,6 +10,12 @@ export interface AppConfig {
   port: number;
   policyPath: string;
   logLevel: string;
+  /** BullMQ queue name; deployments sharing one Redis need different ones. */
+  queueName: string;
+  reconcileEveryMs: number;
+  jobLockMs: number;
+  /** Expiry jobs (revocations) one process runs at once. */
+  expiryConcurrency: number;
 }
 
 /** Thrown with a single line that says which variable is wrong and why. */
@@ -28,6 +35,20 @@ const urlWithScheme = (schemes: string[]) =>
     { message: `must be a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
   );
 
+/** A duration like 30s or 5m (see parseDuration), as milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, context) => {
+      const seconds = parseDuration(value);
+      if (seconds === null) {
+        context.addIssue({ code: 'custom', message: 'must be a duration such as 30s, 5m or 1h' });
+        return z.NEVER;
+      }
+      return seconds * 1000;
+    });
+
 const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
   SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret (Basic Information page)'),
@@ -39,6 +60,10 @@ const envSchema = z.object({
   PORT: z.coerce.number({ error: 'must be a port number (1-65535)' }).int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
   BREAKGLASS_POLICY: z.string().min(1).default('./breakglass.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BREAKGLASS_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"').default('breakglass-expiry'),
+  RECONCILE_EVERY: duration('1m'),
+  JOB_LOCK: duration('30s'),
+  EXPIRY_CONCURRENCY: z.coerce.number({ error: 'must be a whole number (1-500)' }).int('must be a whole number (1-500)').min(1, 'must be 1-500').max(500, 'must be 1-500').default(20),
 });
 
 /** Parses the environment once at start-up. Empty strings count as unset. */
@@ -61,5 +86,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: e.PORT,
     policyPath: e.BREAKGLASS_POLICY,
     logLevel: e.LOG_LEVEL,
+    queueName: e.BREAKGLASS_QUEUE,
+    reconcileEveryMs: e.RECONCILE_EVERY,
+    jobLockMs: e.JOB_LOCK,
+    expiryConcurrency: e.EXPIRY_CONCURRENCY,
   };
 }

@@ -3,9 +3,14 @@ import { PrismaClient } from '../generated/prisma/client';
 
 export type Db = PrismaClient;
 
-export function createPrisma(databaseUrl: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+/** Connections beyond the expiry worker's, for Slack clicks and the reconciler. */
+const POOL_HEADROOM = 10;
+
+/** Revocations hold a connection while they talk to the target (under the overlap lock), so the pool is sized
+ * from the expiry worker's concurrency. */
+export function createPrisma(databaseUrl: string, expiryConcurrency = 20): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: expiryConcurrency + POOL_HEADROOM }) });
 }
 
-export type { AccessRequest, Approval, Grant, AuditEvent } from '../generated/prisma/client';
+export type { AccessRequest, Approval, Grant, AuditEvent, RevokeAlert } from '../generated/prisma/client';
 export { RequestStatus, GrantStatus, Prisma } from '../generated/prisma/client';

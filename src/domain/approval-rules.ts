@@ -24,6 +24,7 @@ const stateWords: Record<RequestState, string> = {
   REVOKED: 'already revoked',
   DENIED: 'already denied',
   FAILED: 'already closed (it failed)',
+  TIMED_OUT: 'expired without a decision (requests wait for approval only so long)',
 };
 
 export function notPending(status: RequestState): Refusal<'not_pending'> {

@@ -8,10 +8,12 @@ export type RequestState =
   | 'EXPIRED'
   | 'REVOKED'
   | 'DENIED'
-  | 'FAILED';
+  | 'FAILED'
+  | 'TIMED_OUT';
 
 const allowedTransitions: Record<RequestState, readonly RequestState[]> = {
-  PENDING: ['APPROVED', 'DENIED', 'FAILED'],
+  // PENDING → TIMED_OUT when nobody decided within the policy's requestTtl.
+  PENDING: ['APPROVED', 'DENIED', 'FAILED', 'TIMED_OUT'],
   // APPROVED → REVOKING when the grant fails (roll back) or expiry arrives while granting.
   APPROVED: ['ACTIVE', 'REVOKING'],
   ACTIVE: ['REVOKING'],
@@ -21,6 +23,7 @@ const allowedTransitions: Record<RequestState, readonly RequestState[]> = {
   REVOKED: [],
   DENIED: [],
   FAILED: [],
+  TIMED_OUT: [],
 };
 
 export type EndReason = 'expired' | 'revoked' | 'grant_failed';

@@ -28,6 +28,10 @@ export interface RequestView {
   endedBy: string | null;
   endReason: EndReason | null;
   failureReason: string | null;
+  /** Failed revocation attempts so far, the last error, and since when people have been alerted. */
+  revokeAttempts: number;
+  lastRevokeError: string | null;
+  revokeFailingSince: Date | null;
 }
 
 export function humanRequestId(number: number): string {

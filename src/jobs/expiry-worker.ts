@@ -18,7 +18,7 @@ export function revocationBackoff(attemptsMade: number, random = Math.random): n
 export class ExpiryWorker {
   private readonly worker: Worker<ExpireJobData>;
 
-  constructor(options: { connection: Redis; queueName: string; service: AccessService; reconciler: Reconciler; logger: Logger; concurrency?: number }) {
+  constructor(options: { connection: Redis; queueName: string; service: AccessService; reconciler: Reconciler; logger: Logger; concurrency: number; lockMs?: number }) {
     const { service, reconciler, logger } = options;
     this.worker = new Worker<ExpireJobData>(
       options.queueName,
@@ -35,7 +35,9 @@ export class ExpiryWorker {
       },
       {
         connection: options.connection,
-        concurrency: options.concurrency ?? 20,
+        concurrency: options.concurrency,
+        // A job whose worker died is picked up again once its lock lapses (BullMQ's stalled-job check).
+        ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
         settings: { backoffStrategy: (attemptsMade: number) => revocationBackoff(attemptsMade) },
       },
     );

@@ -2,8 +2,20 @@ import type { Logger } from 'pino';
 import type { AccessService } from '../services/access-service';
 import type { ExpiryQueue } from './expiry-queue';
 
+export interface ReconcileResult {
+  /** Requests that may hold access (and so need an expiry job). */
+  checked: number;
+  /** Expiry jobs put back or brought forward. */
+  restored: number;
+  /** Pending requests closed after their time-to-live. */
+  timedOut: number;
+  /** Grants interrupted by a stop, rolled back. */
+  interrupted: number;
+}
+
 /** The database is the source of truth, Redis only the alarm clock: every request that may hold access gets its
- * expiry job back if Redis lost it (flush, failover, restart without persistence). */
+ * expiry job back if Redis lost it (flush, failover, restart without persistence), overdue ones run now, stale
+ * pending requests are closed and interrupted grants rolled back. */
 export class Reconciler {
   constructor(
     private readonly service: AccessService,
@@ -11,12 +23,36 @@ export class Reconciler {
     private readonly logger: Logger,
   ) {}
 
-  async run(): Promise<{ checked: number; interrupted: number }> {
-    const interrupted = await this.service.failInterruptedGrants();
-    if (interrupted) this.logger.warn({ interrupted }, 'rolled back grants interrupted by a stop');
+  async run(now = new Date()): Promise<ReconcileResult> {
+    const timedOut = await this.service.timeOutStaleRequests(now);
+    const interrupted = await this.service.failInterruptedGrants(now);
     const due = await this.service.requestsNeedingExpiryJobs();
-    for (const { id, runAt } of due) await this.expiryQueue.ensure(id, runAt);
-    if (due.length) this.logger.debug({ checked: due.length }, 'reconciled expiry jobs');
-    return { checked: due.length, interrupted };
+    const overdue = due.filter((item) => item.runAt.getTime() <= now.getTime());
+    const future = due.filter((item) => item.runAt.getTime() > now.getTime());
+    // Overdue ones are always ensured (an existing job may sit in a long backoff); future ones only when missing.
+    const missing = new Set(await this.expiryQueue.withoutJobs(future.map((item) => item.id)));
+    const toEnsure = [...overdue, ...future.filter((item) => missing.has(item.id))];
+    for (const { id, runAt } of toEnsure) await this.expiryQueue.ensure(id, runAt);
+    const result = { checked: due.length, restored: toEnsure.length, timedOut, interrupted };
+    if (missing.size || timedOut || interrupted) this.logger.warn(result, 'reconciled');
+    else this.logger.debug(result, 'reconciled');
+    return result;
+  }
+
+  /** Redis is unreachable, so no expiry job can fire: revoke everything overdue here and now. The database
+   * transitions keep this safe when several processes (or the queue, once back) do the same. */
+  async revokeOverdueWithoutQueue(now = new Date()): Promise<number> {
+    const overdue = (await this.service.requestsNeedingExpiryJobs()).filter((item) => item.runAt.getTime() <= now.getTime());
+    let revoked = 0;
+    for (const { id } of overdue) {
+      try {
+        await this.service.processExpiry(id, now);
+        revoked++;
+      } catch (err) {
+        this.logger.warn({ err, requestId: id }, 'revocation without the queue failed; trying again on the next tick');
+      }
+    }
+    if (overdue.length) this.logger.warn({ overdue: overdue.length, revoked }, 'redis unreachable: revoked overdue grants directly');
+    return revoked;
   }
 }

@@ -14,7 +14,12 @@ export type AuditAction =
   | 'REVOKE_FAILED'
   | 'REVOKED'
   | 'EXPIRED'
-  | 'ROLLED_BACK';
+  | 'ROLLED_BACK'
+  | 'TIMED_OUT'
+  | 'REVOKE_ALERTED'
+  | 'RETRY_REQUESTED'
+  | 'EXTENDED'
+  | 'EXTEND_ON_TARGET_FAILED';
 
 export const SYSTEM_ACTOR = 'system';
 

@@ -4,19 +4,25 @@ import { buildApprovalMessage } from '../slack/blocks/approval-message';
 import { buildAuditSummary } from '../slack/blocks/audit-summary';
 import {
   approvalRecordedNotice,
+  credentialsDirectMessage,
   deniedNotice,
   grantedDirectMessage,
   grantedNotice,
   grantFailedNotice,
   revokeRequestedNotice,
+  timedOutNotice,
 } from '../slack/blocks/notices';
+import { buildRevokeAlert, duplicateAlertNotice } from '../slack/blocks/revoke-alert';
 import type { SlackMessage, SlackSurface } from '../slack/surface';
+import type { Credentials } from '../providers/types';
 
 /** Tells Slack what happened to a request. Slack failures are logged and never undo or block a state change:
  * the database is the record, Slack only shows it. */
 export class RequestNotifier {
   /** The tail of each request's chain of message updates (see refreshMessage). */
   private readonly pendingRefreshes = new Map<string, Promise<void>>();
+  /** Notifications running in the background (see inBackground), so a stop can wait for them. */
+  private readonly background = new Set<Promise<void>>();
 
   constructor(
     private readonly surface: SlackSurface,
@@ -53,12 +59,57 @@ export class RequestNotifier {
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, revokeRequestedNotice(view, actorId))]);
   }
 
+  async timedOut(view: RequestView, requestTtlSeconds: number): Promise<void> {
+    await Promise.all([this.refreshMessage(view), this.replyInThread(view, timedOutNotice(view, requestTtlSeconds))]);
+  }
+
+  /** The temporary login goes to the requester alone. Throws when it cannot be delivered: the caller takes the
+   * access back rather than leave a login nobody can use. */
+  async deliverCredentials(view: RequestView, credentials: Credentials): Promise<void> {
+    await this.surface.sendDirectMessage(view.requesterId, credentialsDirectMessage(view, credentials));
+  }
+
+  /** Returns the alert's ts, or null when Slack did not take it (logged; the next failure tries again). */
+  async postRevokeAlert(view: RequestView, channelId: string, failingCount: number): Promise<string | null> {
+    try {
+      return (await this.surface.postMessage(channelId, buildRevokeAlert(view, failingCount))).ts;
+    } catch (err) {
+      this.logger.warn({ err, channelId }, 'could not post the revocation alert');
+      return null;
+    }
+  }
+
+  async updateRevokeAlert(view: RequestView, channelId: string, ts: string, failingCount: number): Promise<void> {
+    await this.attempt('update revocation alert', () => this.surface.updateMessage(channelId, ts, buildRevokeAlert(view, failingCount)));
+  }
+
+  async retractDuplicateAlert(channelId: string, ts: string): Promise<void> {
+    await this.attempt('retract duplicate alert', () => this.surface.updateMessage(channelId, ts, duplicateAlertNotice()));
+  }
+
+  /** Runs a notification without making the caller wait for Slack (revocations must not). Failures are logged. */
+  inBackground(notify: () => Promise<void>): void {
+    const running: Promise<void> = notify()
+      .catch((err: unknown) => this.logger.warn({ err }, 'background notification failed'))
+      .finally(() => this.background.delete(running));
+    this.background.add(running);
+  }
+
+  /** Resolves when the background notifications started so far have finished, or after `graceMs` (Slack may be
+   * down, and a shutdown must not wait for it; the database already has the record). */
+  async idle(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...this.background]), grace]);
+    clearTimeout(timer);
+  }
+
   /** Access is gone: the message loses its buttons and the audit summary goes to the channel and the thread. */
   async ended(view: RequestView): Promise<void> {
     const summary = buildAuditSummary(view);
     const posts = [this.refreshMessage(view), this.replyInThread(view, summary)];
     if (view.endReason !== 'grant_failed') {
-      posts.push(this.attempt('post summary', () => this.surface.postMessage(view.channelId, summary)));
+      posts.push(this.attempt('post summary', () => this.surface.postChannelSummary(view.channelId, summary)));
     }
     await Promise.all(posts);
   }

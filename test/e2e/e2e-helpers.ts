@@ -24,7 +24,12 @@ export async function requestAccess(harness: BotHarness, text: string, userId = 
     () => harness.slack.callsOf('chat.postMessage').slice(posted).find((call) => !call.args.thread_ts && buttonValue(call.args.blocks ?? [], ActionIds.approve)),
     'the approval message',
   );
-  return { request: await harness.request(buttonValue(message.args.blocks, ActionIds.approve)!), message };
+  // The bot stores the message's ts right after Slack answers; tests address the message by it.
+  const request = await waitFor(async () => {
+    const stored = await harness.request(buttonValue(message.args.blocks, ActionIds.approve)!);
+    return stored.messageTs ? stored : null;
+  }, 'the approval message ts to be stored');
+  return { request, message };
 }
 
 export async function ephemeralFor(harness: BotHarness, userId: string, after: number): Promise<string> {
@@ -41,7 +46,11 @@ export async function statusBecomes(harness: BotHarness, requestId: string, stat
 
 /** The end-to-end world: a login and two real roles on the target cluster, and the bot started under the fixture
  * policy on empty tables. Without a webhook receiver, the webhook resource points nowhere. */
-export async function startE2eBot(target: TargetDatabase, webhook?: WebhookReceiver) {
+export async function startE2eBot(
+  target: TargetDatabase,
+  webhook?: WebhookReceiver,
+  options: { policy?: { extra?: string; requestTtl?: string; extraResources?: string }; harness?: ConstructorParameters<typeof BotHarness>[1] } = {},
+) {
   await target.connect();
   const login = await target.createRole('alice', { login: true });
   const readRole = await target.createRole('read', { login: false });
@@ -53,8 +62,9 @@ export async function startE2eBot(target: TargetDatabase, webhook?: WebhookRecei
     postgresUrl: target.url,
     webhookUrl: webhook?.url ?? 'http://127.0.0.1:9/unused',
     webhookSecret: webhook?.secret ?? 'unused-secret',
+    ...options.policy,
   });
-  const harness = new BotHarness(policyYaml);
+  const harness = new BotHarness(policyYaml, options.harness);
   await truncateAll(harness.db);
   await harness.start();
   return { harness, login, readRole, writeRole, policyYaml };

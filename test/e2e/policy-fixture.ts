@@ -7,10 +7,16 @@ export function e2ePolicy(targets: {
   webhookUrl: string;
   webhookSecret: string;
   missingRole?: string;
+  /** Extra top-level policy text, e.g. an `alerts:` block. */
+  extra?: string;
+  requestTtl?: string;
+  /** More entries for the resources list (YAML list items, indented by two spaces). */
+  extraResources?: string;
 }): string {
   return `
-defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$" }
+defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$", requestTtl: ${targets.requestTtl ?? '1h'} }
 admins: [U0ADMIN]
+${targets.extra ?? ''}
 identities:
   U0REQUESTER: ${targets.login}
 resources:
@@ -28,7 +34,7 @@ resources:
     requesters: [U0REQUESTER]
     approvers: [U0APPROVER1]
     roles: [ { id: operator, approvals: 1, maxDuration: 2h, requireTicket: false } ]
-`;
+${targets.extraResources ?? ''}`;
 }
 
 export const CHANNEL = 'C0INCIDENT';

@@ -16,13 +16,15 @@ export class BotHarness {
   readonly db: Db = createPrisma(process.env.TEST_DATABASE_URL!);
   readonly queueName: string;
   bot!: Breakglass;
+  /** Every log line the bot wrote, at trace level, when started with `captureLogs`. */
+  readonly logs: string[] = [];
   sender!: SlackRequestSender;
   port = 0;
 
   /** Pass the queue name of an earlier harness to play a restarted bot on the same queue. */
   constructor(
     private readonly policyYaml: string,
-    options: { queueName?: string } = {},
+    private readonly options: { queueName?: string; reconcileEveryMs?: number; databaseUrl?: string; redisUrl?: string; captureLogs?: boolean } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
   }
@@ -33,14 +35,22 @@ export class BotHarness {
       slackBotToken: TEST_BOT_TOKEN,
       slackSigningSecret: TEST_SIGNING_SECRET,
       slackApiUrl: this.slack.url,
-      databaseUrl: process.env.TEST_DATABASE_URL!,
-      redisUrl: process.env.TEST_REDIS_URL!,
+      databaseUrl: this.options.databaseUrl ?? process.env.TEST_DATABASE_URL!,
+      redisUrl: this.options.redisUrl ?? process.env.TEST_REDIS_URL!,
       port: 0,
       policyPath: 'test-policy.yaml',
       logLevel: 'silent',
+      queueName: this.queueName,
+      reconcileEveryMs: this.options.reconcileEveryMs ?? 60_000,
+      jobLockMs: 30_000,
+      expiryConcurrency: 20,
     };
-    const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-    this.bot = createBreakglass({ config, policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}), logger, queueName: this.queueName });
+    const logger = this.options.captureLogs
+      ? pino({ level: 'trace' }, { write: (line: string) => void this.logs.push(line) })
+      : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    // Slack's one-post-a-second pacing is tested on its own (channel-pacer, slack-rate-limits); here it would only
+    // slow every test down.
+    this.bot = createBreakglass({ config, policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}), logger, slackPostIntervalMs: 20 });
     this.port = await this.bot.start();
     this.sender = new SlackRequestSender({
       baseUrl: `http://127.0.0.1:${this.port}`,

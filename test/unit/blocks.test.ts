@@ -13,8 +13,11 @@ import {
   grantFailedNotice,
   grantedDirectMessage,
   grantedNotice,
+  credentialsDirectMessage,
   revokeRequestedNotice,
+  timedOutNotice,
 } from '../../src/slack/blocks/notices';
+import { buildRevokeAlert, duplicateAlertNotice } from '../../src/slack/blocks/revoke-alert';
 import { buildRequestModal } from '../../src/slack/blocks/request-modal';
 import type { SlackMessage } from '../../src/slack/surface';
 
@@ -90,6 +93,9 @@ function view(overrides: Partial<RequestView> = {}): RequestView {
     endedBy: null,
     endReason: null,
     failureReason: null,
+    revokeAttempts: 0,
+    lastRevokeError: null,
+    revokeFailingSince: null,
     ...overrides,
   };
 }
@@ -118,11 +124,13 @@ function viewIn(status: RequestState): RequestView {
       return view({ status, decidedAt: APPROVED_1, decidedBy: 'U0APPROVER1' });
     case 'FAILED':
       return view({ status, approvals: BOTH_APPROVALS, endedAt: ENDED, endReason: 'grant_failed', failureReason: 'role payments_write does not exist' });
+    case 'TIMED_OUT':
+      return view({ status });
   }
 }
 
-const ALL_STATES: readonly RequestState[] = ['PENDING', 'APPROVED', 'ACTIVE', 'REVOKING', 'EXPIRED', 'REVOKED', 'DENIED', 'FAILED'];
-const FINAL_STATES: readonly RequestState[] = ['EXPIRED', 'REVOKED', 'DENIED', 'FAILED'];
+const ALL_STATES: readonly RequestState[] = ['PENDING', 'APPROVED', 'ACTIVE', 'REVOKING', 'EXPIRED', 'REVOKED', 'DENIED', 'FAILED', 'TIMED_OUT'];
+const FINAL_STATES: readonly RequestState[] = ['EXPIRED', 'REVOKED', 'DENIED', 'FAILED', 'TIMED_OUT'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers to read Block Kit as data
@@ -443,6 +451,8 @@ describe('notices', () => {
     ['grantedDirectMessage', grantedDirectMessage(viewIn('ACTIVE'))],
     ['grantFailedNotice', grantFailedNotice(viewIn('FAILED'))],
     ['revokeRequestedNotice', revokeRequestedNotice(viewIn('ACTIVE'), 'U0APPROVER2')],
+    ['timedOutNotice', timedOutNotice(viewIn('TIMED_OUT'), 3_600)],
+    ['duplicateAlertNotice', duplicateAlertNotice()],
   ];
 
   it.each(cases)('%s has non-empty fallback text that matches its block', (_name, message) => {
@@ -623,5 +633,53 @@ describe('buildHelpText', () => {
   it('explains the command forms', () => {
     const text = buildHelpText(requestableForRequester);
     expect(text).toContain('/breakglass <resource> <role> <duration> <ticket> <reason…>');
+  });
+});
+
+describe('temporary login credentials', () => {
+  const credentials = { username: 'bg_42_alice', password: 'Zq9-very-secret-password-0123456789', connectionHint: 'postgres://bg_42_alice@db.internal:5432/payments' };
+
+  it('puts the password in the blocks only, never in the notification text', () => {
+    const message = credentialsDirectMessage(viewIn('ACTIVE'), credentials);
+    expect(blockText(message)).toContain(credentials.password);
+    expect(blockText(message)).toContain('bg_42_alice');
+    expect(blockText(message)).toContain(credentials.connectionHint);
+    expect(blockText(message)).toContain(`<!date^${unix(EXPIRES)}^`);
+    // Notification previews (lock screens, e-mail digests) show the fallback text.
+    expect(message.text).not.toContain(credentials.password);
+    expect(message.text).toContain('BG-42');
+  });
+});
+
+describe('buildRevokeAlert', () => {
+  const failing = view({
+    status: 'REVOKING',
+    approvals: BOTH_APPROVALS,
+    grantedAt: GRANTED,
+    expiresAt: EXPIRES,
+    endReason: 'expired',
+    revokeAttempts: 4,
+    lastRevokeError: 'webhook answered 503: <!channel> down',
+    revokeFailingSince: ENDED,
+  });
+
+  it('names the grant, the target, the error and offers Retry now on the request id', () => {
+    const alert = buildRevokeAlert(failing, 2);
+    const text = blockText(alert);
+    expect(text).toContain('BG-42');
+    expect(text).toContain('`write` on `payments-db`');
+    expect(text).toContain('<@U0REQUESTER>');
+    expect(text).toContain('4 failed attempts');
+    expect(text).toContain('webhook answered 503: &lt;!channel&gt; down');
+    expect(text).toContain('2 grants are failing to revoke right now');
+    expect(interactiveElements(alert.blocks)).toEqual([expect.objectContaining({ action_id: ActionIds.retryRevoke, value: 'req_0001' })]);
+    expect(alert.text).toMatch(/Revocation failing: BG-42/);
+    expectNoRawHostileMarkup(alert);
+  });
+
+  it('says resolved and drops the button once the revocation holds', () => {
+    const resolved = buildRevokeAlert({ ...failing, status: 'EXPIRED', endedAt: EXPIRES }, 0);
+    expect(resolved.text).toMatch(/Resolved: BG-42 was revoked after 4 failed attempts/);
+    expect(interactiveElements(resolved.blocks)).toEqual([]);
   });
 });

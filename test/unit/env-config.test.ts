@@ -42,6 +42,10 @@ describe('loadConfig: valid environment', () => {
       port: 3000,
       policyPath: './breakglass.yaml',
       logLevel: 'info',
+      queueName: 'breakglass-expiry',
+      reconcileEveryMs: 60_000,
+      jobLockMs: 30_000,
+      expiryConcurrency: 20,
     });
   });
 
@@ -159,5 +163,18 @@ describe('loadConfig: secrets never appear in the error', () => {
   it('an error about one variable does not echo the other (valid) secrets', () => {
     const error = configError(validEnv({ PORT: '70000' }));
     for (const secret of [BOT_TOKEN, SIGNING_SECRET, 'db-pass-Xy9', 'redis-pass-Qz4']) expect(error.message).not.toContain(secret);
+  });
+});
+
+describe('loadConfig: queue settings', () => {
+  it('reads the queue name and the reconcile and job-lock durations', () => {
+    const config = loadConfig(validEnv({ BREAKGLASS_QUEUE: 'breakglass-staging', RECONCILE_EVERY: '15s', JOB_LOCK: '2m', EXPIRY_CONCURRENCY: '100' }));
+    expect(config).toMatchObject({ queueName: 'breakglass-staging', reconcileEveryMs: 15_000, jobLockMs: 120_000, expiryConcurrency: 100 });
+  });
+
+  it('names the variable of a bad duration or queue name', () => {
+    expect(configError(validEnv({ RECONCILE_EVERY: 'often' })).message).toBe('RECONCILE_EVERY must be a duration such as 30s, 5m or 1h');
+    expect(configError(validEnv({ BREAKGLASS_QUEUE: 'bull:x' })).message).toBe('BREAKGLASS_QUEUE must be letters, digits, "-" or "_"');
+    expect(configError(validEnv({ EXPIRY_CONCURRENCY: '0' })).message).toBe('EXPIRY_CONCURRENCY must be 1-500');
   });
 });

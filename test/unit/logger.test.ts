@@ -1,4 +1,5 @@
 import { createLogger, scrubSecrets } from '../../src/logger';
+import { boltLogger } from '../../src/slack/bolt-logger';
 
 /** A logger writing into an array; each entry is one parsed JSON line, with the raw line kept for leak checks. */
 function capture(level = 'info') {
@@ -181,5 +182,17 @@ describe('scrubSecrets', () => {
     for (const text of ['postgresql://user@host/db', 'see https://api.slack.com/methods', 'user@example.com said: a:b', 'plain text']) {
       expect(scrubSecrets(text)).toBe(text);
     }
+  });
+});
+
+describe('boltLogger', () => {
+  it('drops the Web API client lines that echo message bodies, even at debug level', () => {
+    const { logger, raw } = capture('debug');
+    const bolt = boltLogger(logger);
+    bolt.debug('http request body: {"channel":"DU0REQUESTER","blocks":"*Password:* `s3cret-temporary`"}');
+    bolt.debug('http request result: {"ok":true,"message":{"text":"s3cret-temporary"}}');
+    bolt.debug("apiCall('chat.postMessage') start");
+    expect(raw).toHaveLength(1);
+    expect(raw.join('\n')).not.toContain('s3cret-temporary');
   });
 });

@@ -3,6 +3,7 @@ export const ActionIds = {
   approve: 'breakglass_approve',
   deny: 'breakglass_deny',
   revokeNow: 'breakglass_revoke_now',
+  retryRevoke: 'breakglass_retry_revoke',
   modalResource: 'breakglass_modal_resource',
 } as const;
 

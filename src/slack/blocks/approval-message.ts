@@ -13,7 +13,10 @@ const statusLine: Record<RequestView['status'], (view: RequestView) => string> =
   },
   APPROVED: () => ':gear: *Approved — granting access now…*',
   ACTIVE: (view) => `:unlock: *Active* until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}`,
-  REVOKING: () => ':lock: *Revoking access…*',
+  REVOKING: (view) =>
+    view.revokeAttempts > 0
+      ? `:rotating_light: *Revocation failing* (${view.revokeAttempts} attempt${view.revokeAttempts === 1 ? '' : 's'}): ${escapeText(view.lastRevokeError ?? 'unknown error')}. Retrying until it holds.`
+      : ':lock: *Revoking access…*',
   EXPIRED: (view) => `:lock: *Expired* — access revoked ${view.endedAt ? slackDate(view.endedAt) : ''}`,
   REVOKED: (view) => `:lock: *Revoked early*${view.endedBy ? ` by ${mentionUser(view.endedBy)}` : ''} ${view.endedAt ? slackDate(view.endedAt) : ''}`,
   DENIED: (view) =>
@@ -21,6 +24,7 @@ const statusLine: Record<RequestView['status'], (view: RequestView) => string> =
       ? `:no_entry_sign: *Withdrawn* by ${mentionUser(view.requesterId)}`
       : `:no_entry_sign: *Denied*${view.decidedBy ? ` by ${mentionUser(view.decidedBy)}` : ''}`,
   FAILED: (view) => `:x: *Failed* — ${escapeText(view.failureReason ?? 'unknown error')}. Nothing is granted.`,
+  TIMED_OUT: () => ':hourglass: *Expired without a decision* — nothing was granted; ask again if access is still needed.',
 };
 
 function requestFields(view: RequestView): string[] {

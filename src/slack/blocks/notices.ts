@@ -1,6 +1,7 @@
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
 import { remainingApprovals } from '../../domain/approval-rules';
+import type { Credentials } from '../../providers/types';
 import type { SlackMessage } from '../surface';
 import { escapeText, mentionUser, slackDate } from './format';
 
@@ -41,4 +42,22 @@ export function grantFailedNotice(view: RequestView): SlackMessage {
 
 export function revokeRequestedNotice(view: RequestView, actorId: string): SlackMessage {
   return textMessage(`:lock: ${mentionUser(actorId)} asked to revoke ${view.humanId} now; revoking…`);
+}
+
+export function timedOutNotice(view: RequestView, requestTtlSeconds: number): SlackMessage {
+  return textMessage(
+    `:hourglass: ${view.humanId} expired: nobody decided within ${formatDuration(requestTtlSeconds)}. Nothing was granted. ${mentionUser(view.requesterId)}, ask again if you still need access.`,
+  );
+}
+
+/** The one place a temporary password is ever written: a direct message to the requester. */
+export function credentialsDirectMessage(view: RequestView, credentials: Credentials): SlackMessage {
+  const lines = [
+    `:key: Temporary login for ${view.humanId} (\`${view.roleId}\` on \`${view.resourceId}\`), valid until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}:`,
+    `*User:* \`${escapeText(credentials.username)}\``,
+    `*Password:* \`${credentials.password}\``,
+  ];
+  if (credentials.connectionHint) lines.push(`*Connect:* \`${escapeText(credentials.connectionHint)}\``);
+  lines.push('Only you can see this. The login is dropped and its sessions are ended when the access expires or is revoked.');
+  return { text: `Temporary login for ${view.humanId} (the details are in this message)`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }] };
 }

@@ -4,11 +4,13 @@ import type { ListenerDeps } from '../types';
 import { approveRequest } from './approve-request';
 import { denyRequest } from './deny-request';
 import { modalResourceSelected } from './modal-resource-selected';
+import { retryRevocation } from './retry-revocation';
 import { revokeRequest } from './revoke-request';
 
 export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(ActionIds.approve, approveRequest(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.deny, denyRequest(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.revokeNow, revokeRequest(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.retryRevoke, retryRevocation(deps));
   app.action<BlockAction<StaticSelectAction>>(ActionIds.modalResource, modalResourceSelected(deps));
 }

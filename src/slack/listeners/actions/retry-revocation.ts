@@ -1,0 +1,10 @@
+import type { ListenerDeps } from '../types';
+import { requestButton } from './request-button';
+
+export function retryRevocation({ service, surface }: ListenerDeps) {
+  return requestButton(
+    surface,
+    (requestId, userId) => service.retryRevocation(requestId, userId),
+    ({ view }) => `Retrying the revocation of ${view.humanId} now; the alert updates with the result.`,
+  );
+}
