@@ -501,7 +501,7 @@ function readCommandProvider(checker: Checker, map: Record<string, unknown>, pat
   const verify = map.verify === undefined || map.verify === null ? null : readCommandLine(checker, map.verify, at('verify'));
   const extend = map.extend === undefined || map.extend === null ? null : readCommandLine(checker, map.extend, at('extend'));
   const timeoutSeconds =
-    map.timeout === undefined ? DEFAULT_COMMAND_TIMEOUT_SECONDS : readDuration(checker, map.timeout, at('timeout'));
+    map.timeout === undefined ? DEFAULT_COMMAND_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, at('timeout'));
   const env = map.env === undefined ? {} : readCommandEnvironment(checker, map.env, at('env'));
   if (!grant || !revoke || verify === undefined || extend === undefined || timeoutSeconds === undefined || !env) return undefined;
   return { type: 'command', grant, revoke, verify, extend, timeoutMs: timeoutSeconds * 1000, env };
@@ -566,9 +566,21 @@ function readWebhookProvider(checker: Checker, map: Record<string, unknown>, pat
   const secretPath = childPath(path, 'secret');
   const secret = map.secret === undefined ? report(checker, secretPath, 'missing') : readText(checker, map.secret, secretPath, { sensitive: true });
   const timeoutSeconds =
-    map.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_SECONDS : readDuration(checker, map.timeout, childPath(path, 'timeout'));
+    map.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, childPath(path, 'timeout'));
   if (url === undefined || secret === undefined || timeoutSeconds === undefined) return undefined;
   return { type: 'webhook', url, secret, timeoutMs: timeoutSeconds * 1000 };
+}
+
+/** A grant (call plus verify) must finish well within the two minutes after which an unfinished grant counts as
+ * interrupted by a stop and is rolled back (AccessService.INTERRUPTED_GRANT_MS). */
+const MAX_PROVIDER_TIMEOUT_SECONDS = 60;
+
+function readProviderTimeout(checker: Checker, value: unknown, path: string): number | undefined {
+  const seconds = readDuration(checker, value, path);
+  if (seconds !== undefined && seconds > MAX_PROVIDER_TIMEOUT_SECONDS) {
+    return report(checker, path, `${describeValue(value)} is too long: at most 60s, so a grant that hangs is rolled back rather than taken for a live one`);
+  }
+  return seconds;
 }
 
 /** URLs often carry credentials, so messages never repeat the value. */

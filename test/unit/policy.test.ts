@@ -649,3 +649,24 @@ describe('parsePolicy command providers', () => {
     expect(found?.role).toMatchObject({ grant: 'edit', approvals: 2, approvers: ['S0SRELEADS'] });
   });
 });
+
+describe('parsePolicy provider timeouts', () => {
+  it('caps webhook and command timeouts at 60s', () => {
+    const withTimeout = (timeout: string) => (policy: Record<string, any>) =>
+      policy.resources.push(
+        { id: 'hook', provider: { type: 'webhook', url: 'https://hooks.internal/x', secret: 's', timeout }, approvers: ['U1'], roles: [{ id: 'r' }] },
+        { id: 'cmd', provider: { type: 'command', grant: ['/bin/true'], revoke: ['/bin/true'], timeout }, approvers: ['U1'], roles: [{ id: 'r' }] },
+      );
+    const accepted = basePolicy();
+    withTimeout('60s')(accepted);
+    expect(parsePolicy(stringify(accepted), FILE, ENV).resources.map((resource) => resource.provider)).toEqual([
+      expect.objectContaining({ type: 'postgres' }),
+      expect.objectContaining({ type: 'webhook', timeoutMs: 60_000 }),
+      expect.objectContaining({ type: 'command', timeoutMs: 60_000 }),
+    ]);
+    expect(problemsAfter(withTimeout('2m'))).toEqual([
+      `${FILE}: resources[1].provider.timeout: "2m" is too long: at most 60s, so a grant that hangs is rolled back rather than taken for a live one`,
+      `${FILE}: resources[2].provider.timeout: "2m" is too long: at most 60s, so a grant that hangs is rolled back rather than taken for a live one`,
+    ]);
+  });
+});
