@@ -17,9 +17,8 @@ interface WaitingPost {
 /**
  * Paces chat.postMessage per channel, as Slack allows about one message per second per channel. A channel's posts
  * (thread replies included) go out one at a time, in order, at least `intervalMs` apart; other channels are not held
- * up. A 429 holds back only its channel, for as long as Retry-After says. When an audit summary's turn comes, every
- * summary waiting in its channel goes out with it in one message (split at Slack's block limit): summaries may thus
- * overtake other waiting posts, never fall behind them.
+ * up. A 429 holds back only its channel, for as long as Retry-After says. Audit summaries waiting in a channel go
+ * out before its other waiting posts, merged into one message (split at Slack's block limit).
  */
 export class ChannelPacer {
   /** The posts waiting in each channel; a channel is here while its posts are being worked off. */
@@ -53,8 +52,10 @@ export class ChannelPacer {
   private async workOff(channel: string): Promise<void> {
     const queue = this.waiting.get(channel)!;
     while (queue.length > 0) {
-      const next = queue.shift()!;
-      const messages = next.isSummary ? groupWithinBlockLimit([next, ...takeSummaries(queue)]) : [[next]];
+      // Waiting summaries go first, all together: when many grants expire at once, the channel's record of what
+      // ended must not wait behind every thread reply queued before it.
+      const summaries = takeSummaries(queue);
+      const messages = summaries.length > 0 ? groupWithinBlockLimit(summaries) : [[queue.shift()!]];
       for (const posts of messages) {
         await this.sendAsOne(channel, posts);
         // Also after the last post: one arriving meanwhile must still keep its distance. Unref'd, as in

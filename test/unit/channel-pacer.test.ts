@@ -171,6 +171,17 @@ describe('ChannelPacer audit summaries', () => {
     await expect(Promise.all(done)).resolves.toHaveLength(7);
   });
 
+  it('sends a summary before the thread replies that were queued ahead of it', async () => {
+    const done = ['a', 'b', 'c'].map((name) => pacer.post('C1', message(`thread ${name}`), `${name}.ts`));
+    done.push(pacer.postSummary('C1', summary('BG-5')).then(() => ({ ts: 'summary' })));
+    await advance(0);
+    await advance(INTERVAL_MS);
+    expect(texts()).toEqual(['C1:thread a', 'C1:Audit summary BG-5']);
+    await advance(2 * INTERVAL_MS);
+    expect(texts().slice(2)).toEqual(['C1:thread b', 'C1:thread c']);
+    await expect(Promise.all(done)).resolves.toHaveLength(4);
+  });
+
   it('splits merged summaries so that no message has more than 50 blocks', async () => {
     void pacer.post('C1', message('busy'));
     const names = Array.from({ length: 12 }, (_, index) => `BG-${index + 1}`);
