@@ -1,0 +1,137 @@
+/** The real bot (createBreakglass) in its own process, with a no-op provider and the bench's counters installed.
+ * Logs go through the app's own logger at `info` (as in production) into /dev/null. */
+import path from 'node:path';
+import pino from 'pino';
+import { createBreakglass } from '../../src/app';
+import { loadConfig } from '../../src/config/env';
+import { createLogger } from '../../src/logger';
+import { parsePolicy } from '../../src/policy/load-policy';
+import type { AccessProvider, GrantResult, GrantTarget } from '../../src/providers/types';
+import { childConfig, serve } from '../lib/child';
+import { counters, expiryCalls, installInstrumentation, resetCounters } from '../lib/instrument';
+
+export interface BotConfig {
+  slackApiUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  queueName: string;
+  policyYaml: string;
+  signingSecret: string;
+  botToken: string;
+  logLevel: string;
+  /** The no-op provider's `sharing`: 'login' (like postgres membership and webhook) or 'request' (temporary logins). */
+  sharing: 'login' | 'request';
+  /** Added to each provider call, standing in for a real target's round trips. */
+  providerLatencyMs?: number;
+  /** EXPIRY_CONCURRENCY (the expiry worker's concurrency; the pool is sized from it). Unset: this process's own
+   * EXPIRY_CONCURRENCY environment variable, else the app's default. */
+  expiryConcurrency?: number;
+}
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** Grants nothing anywhere; remembers what it "granted" so verify answers as a real target would. */
+class NoopProvider implements AccessProvider {
+  readonly type = 'noop';
+  private readonly granted = new Set<string>();
+
+  constructor(
+    readonly sharing: 'login' | 'request',
+    private readonly latencyMs = 0,
+  ) {}
+
+  private async roundTrip(): Promise<void> {
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+  }
+
+  async grant(target: GrantTarget): Promise<GrantResult> {
+    await this.roundTrip();
+    this.granted.add(target.requestId);
+    return {};
+  }
+
+  async revoke(target: GrantTarget): Promise<void> {
+    await this.roundTrip();
+    this.granted.delete(target.requestId);
+  }
+
+  async verify(target: GrantTarget): Promise<boolean> {
+    await this.roundTrip();
+    return this.granted.has(target.requestId);
+  }
+
+  async extend(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
+
+function memory(): MemorySample {
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external, arrayBuffers };
+}
+
+// BENCH_BOT_PATCH=<module>[,<module>…]: loaded before the bot is built (and before the counters wrap the methods
+// they time), to try a proposed change without editing src/: bench/experiments/*. See docs/benchmarks.md.
+for (const patch of (process.env.BENCH_BOT_PATCH ?? '').split(',').filter(Boolean)) require(path.resolve(patch));
+installInstrumentation();
+const config = childConfig<BotConfig>();
+// BENCH_BOT_LOG=<level> sends the bot's logs to stderr instead, for debugging a run.
+const logger = process.env.BENCH_BOT_LOG
+  ? createLogger(process.env.BENCH_BOT_LOG, pino.destination(2))
+  : createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: false }));
+// Configured the way main.ts is, from environment variables (so new settings get their production defaults); only
+// the port is then set to 0 (pick a free one).
+const appConfig = {
+  ...loadConfig({
+    SLACK_BOT_TOKEN: config.botToken,
+    SLACK_SIGNING_SECRET: config.signingSecret,
+    SLACK_API_URL: config.slackApiUrl,
+    DATABASE_URL: config.databaseUrl,
+    REDIS_URL: config.redisUrl,
+    BREAKGLASS_QUEUE: config.queueName,
+    BREAKGLASS_POLICY: 'bench-policy.yaml',
+    LOG_LEVEL: config.logLevel,
+    EXPIRY_CONCURRENCY: config.expiryConcurrency !== undefined ? String(config.expiryConcurrency) : process.env.EXPIRY_CONCURRENCY,
+  }),
+  port: 0,
+};
+const bot = createBreakglass({
+  config: appConfig,
+  policy: parsePolicy(config.policyYaml, 'bench-policy.yaml', {}),
+  logger,
+  createProvider: () => new NoopProvider(config.sharing, config.providerLatencyMs),
+});
+
+serve(
+  {
+    start: () => bot.start(),
+    counters,
+    resetCounters,
+    expiryCalls,
+    memory,
+    /** CPU time of this process so far (user + system, µs). */
+    cpuUsage: () => process.cpuUsage(),
+    /** Memory after a full collection (needs --expose-gc). */
+    memoryAfterGc: () => {
+      global.gc?.();
+      return memory();
+    },
+    /** One reconciler pass, timed, with the peak RSS seen while it ran (sampled every 20 ms). */
+    reconcile: async () => {
+      let peakRss = process.memoryUsage().rss;
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+      const start = performance.now();
+      const result = await bot.reconciler.run();
+      const ms = performance.now() - start;
+      clearInterval(sampler);
+      return { ...result, ms, peakRss: Math.max(peakRss, process.memoryUsage().rss) };
+    },
+  },
+  () => bot.stop(),
+);
