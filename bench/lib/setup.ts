@@ -13,7 +13,7 @@ export const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgr
 export const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'breakglass_bench';
 /** Redis index 13, away from the tests' index 0; queue names are unique per run as well. */
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
-export const BOT_TOKEN = 'xoxb-bench-token';
+export const BOT_TOKEN = 'xoxb-test-bench';
 export const SIGNING_SECRET = 'bench-signing-secret-0123456789';
 export const RESULTS_DIR = path.join(__dirname, '..', 'results');
 const ROOT = path.join(__dirname, '..', '..');

@@ -14,7 +14,7 @@ import { APPROVER1, CHANNEL, REQUESTER } from './policy-fixture';
 /** Slack answering 429 and 500 over real HTTP: urgent calls are not stuck behind rate-limited posts, and a Slack
  * outage delays messages but never a revocation. Assertions are about the order of calls, not about elapsed time. */
 
-const TOKEN = 'xoxb-rate-limit-test';
+const TOKEN = 'xoxb-test-rate-limit';
 const rateLimited = (retryAfterSeconds: number): FakeHttpResponse => ({
   status: 429,
   headers: { 'Retry-After': String(retryAfterSeconds) },

@@ -210,7 +210,7 @@ describe('CommandProvider arguments and environment', () => {
 
   describe('with secrets in the bot environment', () => {
     const botSecrets = {
-      SLACK_BOT_TOKEN: 'xoxb-fake-bot-token',
+      SLACK_BOT_TOKEN: 'xoxb-test-fake-bot',
       SLACK_SIGNING_SECRET: 'fake-signing-secret',
       DATABASE_URL: 'postgresql://breakglass:db-password@127.0.0.1/breakglass',
     };
