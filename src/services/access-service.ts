@@ -318,7 +318,7 @@ export class AccessService {
       }
     }
     if (failure) {
-      await this.rollBack(requestId, failure);
+      await this.rollBack(requestId, ['APPROVED'], failure);
       return;
     }
     if (!outcome.activated) {
@@ -328,33 +328,29 @@ export class AccessService {
       await this.deps.expiry.runNow(requestId).catch((err) => this.deps.logger.error({ err, requestId }, 'could not queue the revocation; the reconciler will retry it'));
       return;
     }
-    this.deps.logger.info({ requestId }, 'request changed state');
+    this.deps.logger.info({ requestId, to: 'ACTIVE', action: 'GRANTED', actor: SYSTEM_ACTOR }, 'request changed state');
     const view = await this.loadView(requestId);
     if (outcome.credentials) {
       try {
         await this.deps.notifier.deliverCredentials(view, outcome.credentials);
       } catch (err) {
         this.deps.logger.warn({ err: { message: (err as Error).message }, requestId }, 'could not deliver the temporary login');
-        await this.takeBackUndeliveredGrant(requestId);
+        // Credentials nobody received are useless and must not linger.
+        await this.rollBack(requestId, ['ACTIVE'], 'the temporary login could not be sent to the requester by direct message, so it was taken back');
         return;
       }
     }
     await this.deps.notifier.granted(view);
   }
 
-  /** Credentials nobody received are useless and must not linger: revoke at once, and say why. */
-  private async takeBackUndeliveredGrant(requestId: string): Promise<void> {
-    const failureReason = 'the temporary login could not be sent to the requester by direct message, so it was taken back';
-    if (await this.transition(requestId, ['ACTIVE'], 'REVOKING', { endReason: 'grant_failed', failureReason }, SYSTEM_ACTOR, 'GRANT_FAILED', { error: failureReason })) {
-      await this.deps.notifier.grantFailed(await this.loadView(requestId));
-      await this.deps.expiry.runNow(requestId).catch((err) => this.deps.logger.error({ err, requestId }, 'could not queue the rollback; the reconciler will retry it'));
-    }
-  }
-
-  private async rollBack(requestId: string, failure: string): Promise<void> {
-    await this.transition(requestId, ['APPROVED'], 'REVOKING', { endReason: 'grant_failed', failureReason: failure }, SYSTEM_ACTOR, 'GRANT_FAILED', { error: failure });
+  /** A grant that failed, was interrupted or cannot be used is taken back through the retrying revocation, and the
+   * thread says why. Returns false when the request had already moved on (someone else is handling it). */
+  private async rollBack(requestId: string, from: RequestState[], failure: string): Promise<boolean> {
+    const moved = await this.transition(requestId, from, 'REVOKING', { endReason: 'grant_failed', failureReason: failure }, SYSTEM_ACTOR, 'GRANT_FAILED', { error: failure });
+    if (!moved) return false;
     await this.deps.notifier.grantFailed(await this.loadView(requestId));
     await this.deps.expiry.runNow(requestId).catch((err) => this.deps.logger.error({ err, requestId }, 'could not queue the rollback; the reconciler will retry it'));
+    return true;
   }
 
   /** The expiry job: revoke when due, verify, record, summarize. Idempotent; throws to be retried. */
@@ -493,11 +489,7 @@ export class AccessService {
     });
     let failed = 0;
     for (const { id } of stuck) {
-      const failureReason = 'the bot stopped while granting; anything granted is rolled back, please request again';
-      if (await this.transition(id, ['APPROVED'], 'REVOKING', { endReason: 'grant_failed', failureReason }, SYSTEM_ACTOR, 'GRANT_FAILED', { error: failureReason })) {
-        failed++;
-        await this.deps.notifier.grantFailed(await this.loadView(id));
-      }
+      if (await this.rollBack(id, ['APPROVED'], 'the bot stopped while granting; anything granted is rolled back, please request again')) failed++;
     }
     return failed;
   }
