@@ -24,8 +24,27 @@ async function loadWasm() {
 
 export const filters = { externalTables: [], externalEnums: [] };
 
+/** adapter-pg runs a migration script by splitting it on every ";", which breaks function bodies ($$ … ; … $$)
+ * and even comments with a semicolon. The native engine sends the script whole, as one simple-protocol query
+ * (which PostgreSQL runs as one implicit transaction); so do we. */
+function sendingScriptsWhole(pgFactory) {
+  const connect = pgFactory.connect.bind(pgFactory);
+  pgFactory.connect = async () => {
+    const adapter = await connect();
+    adapter.executeScript = async (script) => {
+      try {
+        await adapter.underlyingDriver().query(script);
+      } catch (error) {
+        adapter.onError(error);
+      }
+    };
+    return adapter;
+  };
+  return pgFactory;
+}
+
 export async function openSchemaEngine(databaseUrl) {
   await loadWasm();
-  const factory = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl }));
+  const factory = bindMigrationAwareSqlAdapterFactory(sendingScriptsWhole(new PrismaPg({ connectionString: databaseUrl })));
   return bg.SchemaEngine.new({ datamodels: undefined }, () => {}, factory);
 }

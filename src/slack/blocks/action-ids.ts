@@ -5,6 +5,13 @@ export const ActionIds = {
   revokeNow: 'breakglass_revoke_now',
   retryRevoke: 'breakglass_retry_revoke',
   modalResource: 'breakglass_modal_resource',
+  /** On active access (App Home, reminder DM): opens the extend modal; value = request id. */
+  extendAccess: 'breakglass_extend_access',
+  /** On active access (App Home, reminder DM): "I'm done", ends it now; value = request id. */
+  finishAccess: 'breakglass_finish_access',
+  /** On an extension request in the approval thread; value = extension id. */
+  approveExtension: 'breakglass_extension_approve',
+  denyExtension: 'breakglass_extension_deny',
 } as const;
 
 export const RequestModal = {
