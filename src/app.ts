@@ -9,6 +9,8 @@ import { createPrisma } from './db/prisma';
 import { ExpiryQueue } from './jobs/expiry-queue';
 import { ExpiryWorker } from './jobs/expiry-worker';
 import { QueueWatchdog } from './jobs/queue-watchdog';
+import { ReminderQueue, reminderQueueName } from './jobs/reminder-queue';
+import { ReminderWorker } from './jobs/reminder-worker';
 import { Reconciler } from './jobs/reconciler';
 import type { Policy } from './policy/types';
 import { createProvider } from './providers/create-provider';
@@ -44,6 +46,7 @@ export interface BreakglassOptions {
 export interface Breakglass {
   service: AccessService;
   expiryQueue: ExpiryQueue;
+  reminderQueue: ReminderQueue;
   reconciler: Reconciler;
   /** Starts HTTP and the worker; resolves with the port actually bound (PORT=0 picks a free one). */
   start(): Promise<number>;
@@ -67,7 +70,8 @@ export function createBreakglass({
   // connection must retry forever, as BullMQ requires.
   const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  for (const connection of [queueConnection, workerConnection]) {
+  const reminderWorkerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  for (const connection of [queueConnection, workerConnection, reminderWorkerConnection]) {
     connection.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   }
 
@@ -87,6 +91,7 @@ export function createBreakglass({
   const surface = WebClientSurface.fromToken(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: slackLogger, postIntervalMs: slackPostIntervalMs });
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
+  const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
   const notifier = new RequestNotifier(surface, logger.child({ module: 'notifier' }), (requestId) => service.loadView(requestId));
   const service: AccessService = new AccessService({
     db,
@@ -95,6 +100,7 @@ export function createBreakglass({
     directory: new UserDirectory(policy, surface, logger.child({ module: 'directory' })),
     notifier,
     expiry: expiryQueue,
+    reminders: reminderQueue,
     logger: logger.child({ module: 'access' }),
   });
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
@@ -113,16 +119,20 @@ export function createBreakglass({
 
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
   let worker: ExpiryWorker | null = null;
+  let reminderWorker: ReminderWorker | null = null;
   let server: Server | null = null;
 
   return {
     service,
     expiryQueue,
+    reminderQueue,
     reconciler,
     async start() {
       await app.init();
       worker = new ExpiryWorker({ connection: workerConnection, queueName, service, reconciler, logger: logger.child({ module: 'worker' }), lockMs: jobLockMs, concurrency: config.expiryConcurrency });
       await worker.waitUntilReady();
+      reminderWorker = new ReminderWorker({ connection: reminderWorkerConnection, queueName: reminderQueueName(queueName), service, logger: logger.child({ module: 'reminders' }) });
+      await reminderWorker.waitUntilReady();
       // Catch up at once with whatever happened while no bot was running, then every minute.
       await reconciler.run();
       await expiryQueue.startReconcileSchedule(reconcileEveryMs);
@@ -138,11 +148,14 @@ export function createBreakglass({
       server = null;
       await watchdog.stop();
       await worker?.close();
+      await reminderWorker?.close();
       await notifier.idle(SHUTDOWN_NOTIFY_GRACE_MS);
       await expiryQueue.close();
+      await reminderQueue.close();
       // Not quit(): with Redis away it would wait for a reconnection that may never come.
       queueConnection.disconnect();
       workerConnection.disconnect();
+      reminderWorkerConnection.disconnect();
       await providers.closeAll();
       await db.$disconnect();
     },

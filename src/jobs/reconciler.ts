@@ -11,6 +11,8 @@ export interface ReconcileResult {
   timedOut: number;
   /** Grants interrupted by a stop, rolled back. */
   interrupted: number;
+  /** Reminders whose job was lost, sent now that they are due. */
+  reminded: number;
 }
 
 /** The database is the source of truth, Redis only the alarm clock: every request that may hold access gets its
@@ -33,8 +35,9 @@ export class Reconciler {
     const missing = new Set(await this.expiryQueue.withoutJobs(future.map((item) => item.id)));
     const toEnsure = [...overdue, ...future.filter((item) => missing.has(item.id))];
     for (const { id, runAt } of toEnsure) await this.expiryQueue.ensure(id, runAt);
-    const result = { checked: due.length, restored: toEnsure.length, timedOut, interrupted };
-    if (missing.size || timedOut || interrupted) this.logger.warn(result, 'reconciled');
+    const reminded = await this.service.sendDueReminders(now);
+    const result = { checked: due.length, restored: toEnsure.length, timedOut, interrupted, reminded };
+    if (missing.size || timedOut || interrupted || reminded) this.logger.warn(result, 'reconciled');
     else this.logger.debug(result, 'reconciled');
     return result;
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { parseDuration } from '../domain/duration';
+import { formatDuration, parseDuration } from '../domain/duration';
 import { COMMAND_PLACEHOLDERS, unknownPlaceholders } from '../providers/command-provider';
 import type { ProviderConfig } from '../providers/types';
 import type { Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
@@ -204,6 +204,13 @@ function readPositiveInteger(checker: Checker, value: unknown, path: string): nu
   return value;
 }
 
+function readWholeNumber(checker: Checker, value: unknown, path: string): number | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    return report(checker, path, `${describeValue(value)} is not a whole number of at least 0`);
+  }
+  return value;
+}
+
 function readBoolean(checker: Checker, value: unknown, path: string): boolean | undefined {
   if (typeof value !== 'boolean') return report(checker, path, `expected true or false, got ${describeValue(value)}`);
   return value;
@@ -270,6 +277,10 @@ interface Settings {
   /** Undefined until some level names approvers; a role without any is an error. */
   approvers: string[] | undefined;
   requesters: string[];
+  remindBeforeSeconds: number;
+  /** Undefined until some level sets it: then the role's own approvals / maxDuration apply. */
+  extensionApprovals: number | undefined;
+  extensionMaxTotalSeconds: number | undefined;
 }
 
 const BUILT_IN_SETTINGS: Settings = {
@@ -279,11 +290,15 @@ const BUILT_IN_SETTINGS: Settings = {
   ticketPattern: null,
   approvers: undefined,
   requesters: ['*'],
+  remindBeforeSeconds: 600,
+  extensionApprovals: undefined,
+  extensionMaxTotalSeconds: undefined,
 };
 const DEFAULT_REQUEST_TTL_SECONDS = 3_600;
 const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
 
-const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters'] as const;
+const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension'] as const;
+const EXTENSION_KEYS = ['approvals', 'maxTotal'];
 const TOP_LEVEL_KEYS = ['defaults', 'identities', 'admins', 'alerts', 'resources'];
 const ALERT_KEYS = ['securityChannel', 'afterFailedRevokes'];
 const DEFAULT_ALERT_AFTER_FAILURES = 3;
@@ -347,6 +362,16 @@ function readSettings(checker: Checker, map: Record<string, unknown>, path: stri
   }
   if (map.requesters !== undefined) {
     settings.requesters = readPrincipals(checker, map.requesters, at('requesters'), { allowEveryone: true, allowGroups: true });
+  }
+  if (map.remindBefore !== undefined) settings.remindBeforeSeconds = readDuration(checker, map.remindBefore, at('remindBefore'));
+  if (map.extension !== undefined) {
+    const extension = readMapping(checker, map.extension, at('extension'), EXTENSION_KEYS);
+    if (extension?.approvals !== undefined) {
+      settings.extensionApprovals = readWholeNumber(checker, extension.approvals, childPath(at('extension'), 'approvals'));
+    }
+    if (extension?.maxTotal !== undefined) {
+      settings.extensionMaxTotalSeconds = readDuration(checker, extension.maxTotal, childPath(at('extension'), 'maxTotal'));
+    }
   }
   return settings;
 }
@@ -430,6 +455,16 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
   }
   // Only worth checking on an otherwise valid role: an invalid approvals value would make this a false alarm.
   if (checker.problems.length === problemsBefore) reportUnreachableApprovals(checker, path, settings.approvals, approvers);
+  const extension = {
+    approvals: settings.extensionApprovals ?? settings.approvals,
+    maxTotalSeconds: settings.extensionMaxTotalSeconds ?? settings.maxDurationSeconds,
+  };
+  if (checker.problems.length === problemsBefore && extension.maxTotalSeconds < settings.maxDurationSeconds) {
+    report(checker, childPath(path, 'extension.maxTotal'), `${formatDuration(extension.maxTotalSeconds)} is shorter than maxDuration (${formatDuration(settings.maxDurationSeconds)}); it caps the total including extensions, so it must be at least as long`);
+  }
+  if (checker.problems.length === problemsBefore && extension.approvals > 0) {
+    reportUnreachableApprovals(checker, childPath(path, 'extension'), extension.approvals, approvers);
+  }
   if (id === undefined || description === undefined || grant === undefined || checker.problems.length > problemsBefore) {
     return undefined;
   }
@@ -444,6 +479,8 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
     // Copies, so a caller changing one role cannot change its siblings.
     approvers: [...approvers],
     requesters: [...settings.requesters],
+    remindBeforeSeconds: settings.remindBeforeSeconds,
+    extension,
   };
 }
 

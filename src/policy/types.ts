@@ -16,6 +16,16 @@ export interface RoleRule {
   approvers: string[];
   /** Slack user ids, user-group ids, or "*". */
   requesters: string[];
+  /** How long before the expiry the requester gets a reminder DM (with Extend / I'm done). */
+  remindBeforeSeconds: number;
+  extension: ExtensionRule;
+}
+
+/** How active access may be extended: by the same approvers, here `approvals` of them (0: the requester alone). */
+export interface ExtensionRule {
+  approvals: number;
+  /** Longest total access, from the grant to the extended expiry. */
+  maxTotalSeconds: number;
 }
 
 export interface ResourceRule {

@@ -1,9 +1,19 @@
 import type { Logger } from 'pino';
-import { Prisma, type AccessRequest, type Approval, type Db, type RevokeAlert } from '../db/prisma';
+import { Prisma, type AccessRequest, type Approval, type Db, type Extension, type ExtensionApproval, type RevokeAlert } from '../db/prisma';
 import { alreadyApproved, checkApproval, checkDenial, notPending, quorumReached, type DecisionContext, type Refusal } from '../domain/approval-rules';
 import { validateRequest } from '../domain/request-rules';
 import { accessMayExistStates, assertTransition, finalStateFor, type EndReason, type RequestState } from '../domain/request-state';
 import { formatDuration } from '../domain/duration';
+import {
+  checkExtensionApproval,
+  checkExtensionAsk,
+  checkExtensionDenial,
+  extensionAlreadyApproved,
+  extensionNotPending,
+  reminderTime,
+  type ExtensionStatus,
+} from '../domain/extension-rules';
+import type { ExtensionView } from '../domain/extension-view';
 import { humanRequestId, type RequestView } from '../domain/request-view';
 import { findRole, principalMatches, requestableRoles } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
@@ -18,6 +28,11 @@ import type { UserDirectory } from './user-directory';
 export interface ExpiryScheduler {
   schedule(requestId: string, at: Date): Promise<void>;
   runNow(requestId: string): Promise<void>;
+}
+
+/** Where "your access ends soon" reminders wait (BullMQ). */
+export interface ReminderScheduler {
+  schedule(requestId: string, at: Date, expiresAt: Date): Promise<void>;
 }
 
 export type Outcome<Value, Code extends string> = ({ ok: true } & Value) | Refusal<Code>;
@@ -45,12 +60,15 @@ export class RevocationFailedError extends Error {
 }
 
 type RequestWithApprovals = AccessRequest & { approvals: Approval[] };
+type ExtensionWithApprovals = Extension & { approvals: ExtensionApproval[] };
 
 /** Long enough for any provider call (their own timeouts are shorter); past it the transaction, and with it the
  * overlap lock, is given up and the attempt counts as failed. */
 const ACCESS_LOCK_TIMEOUT_MS = 5 * 60_000;
 /** How long to wait for a pooled connection before a transaction gives up. */
 const TRANSACTION_MAX_WAIT_MS = 30_000;
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const notFound: Refusal<'not_found'> = { ok: false, code: 'not_found', message: 'I cannot find that request any more.' };
 
@@ -72,6 +90,7 @@ export class AccessService {
       directory: UserDirectory;
       notifier: RequestNotifier;
       expiry: ExpiryScheduler;
+      reminders: ReminderScheduler;
       logger: Logger;
     },
   ) {}
@@ -239,7 +258,7 @@ export class AccessService {
 
   /** Moves the end of active access to `expiresAt`, on the same grant (never a second, stacked one): the target's
    * own expiry (e.g. VALID UNTIL) follows, and the expiry job sleeps until the new time when it wakes early.
-   * Total access stays within the role's maxDuration. */
+   * Total access stays within the role's `extension.maxTotal`. No approvals: people go through requestExtension. */
   async extend(requestId: string, actorId: string, expiresAt: Date): Promise<Outcome<{ view: RequestView }, string>> {
     const request = await this.findRequest(requestId);
     if (!request) return notFound;
@@ -250,19 +269,241 @@ export class AccessService {
       return { ok: false, code: 'not_later', message: 'An extension must end later than the access does now.' };
     }
     const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
-    const maxTotalSeconds = rule?.role.maxDurationSeconds ?? request.durationSeconds;
+    const maxTotalSeconds = rule?.role.extension.maxTotalSeconds ?? request.durationSeconds;
     if (expiresAt.getTime() - request.grantedAt.getTime() > maxTotalSeconds * 1000) {
       return { ok: false, code: 'too_long', message: `That would make ${humanRequestId(request.number)} longer than ${formatDuration(maxTotalSeconds)} in total, the most this role allows.` };
     }
-    const previous = request.expiresAt;
-    const extended = await this.deps.db.$transaction(async (tx) => {
-      const updated = await tx.accessRequest.updateMany({ where: { id: requestId, status: 'ACTIVE', expiresAt: previous }, data: { expiresAt } });
+    const extended = await this.deps.db.$transaction((tx) => this.moveExpiryIn(tx, request, expiresAt, actorId, {}));
+    if (!extended) return { ok: false, code: 'changed', message: 'The request changed meanwhile; look at it again and retry.' };
+    await this.afterExpiryMoved(request, expiresAt);
+    return { ok: true, view: await this.loadView(requestId) };
+  }
+
+  /** What the Extend form needs: how much more time may be asked for, and how many approvals it takes. */
+  async extensionOptions(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView; maxMoreSeconds: number; approvals: number }, string>> {
+    const request = await this.findRequest(requestId);
+    if (!request) return notFound;
+    const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
+    // A nominal 1s ask runs every check except the length.
+    const check = checkExtensionAsk({ ...this.extensionAsk(request, actorId, '1s'), rule: rule?.role.extension ?? null });
+    if (!check.ok && check.code !== 'too_long') return check;
+    const usedSeconds = (request.expiresAt!.getTime() - request.grantedAt!.getTime()) / 1000;
+    const maxMoreSeconds = Math.max(0, Math.floor(rule!.role.extension.maxTotalSeconds - usedSeconds));
+    return { ok: true, view: this.toView(request), maxMoreSeconds, approvals: rule!.role.extension.approvals };
+  }
+
+  /** Checks an extension request without recording anything (the Extend form's inline validation). */
+  async checkExtension(requestId: string, actorId: string, durationText: string): Promise<Outcome<object, string>> {
+    const request = await this.findRequest(requestId);
+    if (!request) return notFound;
+    const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
+    return checkExtensionAsk({ ...this.extensionAsk(request, actorId, durationText), rule: rule?.role.extension ?? null });
+  }
+
+  /** The requester asks for more time. Applied at once when the policy needs no approvals for extensions
+   * (`extension.approvals: 0`); otherwise it waits in the request's thread for that many approvers, like the
+   * request itself. Either way the same grant is extended, within `extension.maxTotal`. */
+  async requestExtension(requestId: string, actorId: string, durationText: string): Promise<Outcome<{ view: RequestView; applied: boolean; message: string }, string>> {
+    const request = await this.findRequest(requestId);
+    if (!request) return notFound;
+    const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
+    const check = checkExtensionAsk({ ...this.extensionAsk(request, actorId, durationText), rule: rule?.role.extension ?? null });
+    if (!check.ok) return check;
+    const required = rule!.role.extension.approvals;
+    const humanId = humanRequestId(request.number);
+    const more = formatDuration(check.extendBySeconds);
+
+    if (required === 0) {
+      const now = new Date();
+      const applied = await this.deps.db.$transaction(async (tx) => {
+        const extension = await tx.extension.create({
+          data: { requestId, requestedBy: actorId, extendBySeconds: check.extendBySeconds, status: 'APPLIED', requiredApprovals: 0, decidedAt: now, decidedBy: actorId, fromExpiresAt: request.expiresAt, toExpiresAt: check.newExpiresAt },
+        });
+        if (!(await this.moveExpiryIn(tx, request, check.newExpiresAt, actorId, { extensionId: extension.id, approvals: 0 }))) throw new Refused(this.changedMeanwhile());
+      }).then(() => true, (err: unknown) => {
+        if (err instanceof Refused) return false;
+        throw err;
+      });
+      if (!applied) return this.changedMeanwhile();
+      await this.afterExpiryMoved(request, check.newExpiresAt);
+      const view = await this.loadView(requestId);
+      this.deps.notifier.inBackground(() => this.deps.notifier.extended(view, actorId, check.extendBySeconds));
+      return { ok: true, view, applied: true, message: `${humanId} now ends in ${formatDuration((check.newExpiresAt.getTime() - Date.now()) / 1000)} (${more} more).` };
+    }
+
+    let extension: ExtensionWithApprovals;
+    try {
+      extension = await this.deps.db.$transaction(async (tx) => {
+        const created = await tx.extension.create({
+          data: { requestId, requestedBy: actorId, extendBySeconds: check.extendBySeconds, requiredApprovals: required },
+          include: { approvals: true },
+        });
+        await recordAudit(tx, { requestId, actor: actorId, action: 'EXTENSION_REQUESTED', details: { extensionId: created.id, extendBySeconds: check.extendBySeconds, approvalsRequired: required } });
+        return created;
+      });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        return { ok: false, code: 'already_pending', message: `An extension of ${humanId} is already waiting for approval in the request's thread.` };
+      }
+      throw err;
+    }
+    const view = this.toView(request);
+    const ts = await this.deps.notifier.extensionRequested(view, toExtensionView(extension));
+    if (ts) await this.deps.db.extension.update({ where: { id: extension.id }, data: { messageTs: ts } });
+    const approvals = required === 1 ? '1 approval' : `${required} approvals`;
+    return { ok: true, view, applied: false, message: `Asked for ${more} more on ${humanId}; it needs ${approvals} in the request's thread. I will DM you the outcome.` };
+  }
+
+  async approveExtension(extensionId: string, actorId: string): Promise<Outcome<{ view: RequestView; extension: ExtensionView; applied: boolean }, string>> {
+    const found = await this.findExtension(extensionId);
+    if (!found) return notFound;
+    const { request } = found;
+    if (found.status === 'PENDING' && request.status !== 'ACTIVE') {
+      await this.cancelPendingExtensions(request.id);
+      return extensionNotPending('CANCELLED');
+    }
+    const check = checkExtensionApproval(await this.extensionDecision(found, actorId));
+    if (!check.ok) return check;
+
+    let applied = false;
+    try {
+      await this.deps.db.$transaction(async (tx) => {
+        try {
+          await tx.extensionApproval.create({ data: { extensionId, approverId: actorId } });
+        } catch (err) {
+          if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw new Refused(extensionAlreadyApproved);
+          throw err;
+        }
+        // As for requests: the conditional increment serializes concurrent approvals on the row lock.
+        const counted = await tx.extension.updateMany({ where: { id: extensionId, status: 'PENDING' }, data: { approvalCount: { increment: 1 } } });
+        if (counted.count === 0) {
+          const current = await tx.extension.findUniqueOrThrow({ where: { id: extensionId } });
+          throw new Refused(extensionNotPending(current.status));
+        }
+        const after = await tx.extension.findUniqueOrThrow({ where: { id: extensionId } });
+        await recordAudit(tx, { requestId: request.id, actor: actorId, action: 'EXTENSION_APPROVAL_RECORDED', details: { extensionId, approvals: after.approvalCount, required: after.requiredApprovals } });
+        if (!quorumReached(after.approvalCount, after.requiredApprovals)) return;
+        applied = await this.applyApprovedExtensionIn(tx, after, actorId);
+      });
+    } catch (err) {
+      if (err instanceof Refused) return err.refusal;
+      throw err;
+    }
+    const extension = toExtensionView((await this.findExtension(extensionId))!);
+    if (applied) await this.afterExpiryMoved(request, extension.toExpiresAt!);
+    const view = await this.loadView(request.id);
+    await this.deps.notifier.extensionUpdated(view, extension, actorId);
+    return { ok: true, view, extension, applied };
+  }
+
+  async denyExtension(extensionId: string, actorId: string): Promise<Outcome<{ view: RequestView; extension: ExtensionView; withdrawn: boolean }, string>> {
+    const found = await this.findExtension(extensionId);
+    if (!found) return notFound;
+    const check = checkExtensionDenial(await this.extensionDecision(found, actorId));
+    if (!check.ok) return check;
+    const moved = await this.deps.db.$transaction(async (tx) => {
+      const updated = await tx.extension.updateMany({ where: { id: extensionId, status: 'PENDING' }, data: { status: 'DENIED', decidedAt: new Date(), decidedBy: actorId } });
       if (updated.count === 0) return false;
-      await tx.grant.updateMany({ where: { requestId }, data: { expiresAt } });
-      await recordAudit(tx, { requestId, actor: actorId, action: 'EXTENDED', details: { from: previous.toISOString(), to: expiresAt.toISOString() } });
+      await recordAudit(tx, { requestId: found.requestId, actor: actorId, action: check.withdrawn ? 'EXTENSION_WITHDRAWN' : 'EXTENSION_DENIED', details: { extensionId } });
       return true;
     });
-    if (!extended) return { ok: false, code: 'changed', message: 'The request changed meanwhile; look at it again and retry.' };
+    const current = (await this.findExtension(extensionId))!;
+    if (!moved) return extensionNotPending(current.status);
+    const extension = toExtensionView(current);
+    const view = this.toView(current.request);
+    await this.deps.notifier.extensionUpdated(view, extension, actorId);
+    return { ok: true, view, extension, withdrawn: check.withdrawn };
+  }
+
+  /** Extensions still waiting when the access ended are closed, so nobody approves time on access that is gone. */
+  async cancelPendingExtensions(requestId: string): Promise<void> {
+    const pending = await this.deps.db.extension.findMany({ where: { requestId, status: 'PENDING' }, select: { id: true } });
+    for (const { id } of pending) {
+      const cancelled = await this.deps.db.$transaction(async (tx) => {
+        const updated = await tx.extension.updateMany({ where: { id, status: 'PENDING' }, data: { status: 'CANCELLED', decidedAt: new Date() } });
+        if (updated.count === 1) await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTENSION_CANCELLED', details: { extensionId: id } });
+        return updated.count === 1;
+      });
+      if (!cancelled) continue;
+      const current = (await this.findExtension(id))!;
+      await this.deps.notifier.extensionUpdated(this.toView(current.request), toExtensionView(current), SYSTEM_ACTOR);
+    }
+  }
+
+  /** The reminder job: tells the requester their access ends soon, with Extend and I'm done. Only for the expiry
+   * it was scheduled for (an extension schedules a new one) and only once (the conditional update). */
+  async sendReminder(requestId: string, forExpiresAt: Date): Promise<boolean> {
+    const now = new Date();
+    const marked = await this.deps.db.$transaction(async (tx) => {
+      const updated = await tx.accessRequest.updateMany({
+        where: { id: requestId, status: 'ACTIVE', expiresAt: forExpiresAt, reminderSentAt: null },
+        data: { reminderSentAt: now },
+      });
+      if (updated.count === 0) return false;
+      await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'REMINDER_SENT', details: { expiresAt: forExpiresAt.toISOString() } });
+      return true;
+    });
+    if (!marked) return false;
+    const options = await this.extensionOptions(requestId, (await this.loadView(requestId)).requesterId);
+    if (!options.ok) return true;
+    await this.deps.notifier.reminder(options.view, { maxMoreSeconds: options.maxMoreSeconds, approvals: options.approvals });
+    return true;
+  }
+
+  /** Reminders whose job was lost (Redis flushed) and are now due. Returns how many were sent. For the reconciler. */
+  async sendDueReminders(now = new Date()): Promise<number> {
+    const longestWarning = Math.max(0, ...this.deps.policy.resources.flatMap((resource) => resource.roles.map((role) => role.remindBeforeSeconds)));
+    const candidates = await this.deps.db.accessRequest.findMany({
+      where: { status: 'ACTIVE', reminderSentAt: null, expiresAt: { gt: now, lte: new Date(now.getTime() + longestWarning * 1000) } },
+      select: { id: true, resourceId: true, roleId: true, grantedAt: true, expiresAt: true },
+    });
+    let sent = 0;
+    for (const candidate of candidates) {
+      const rule = findRole(this.deps.policy, candidate.resourceId, candidate.roleId);
+      if (!rule || !candidate.grantedAt || !candidate.expiresAt) continue;
+      const due = reminderTime(candidate.grantedAt, candidate.expiresAt, rule.role.remindBeforeSeconds);
+      if (due && due.getTime() <= now.getTime() && (await this.sendReminder(candidate.id, candidate.expiresAt))) sent++;
+    }
+    return sent;
+  }
+
+  /** Applies an extension that just reached its approvals, in the approval's transaction: counted from the expiry as
+   * it is now, and checked again (the access may have ended or been extended meanwhile). */
+  private async applyApprovedExtensionIn(tx: Prisma.TransactionClient, extension: Extension, actorId: string): Promise<boolean> {
+    const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: extension.requestId } });
+    const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
+    const check = checkExtensionAsk({
+      ...this.extensionAsk(request, request.requesterId, `${extension.extendBySeconds}s`),
+      rule: rule?.role.extension ?? null,
+    });
+    const now = new Date();
+    if (check.ok && (await this.moveExpiryIn(tx, request, check.newExpiresAt, actorId, { extensionId: extension.id, approvals: extension.approvalCount }))) {
+      await tx.extension.update({
+        where: { id: extension.id },
+        data: { status: 'APPLIED', decidedAt: now, decidedBy: actorId, fromExpiresAt: request.expiresAt, toExpiresAt: check.newExpiresAt },
+      });
+      return true;
+    }
+    const reason = check.ok ? 'the access changed meanwhile' : check.message;
+    await tx.extension.update({ where: { id: extension.id }, data: { status: 'REFUSED', decidedAt: now, decidedBy: actorId, refusalReason: reason } });
+    await recordAudit(tx, { requestId: request.id, actor: SYSTEM_ACTOR, action: 'EXTENSION_REFUSED', details: { extensionId: extension.id, reason } });
+    return false;
+  }
+
+  /** The database half of an extension: conditional on the expiry not having moved, with its audit event. The
+   * reminder is re-armed for the new expiry. */
+  private async moveExpiryIn(tx: Prisma.TransactionClient, request: AccessRequest, expiresAt: Date, actorId: string, details: Record<string, unknown>): Promise<boolean> {
+    const previous = request.expiresAt!;
+    const updated = await tx.accessRequest.updateMany({ where: { id: request.id, status: 'ACTIVE', expiresAt: previous }, data: { expiresAt, reminderSentAt: null } });
+    if (updated.count === 0) return false;
+    await tx.grant.updateMany({ where: { requestId: request.id }, data: { expiresAt } });
+    await recordAudit(tx, { requestId: request.id, actor: actorId, action: 'EXTENDED', details: { from: previous.toISOString(), to: expiresAt.toISOString(), ...details } });
+    return true;
+  }
+
+  /** The rest of an extension, after its transaction: the target's own expiry, the expiry job and the reminder. */
+  private async afterExpiryMoved(request: AccessRequest, expiresAt: Date): Promise<void> {
+    const requestId = request.id;
     try {
       await this.deps.providers.get(request.resourceId).extend({ ...this.grantTarget(request), expiresAt });
     } catch (err) {
@@ -273,7 +514,49 @@ export class AccessService {
       await this.deps.db.$transaction((tx) => recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTEND_ON_TARGET_FAILED', details: { error } }));
     }
     await this.deps.expiry.schedule(requestId, expiresAt);
-    return { ok: true, view: await this.loadView(requestId) };
+    await this.scheduleReminder(request, new Date(), expiresAt);
+  }
+
+  /** Best effort: a reminder that cannot be queued is sent by the reconciler once due. */
+  private async scheduleReminder(request: AccessRequest, since: Date, expiresAt: Date): Promise<void> {
+    const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
+    const at = rule ? reminderTime(since, expiresAt, rule.role.remindBeforeSeconds) : null;
+    if (!at) return;
+    await this.deps.reminders.schedule(request.id, at, expiresAt).catch((err: unknown) => this.deps.logger.warn({ err, requestId: request.id }, 'could not queue the reminder; the reconciler sends it when due'));
+  }
+
+  private extensionAsk(request: AccessRequest, actorId: string, durationText: string) {
+    return {
+      status: request.status,
+      humanId: humanRequestId(request.number),
+      requesterId: request.requesterId,
+      actorId,
+      grantedAt: request.grantedAt,
+      expiresAt: request.expiresAt,
+      durationText,
+    };
+  }
+
+  private async extensionDecision(extension: ExtensionWithApprovals & { request: AccessRequest }, actorId: string) {
+    return {
+      status: extension.status as ExtensionStatus,
+      requesterId: extension.request.requesterId,
+      actorId,
+      actorIsApprover: await this.isApprover(extension.request, actorId),
+      approvedBy: extension.approvals.map((approval) => approval.approverId),
+    };
+  }
+
+  private changedMeanwhile(): Refusal<'changed'> {
+    return { ok: false, code: 'changed', message: 'The request changed meanwhile; look at it again and retry.' };
+  }
+
+  private async findExtension(extensionId: string) {
+    if (!UUID_PATTERN.test(extensionId)) return null;
+    return this.deps.db.extension.findUnique({
+      where: { id: extensionId },
+      include: { approvals: { orderBy: { createdAt: 'asc' } }, request: { include: { approvals: { orderBy: { createdAt: 'asc' } } } } },
+    });
   }
 
   /** Quorum reached: schedule the expiry first (so a crash mid-grant is still cleaned up), then grant and verify. */
@@ -341,6 +624,7 @@ export class AccessService {
       }
     }
     await this.deps.notifier.granted(view);
+    await this.scheduleReminder(request, view.grantedAt ?? new Date(), request.expiresAt);
   }
 
   /** A grant that failed, was interrupted or cannot be used is taken back through the retrying revocation, and the
@@ -404,6 +688,7 @@ export class AccessService {
     this.deps.logger.info({ requestId, action }, 'request changed state');
     // Revoked first, told afterwards: Slack being slow or down must never hold up the next revocation.
     this.deps.notifier.inBackground(async () => this.deps.notifier.ended(await this.loadView(requestId)));
+    this.deps.notifier.inBackground(() => this.cancelPendingExtensions(requestId));
     if (request.revokeFailingSince) this.deps.notifier.inBackground(() => this.updateRevokeAlerts(requestId));
   }
 
@@ -567,7 +852,7 @@ export class AccessService {
 
   private async findRequest(requestId: string): Promise<RequestWithApprovals | null> {
     // Button values come from Slack: anything that is not a UUID cannot be ours.
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)) return null;
+    if (!UUID_PATTERN.test(requestId)) return null;
     return this.deps.db.accessRequest.findUnique({ where: { id: requestId }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
   }
 
@@ -639,4 +924,23 @@ export class AccessService {
     await recordAudit(tx, { requestId, actor, action, details: { from, to, ...details } });
     return true;
   }
+}
+
+export function toExtensionView(extension: ExtensionWithApprovals): ExtensionView {
+  return {
+    id: extension.id,
+    requestId: extension.requestId,
+    requestedBy: extension.requestedBy,
+    extendBySeconds: extension.extendBySeconds,
+    status: extension.status,
+    requiredApprovals: extension.requiredApprovals,
+    approvals: extension.approvals.map((approval) => ({ approverId: approval.approverId, at: approval.createdAt })),
+    messageTs: extension.messageTs,
+    createdAt: extension.createdAt,
+    decidedAt: extension.decidedAt,
+    decidedBy: extension.decidedBy,
+    fromExpiresAt: extension.fromExpiresAt,
+    toExpiresAt: extension.toExpiresAt,
+    refusalReason: extension.refusalReason,
+  };
 }

@@ -12,7 +12,9 @@ import {
   revokeRequestedNotice,
   timedOutNotice,
 } from '../slack/blocks/notices';
+import { buildExtensionMessage, buildReminderMessage, extendedNotice, extensionOutcomeNotice } from '../slack/blocks/extension';
 import { buildRevokeAlert, duplicateAlertNotice } from '../slack/blocks/revoke-alert';
+import type { ExtensionView } from '../domain/extension-view';
 import type { SlackMessage, SlackSurface } from '../slack/surface';
 import type { Credentials } from '../providers/types';
 
@@ -61,6 +63,44 @@ export class RequestNotifier {
 
   async timedOut(view: RequestView, requestTtlSeconds: number): Promise<void> {
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, timedOutNotice(view, requestTtlSeconds))]);
+  }
+
+  /** The requester extended on their own: the message shows the new end, the thread says so. */
+  async extended(view: RequestView, actorId: string, extendBySeconds: number): Promise<void> {
+    await Promise.all([this.refreshMessage(view), this.replyInThread(view, extendedNotice(view, actorId, extendBySeconds))]);
+  }
+
+  /** Posts an extension request with its buttons in the request's thread; its ts, or null when Slack did not take it
+   * (the extension then waits without buttons: the requester can ask again after it is withdrawn or times out). */
+  async extensionRequested(view: RequestView, extension: ExtensionView): Promise<string | null> {
+    if (!view.messageTs) return null;
+    try {
+      return (await this.surface.postMessage(view.channelId, buildExtensionMessage(view, extension), view.messageTs)).ts;
+    } catch (err) {
+      this.logger.warn({ err, extensionId: extension.id }, 'could not post the extension request');
+      return null;
+    }
+  }
+
+  /** An approval, a decision or the outcome of an extension: its message follows; once decided, the thread and the
+   * requester hear the outcome and the request message shows the (new) end. */
+  async extensionUpdated(view: RequestView, extension: ExtensionView, _actorId: string): Promise<void> {
+    const calls: Promise<void>[] = [];
+    if (extension.messageTs) {
+      const ts = extension.messageTs;
+      calls.push(this.attempt('update extension message', () => this.surface.updateMessage(view.channelId, ts, buildExtensionMessage(view, extension))));
+    }
+    if (extension.status !== 'PENDING') {
+      const outcome = extensionOutcomeNotice(view, extension);
+      calls.push(this.refreshMessage(view), this.replyInThread(view, outcome));
+      calls.push(this.attempt('dm extension outcome', () => this.surface.sendDirectMessage(view.requesterId, outcome)));
+    }
+    await Promise.all(calls);
+  }
+
+  /** "Your access ends soon", with Extend and I'm done. */
+  async reminder(view: RequestView, options: { maxMoreSeconds: number; approvals: number }): Promise<void> {
+    await this.attempt('dm reminder', () => this.surface.sendDirectMessage(view.requesterId, buildReminderMessage(view, options)));
   }
 
   /** The temporary login goes to the requester alone. Throws when it cannot be delivered: the caller takes the

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createBreakglass, type Breakglass } from '../../src/app';
+import { reminderQueueName } from '../../src/jobs/reminder-queue';
 import type { AppConfig } from '../../src/config/env';
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { parsePolicy } from '../../src/policy/load-policy';
@@ -78,9 +79,11 @@ export class BotHarness {
   async stop(): Promise<void> {
     await this.bot?.stop();
     const { Queue } = await import('bullmq');
-    const queue = new Queue(this.queueName, { connection: { url: process.env.TEST_REDIS_URL } });
-    await queue.obliterate({ force: true });
-    await queue.close();
+    for (const name of [this.queueName, reminderQueueName(this.queueName)]) {
+      const queue = new Queue(name, { connection: { url: process.env.TEST_REDIS_URL } });
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
     await this.db.$disconnect();
     await this.slack.stop();
   }

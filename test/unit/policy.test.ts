@@ -92,6 +92,8 @@ describe('parsePolicy with a good policy', () => {
         ticketPattern: /^[A-Z]+-[0-9]+$/,
         approvers: ['U0APPROVER1', 'U0APPROVER2', 'S0SRELEADS'],
         requesters: ['*'],
+        remindBeforeSeconds: 600,
+        extension: { approvals: 1, maxTotalSeconds: 8 * 3_600 },
       },
       {
         id: 'write',
@@ -103,6 +105,8 @@ describe('parsePolicy with a good policy', () => {
         ticketPattern: /^[A-Z]+-[0-9]+$/,
         approvers: ['U0APPROVER1', 'U0APPROVER2', 'S0SRELEADS'],
         requesters: ['S0PAYMENTS'],
+        remindBeforeSeconds: 600,
+        extension: { approvals: 2, maxTotalSeconds: 3_600 },
       },
     ]);
   });

@@ -24,3 +24,11 @@ export const RequestModal = {
     reason: { blockId: 'reason', actionId: 'reason_input' },
   },
 } as const;
+
+/** The Extend form; its private_metadata is the request id. */
+export const ExtendModal = {
+  callbackId: 'breakglass_extend_modal',
+  blocks: {
+    duration: { blockId: 'extend_by', actionId: 'extend_by_input' },
+  },
+} as const;

@@ -3,6 +3,7 @@ import type { RequestView } from '../../domain/request-view';
 import { remainingApprovals } from '../../domain/approval-rules';
 import type { Credentials } from '../../providers/types';
 import type { SlackMessage } from '../surface';
+import { activeAccessButtons } from './extension';
 import { escapeText, mentionUser, slackDate } from './format';
 
 /** Short text messages: thread replies, DMs and ephemeral answers. Each has plain fallback text. */
@@ -29,9 +30,8 @@ export function grantedNotice(view: RequestView): SlackMessage {
 }
 
 export function grantedDirectMessage(view: RequestView): SlackMessage {
-  return textMessage(
-    `:unlock: Your break-glass request ${view.humanId} is active: \`${view.roleId}\` on \`${view.resourceId}\` as \`${escapeText(view.requesterLogin)}\` until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}. It is revoked automatically then; use *Revoke now* on the request message when you are done.`,
-  );
+  const text = `:unlock: Your break-glass request ${view.humanId} is active: \`${view.roleId}\` on \`${view.resourceId}\` as \`${escapeText(view.requesterLogin)}\` until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}. It is revoked automatically then. *Extend* asks for more time; *I'm done* ends it now.`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, activeAccessButtons(view, { canExtend: true })] };
 }
 
 export function grantFailedNotice(view: RequestView): SlackMessage {
