@@ -98,7 +98,7 @@ export function createBreakglass({
     connection?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   }
 
-  const metrics = new BreakglassMetrics(db, logger.child({ module: 'metrics' }));
+  const metrics = new BreakglassMetrics(db, policy, logger.child({ module: 'metrics' }));
   const slackLogger = boltLogger(logger.child({ module: 'bolt' }));
   const surface = WebClientSurface.fromToken(config.slackBotToken, {
     slackApiUrl: config.slackApiUrl,

@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/prisma';
+import type { Policy } from '../policy/types';
 import type { AccessMetrics, RequestMove } from './access-metrics';
 
+const OUTCOMES = ['approved', 'granted', 'denied', 'withdrawn', 'timed_out', 'failed', 'expired', 'revoked'] as const;
+
 /** The label a status change counts under in breakglass_requests_total; intermediate steps (REVOKING) count nowhere. */
-function outcomeOf(move: RequestMove): string | null {
+function outcomeOf(move: RequestMove): (typeof OUTCOMES)[number] | null {
   switch (move.to) {
     case 'APPROVED':
       return 'approved';
@@ -40,14 +43,18 @@ export class BreakglassMetrics implements AccessMetrics {
   private readonly revocationFailures: Counter<'resource'>;
   private readonly slackErrors: Counter<'method' | 'error'>;
 
-  constructor(db: Db, logger: Logger) {
+  constructor(db: Db, policy: Policy, logger: Logger) {
     const registers = [this.registry];
+    // Every role of the policy has a series from the start (0 rather than absent), so dashboards and alerts on
+    // rates see a role that has never been used.
+    const policyRoles = policy.resources.flatMap((resource) => resource.roles.map((role) => ({ resource: resource.id, role: role.id })));
     this.requests = new Counter({
       name: 'breakglass_requests_total',
       help: 'Access requests by what happened to them: approved (quorum), granted, denied, withdrawn, timed_out, failed, expired, revoked.',
       labelNames: ['outcome', 'resource', 'role'],
       registers,
     });
+    for (const labels of policyRoles) for (const outcome of OUTCOMES) this.requests.inc({ ...labels, outcome }, 0);
     this.timeToApprove = new Histogram({
       name: 'breakglass_time_to_approve_seconds',
       help: 'From the request to the approval that reached the quorum.',
@@ -81,6 +88,7 @@ export class BreakglassMetrics implements AccessMetrics {
       registers,
       async collect() {
         this.reset();
+        for (const labels of policyRoles) this.set(labels, 0);
         try {
           const groups = await db.grant.groupBy({ by: ['resourceId', 'roleId'], where: { status: 'ACTIVE' }, _count: { _all: true } });
           for (const group of groups) this.set({ resource: group.resourceId, role: group.roleId }, group._count._all);
