@@ -35,9 +35,14 @@ COPY --from=build /app/prisma ./prisma
 
 USER node
 EXPOSE 3000
-# No HEALTHCHECK: the bot has no health endpoint yet.
+# Liveness from inside the container (the slim image has no curl). Orchestrators should route traffic on /readyz,
+# which also checks PostgreSQL, Redis and the migrations.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # Configuration comes from the environment (see .env.example); mount the policy at /app/breakglass.yaml or set
-# BREAKGLASS_POLICY. Migrations are applied on every start (idempotent); `exec` makes node PID 1 so it receives
-# SIGTERM directly and shuts down cleanly.
-CMD ["sh", "-c", "node scripts/migrate.mjs && exec node dist/main.js"]
+# BREAKGLASS_POLICY. Migrations are applied on every start (idempotent, under PostgreSQL's advisory lock, so
+# replicas starting together are safe); `exec` makes node PID 1 so it receives SIGTERM directly and shuts down
+# cleanly. The arguments (CMD) go to main.js: `docker run … breakglass --role=worker`.
+ENTRYPOINT ["sh", "-c", "node scripts/migrate.mjs && exec node dist/main.js \"$@\"", "breakglass"]
+CMD ["--role=all"]

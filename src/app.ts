@@ -1,17 +1,21 @@
-import { App, ExpressReceiver } from '@slack/bolt';
+import { App, ExpressReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import type { ExtendedErrorHandlerArgs } from '@slack/bolt/dist/App';
+import { WebClient } from '@slack/web-api';
 import express from 'express';
 import { Redis } from 'ioredis';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { AppConfig } from './config/env';
+import type { AppConfig, ProcessRole } from './config/env';
 import { createPrisma } from './db/prisma';
+import { opsRoutes } from './http/ops-routes';
+import { Readiness } from './http/readiness';
 import { ExpiryQueue } from './jobs/expiry-queue';
 import { ExpiryWorker } from './jobs/expiry-worker';
 import { QueueWatchdog } from './jobs/queue-watchdog';
 import { ReminderQueue, reminderQueueName } from './jobs/reminder-queue';
 import { ReminderWorker } from './jobs/reminder-worker';
 import { Reconciler } from './jobs/reconciler';
+import { BreakglassMetrics } from './metrics/breakglass-metrics';
 import type { Policy } from './policy/types';
 import { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
@@ -41,14 +45,19 @@ export interface BreakglassOptions {
   createProvider?: typeof createProvider;
   /** Least time between two posts to one channel; Slack allows about one a second. Tests shorten it. */
   slackPostIntervalMs?: number;
+  /** The migrations the database must have for /readyz (default prisma/migrations); tests point it elsewhere. */
+  migrationsDir?: string;
 }
 
 export interface Breakglass {
+  role: ProcessRole;
   service: AccessService;
   expiryQueue: ExpiryQueue;
   reminderQueue: ReminderQueue;
   reconciler: Reconciler;
-  /** Starts HTTP and the worker; resolves with the port actually bound (PORT=0 picks a free one). */
+  metrics: BreakglassMetrics;
+  /** Starts what the role runs (HTTP always, for the ops endpoints); resolves with the port actually bound (PORT=0
+   * picks a free one). */
   start(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -56,39 +65,51 @@ export interface Breakglass {
 /** How long a shutdown waits for Slack posts still in flight. */
 const SHUTDOWN_NOTIFY_GRACE_MS = 5_000;
 
-/** Wires the bot: Bolt's HTTP receiver on /slack/events and the expiry worker, sharing one service. */
+/** Listens on `port` (0: any free one) with the whole express app: Slack's route if any, and the ops endpoints. */
+function listen(http: express.Express, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(http);
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+/** Wires the bot, one service shared by the parts its role runs. web: the Slack receiver (HTTP on /slack/events, or
+ * Socket Mode when there is an app token), which also queues expiries and reminders. worker: the expiry and reminder workers, the reconcile
+ * schedule and the watchdog. all: both. Every role serves /healthz, /readyz and /metrics on PORT. */
 export function createBreakglass({
   config,
   policy,
   logger,
   createProvider: create,
   slackPostIntervalMs,
+  migrationsDir,
 }: BreakglassOptions): Breakglass {
   const { queueName, reconcileEveryMs, jobLockMs } = config;
+  const role = config.role ?? 'all';
+  const receivesSlack = role !== 'worker';
+  const runsExpiries = role !== 'web';
   const db = createPrisma(config.databaseUrl, config.expiryConcurrency);
   // Producers fail fast when Redis is away (the reconciler catches up); the worker's blocking
   // connection must retry forever, as BullMQ requires.
   const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
-  const workerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const reminderWorkerConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
+  const reminderWorkerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
   for (const connection of [queueConnection, workerConnection, reminderWorkerConnection]) {
-    connection.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+    connection?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   }
 
-  const http = express();
-  http.use('/slack/events', rejectFutureTimestamps());
+  const metrics = new BreakglassMetrics(db, policy, logger.child({ module: 'metrics' }));
   const slackLogger = boltLogger(logger.child({ module: 'bolt' }));
-  const receiver = new ExpressReceiver({ signingSecret: config.slackSigningSecret, app: http, logger: slackLogger });
-  const app = new App({
-    token: config.slackBotToken,
-    receiver,
-    deferInitialization: true,
-    extendedErrorHandler: true,
-    clientOptions: { slackApiUrl: config.slackApiUrl },
+  const surface = WebClientSurface.fromToken(config.slackBotToken, {
+    slackApiUrl: config.slackApiUrl,
     logger: slackLogger,
+    postIntervalMs: slackPostIntervalMs,
+    onCallFailed: (method, err) => metrics.slackCallFailed(method, err),
   });
-
-  const surface = WebClientSurface.fromToken(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: slackLogger, postIntervalMs: slackPostIntervalMs });
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
@@ -102,49 +123,91 @@ export function createBreakglass({
     expiry: expiryQueue,
     reminders: reminderQueue,
     logger: logger.child({ module: 'access' }),
+    metrics,
   });
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
-  const deps = { service, surface, logger: logger.child({ module: 'slack' }) };
-  registerCommands(app, deps);
-  registerActions(app, deps);
-  registerViews(app, deps);
-  app.error(async ({ error, body }: ExtendedErrorHandlerArgs) => {
-    logger.error({ err: error }, 'unhandled error in a Slack listener');
-    const where = whoToTell(body);
-    if (!where) return;
-    await surface
-      .postEphemeral(where.channelId, where.userId, ':warning: Breakglass hit an unexpected error handling that (it is logged). Please try again in a moment; if it keeps happening, tell the Breakglass admins.')
-      .catch(() => {});
-  });
+
+  const http = express();
+  const readiness = new Readiness({ db, redisReachable: (timeoutMs) => expiryQueue.reachable(timeoutMs), logger: logger.child({ module: 'readiness' }), migrationsDir });
+  http.use(opsRoutes({ readiness, registry: metrics.registry }));
+  const socketMode = receivesSlack && Boolean(config.slackAppToken);
+  const app = receivesSlack ? slackApp() : null;
+
+  /** Bolt with the bot's listeners, on Slack's HTTP route of `http` or on a Socket Mode connection. */
+  function slackApp(): App {
+    let receiver: Receiver;
+    if (config.slackAppToken) {
+      receiver = new SocketModeReceiver({ appToken: config.slackAppToken, logger: slackLogger, installerOptions: { clientOptions: { slackApiUrl: config.slackApiUrl } } });
+    } else {
+      if (!config.slackSigningSecret) throw new Error('the web role needs a signing secret or an app token');
+      http.use('/slack/events', rejectFutureTimestamps());
+      receiver = new ExpressReceiver({ signingSecret: config.slackSigningSecret, app: http, logger: slackLogger });
+    }
+    const bolt = new App({
+      token: config.slackBotToken,
+      receiver,
+      deferInitialization: true,
+      extendedErrorHandler: true,
+      clientOptions: { slackApiUrl: config.slackApiUrl },
+      logger: slackLogger,
+    });
+    const deps = { service, surface, logger: logger.child({ module: 'slack' }) };
+    registerCommands(bolt, deps);
+    registerActions(bolt, deps);
+    registerViews(bolt, deps);
+    bolt.error(async ({ error, body }: ExtendedErrorHandlerArgs) => {
+      logger.error({ err: error }, 'unhandled error in a Slack listener');
+      const where = whoToTell(body);
+      if (!where) return;
+      await surface
+        .postEphemeral(where.channelId, where.userId, ':warning: Breakglass hit an unexpected error handling that (it is logged). Please try again in a moment; if it keeps happening, tell the Breakglass admins.')
+        .catch(() => {});
+    });
+    return bolt;
+  }
 
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
   let worker: ExpiryWorker | null = null;
   let reminderWorker: ReminderWorker | null = null;
   let server: Server | null = null;
+  let socketStarted = false;
 
   return {
+    role,
     service,
     expiryQueue,
     reminderQueue,
     reconciler,
+    metrics,
     async start() {
-      await app.init();
-      worker = new ExpiryWorker({ connection: workerConnection, queueName, service, reconciler, logger: logger.child({ module: 'worker' }), lockMs: jobLockMs, concurrency: config.expiryConcurrency });
-      await worker.waitUntilReady();
-      reminderWorker = new ReminderWorker({ connection: reminderWorkerConnection, queueName: reminderQueueName(queueName), service, logger: logger.child({ module: 'reminders' }) });
-      await reminderWorker.waitUntilReady();
-      // Catch up at once with whatever happened while no bot was running, then every minute.
-      await reconciler.run();
-      await expiryQueue.startReconcileSchedule(reconcileEveryMs);
-      watchdog.start();
-      server = (await app.start(config.port)) as Server;
+      // Bolt checks the token with auth.test; a worker has no Bolt, so it checks it itself: a bad token must stop
+      // the process at start, not at the first summary.
+      if (app) await app.init();
+      else await new WebClient(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: slackLogger }).auth.test();
+      if (runsExpiries) {
+        worker = new ExpiryWorker({ connection: workerConnection!, queueName, service, reconciler, logger: logger.child({ module: 'worker' }), lockMs: jobLockMs, concurrency: config.expiryConcurrency });
+        await worker.waitUntilReady();
+        reminderWorker = new ReminderWorker({ connection: reminderWorkerConnection!, queueName: reminderQueueName(queueName), service, logger: logger.child({ module: 'reminders' }) });
+        await reminderWorker.waitUntilReady();
+        // Catch up at once with whatever happened while no bot was running, then every minute.
+        await reconciler.run();
+        await expiryQueue.startReconcileSchedule(reconcileEveryMs);
+        watchdog.start();
+      }
+      server = await listen(http, config.port);
+      if (app && socketMode) {
+        await app.start();
+        socketStarted = true;
+      }
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
-      logger.info({ port, queue: queueName }, 'breakglass is up');
+      logger.info({ port, queue: queueName, role, slack: !app ? 'none' : socketMode ? 'socket-mode' : 'http' }, 'breakglass is up');
       return port;
     },
     async stop() {
-      if (server) await app.stop();
+      if (socketStarted) await app?.stop();
+      socketStarted = false;
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       server = null;
       await watchdog.stop();
       await worker?.close();
@@ -154,8 +217,8 @@ export function createBreakglass({
       await reminderQueue.close();
       // Not quit(): with Redis away it would wait for a reconnection that may never come.
       queueConnection.disconnect();
-      workerConnection.disconnect();
-      reminderWorkerConnection.disconnect();
+      workerConnection?.disconnect();
+      reminderWorkerConnection?.disconnect();
       await providers.closeAll();
       await db.$disconnect();
     },

@@ -17,6 +17,7 @@ const redactPaths = [
   'headers["x-slack-signature"]',
   'config.slackBotToken',
   'config.slackSigningSecret',
+  'config.slackAppToken',
   'config.databaseUrl',
   'config.redisUrl',
 ];

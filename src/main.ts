@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   let config;
   let policy;
   try {
-    config = loadConfig();
+    // `npm start -- --role=worker` ends up here as `node dist/main.js --role=worker`.
+    config = loadConfig(process.env, process.argv.slice(2));
     policy = loadPolicy(config.policyPath);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PolicyError) {

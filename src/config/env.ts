@@ -1,9 +1,18 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 
+/** Which parts of the bot a process runs: the Slack receiver (web), the expiry machinery (worker), or both. */
+export type ProcessRole = 'web' | 'worker' | 'all';
+export const PROCESS_ROLES: readonly ProcessRole[] = ['web', 'worker', 'all'];
+
 export interface AppConfig {
   slackBotToken: string;
-  slackSigningSecret: string;
+  /** Null when nothing checks request signatures: a worker, or Socket Mode. */
+  slackSigningSecret: string | null;
+  /** App-level token (xapp-…): Slack events arrive over Socket Mode instead of HTTP. Unset means HTTP. */
+  slackAppToken?: string | null;
+  /** `--role` or BREAKGLASS_ROLE; unset means all (hand-built configs in tests and the bench). */
+  role?: ProcessRole;
   slackApiUrl: string;
   databaseUrl: string;
   redisUrl: string;
@@ -51,7 +60,10 @@ const duration = (fallback: string) =>
 
 const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
-  SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret (Basic Information page)'),
+  // Required by the web role in HTTP mode only; checked after the role is known.
+  SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret (Basic Information page)').optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp- (Basic Information -> App-Level Tokens)').optional(),
+  BREAKGLASS_ROLE: z.enum(PROCESS_ROLES as [ProcessRole, ...ProcessRole[]], { error: 'must be web, worker or all' }).default('all'),
   SLACK_API_URL: urlWithScheme(['http:', 'https:'])
     .default('https://slack.com/api/')
     .transform((value) => (value.endsWith('/') ? value : `${value}/`)),
@@ -66,9 +78,26 @@ const envSchema = z.object({
   EXPIRY_CONCURRENCY: z.coerce.number({ error: 'must be a whole number (1-500)' }).int('must be a whole number (1-500)').min(1, 'must be 1-500').max(500, 'must be 1-500').default(20),
 });
 
-/** Parses the environment once at start-up. Empty strings count as unset. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+/** `--role=web` or `--role web` from the command line (it wins over BREAKGLASS_ROLE); anything else is refused. */
+function roleFromArgs(args: readonly string[]): string | undefined {
+  let role: string | undefined;
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index];
+    if (arg.startsWith('--role=')) role = arg.slice('--role='.length);
+    else if (arg === '--role' && index + 1 < args.length) role = args[++index];
+    else throw new ConfigError(`unknown argument ${JSON.stringify(arg)} (the only one is --role=web|worker|all)`);
+  }
+  if (role !== undefined && !(PROCESS_ROLES as readonly string[]).includes(role)) throw new ConfigError(`--role must be web, worker or all`);
+  return role;
+}
+
+/** Parses the environment (and the command-line arguments) once at start-up. Empty strings count as unset. Only
+ * the settings the process role needs are required: a worker takes no Slack requests, so it needs no signing
+ * secret, and neither does Socket Mode. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly string[] = []): AppConfig {
+  const present: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const roleArg = roleFromArgs(args);
+  if (roleArg) present.BREAKGLASS_ROLE = roleArg;
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -77,9 +106,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`${name} ${why}`);
   }
   const e = parsed.data;
+  const receivesSlack = e.BREAKGLASS_ROLE !== 'worker';
+  if (receivesSlack && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+    throw new ConfigError(`SLACK_SIGNING_SECRET is not set (see .env.example); the ${e.BREAKGLASS_ROLE} role needs it, or SLACK_APP_TOKEN for Socket Mode`);
+  }
   return {
     slackBotToken: e.SLACK_BOT_TOKEN,
-    slackSigningSecret: e.SLACK_SIGNING_SECRET,
+    slackSigningSecret: receivesSlack && !e.SLACK_APP_TOKEN ? e.SLACK_SIGNING_SECRET! : null,
+    slackAppToken: receivesSlack ? (e.SLACK_APP_TOKEN ?? null) : null,
+    role: e.BREAKGLASS_ROLE,
     slackApiUrl: e.SLACK_API_URL,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

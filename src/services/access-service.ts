@@ -20,6 +20,7 @@ import type { Policy } from '../policy/types';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider, type Credentials, type GrantTarget } from '../providers/types';
 import { scrubSecrets } from '../logger';
+import type { AccessMetrics } from '../metrics/access-metrics';
 import { recordAudit, SYSTEM_ACTOR, type AuditAction } from './audit-log';
 import type { RequestNotifier } from './request-notifier';
 import type { UserDirectory } from './user-directory';
@@ -62,6 +63,9 @@ export class RevocationFailedError extends Error {
 type RequestWithApprovals = AccessRequest & { approvals: Approval[] };
 type ExtensionWithApprovals = Extension & { approvals: ExtensionApproval[] };
 
+/** What a status change returns for the metrics (times to derive durations from). */
+const MOVE_FIELDS = { resourceId: true, roleId: true, createdAt: true, decidedAt: true, expiresAt: true, endedAt: true } as const;
+
 /** Long enough for any provider call (their own timeouts are shorter); past it the transaction, and with it the
  * overlap lock, is given up and the attempt counts as failed. */
 const ACCESS_LOCK_TIMEOUT_MS = 5 * 60_000;
@@ -92,6 +96,8 @@ export class AccessService {
       expiry: ExpiryScheduler;
       reminders: ReminderScheduler;
       logger: Logger;
+      /** Told about every status change and failed revocation (Prometheus); optional. */
+      metrics?: AccessMetrics;
     },
   ) {}
 
@@ -185,12 +191,13 @@ export class AccessService {
         const after = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
         await recordAudit(tx, { requestId, actor: actorId, action: 'APPROVAL_RECORDED', details: { approvals: after.approvalCount, required: after.requiredApprovals } });
         if (quorumReached(after.approvalCount, after.requiredApprovals)) {
-          assertTransition(['PENDING'], 'APPROVED');
           const now = new Date();
           const expiresAt = new Date(now.getTime() + after.durationSeconds * 1000);
-          await tx.accessRequest.update({ where: { id: requestId }, data: { status: 'APPROVED', decidedAt: now, decidedBy: actorId, expiresAt } });
-          await recordAudit(tx, { requestId, actor: actorId, action: 'QUORUM_REACHED', details: { approvals: after.approvalCount, expiresAt: expiresAt.toISOString() } });
-          quorum = true;
+          // Through transitionIn like every status change; it cannot miss, as this transaction holds the row lock.
+          quorum = await this.transitionIn(tx, requestId, ['PENDING'], 'APPROVED', { decidedAt: now, decidedBy: actorId, expiresAt }, actorId, 'QUORUM_REACHED', {
+            approvals: after.approvalCount,
+            expiresAt: expiresAt.toISOString(),
+          });
         }
       });
     } catch (err) {
@@ -705,6 +712,7 @@ export class AccessService {
       }
       return updated.revokeAttempts;
     });
+    this.deps.metrics?.revocationFailed(request.resourceId);
     this.deps.logger.warn({ requestId, attempts, error }, 'revocation failed; it will be retried');
     if (attempts >= afterFailures) this.deps.notifier.inBackground(() => this.updateRevokeAlerts(requestId));
   }
@@ -919,9 +927,11 @@ export class AccessService {
     details: Record<string, unknown> = {},
   ): Promise<boolean> {
     assertTransition(from, to);
-    const updated = await tx.accessRequest.updateMany({ where: { id: requestId, status: { in: from } }, data: { ...data, status: to } });
-    if (updated.count === 0) return false;
+    const updated = await tx.accessRequest.updateManyAndReturn({ where: { id: requestId, status: { in: from } }, data: { ...data, status: to }, select: MOVE_FIELDS });
+    if (updated.length === 0) return false;
     await recordAudit(tx, { requestId, actor, action, details: { from, to, ...details } });
+    // Counted before the commit: a transaction that then fails (the database going away) may count once too often.
+    this.deps.metrics?.requestMoved({ ...updated[0], to, action });
     return true;
   }
 }

@@ -42,6 +42,26 @@ const POSTING_OPTIONS: WebClientOptions = {
   rejectRateLimitedCalls: true,
 };
 
+/** A WebClient that reports each call failing after its own retries (metrics); every method goes through apiCall. */
+class ObservedWebClient extends WebClient {
+  constructor(
+    token: string,
+    options: WebClientOptions,
+    private readonly onCallFailed: (method: string, error: unknown) => void,
+  ) {
+    super(token, options);
+  }
+
+  override async apiCall(method: string, options?: Record<string, unknown>) {
+    try {
+      return await super.apiCall(method, options);
+    } catch (err) {
+      this.onCallFailed(method, err);
+      throw err;
+    }
+  }
+}
+
 export class WebClientSurface implements SlackSurface {
   private readonly interactive: WebClient;
   private readonly posting: WebClient;
@@ -57,11 +77,14 @@ export class WebClientSurface implements SlackSurface {
     }, postIntervalMs);
   }
 
-  static fromToken(token: string, options: { slackApiUrl?: string; logger?: Logger; postIntervalMs?: number } = {}): WebClientSurface {
-    const { slackApiUrl, logger, postIntervalMs } = options;
+  static fromToken(
+    token: string,
+    options: { slackApiUrl?: string; logger?: Logger; postIntervalMs?: number; onCallFailed?: (method: string, error: unknown) => void } = {},
+  ): WebClientSurface {
+    const { slackApiUrl, logger, postIntervalMs, onCallFailed = () => {} } = options;
     const clients = {
-      interactive: new WebClient(token, { slackApiUrl, logger, ...INTERACTIVE_OPTIONS }),
-      posting: new WebClient(token, { slackApiUrl, logger, ...POSTING_OPTIONS }),
+      interactive: new ObservedWebClient(token, { slackApiUrl, logger, ...INTERACTIVE_OPTIONS }, onCallFailed),
+      posting: new ObservedWebClient(token, { slackApiUrl, logger, ...POSTING_OPTIONS }, onCallFailed),
     };
     return new WebClientSurface(clients, { postIntervalMs });
   }

@@ -25,7 +25,16 @@ export class BotHarness {
   /** Pass the queue name of an earlier harness to play a restarted bot on the same queue. */
   constructor(
     private readonly policyYaml: string,
-    private readonly options: { queueName?: string; reconcileEveryMs?: number; databaseUrl?: string; redisUrl?: string; captureLogs?: boolean } = {},
+    private readonly options: {
+      queueName?: string;
+      reconcileEveryMs?: number;
+      databaseUrl?: string;
+      redisUrl?: string;
+      captureLogs?: boolean;
+      /** Settings on top of the test ones, e.g. `role`. */
+      config?: Partial<AppConfig>;
+      migrationsDir?: string;
+    } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
   }
@@ -45,13 +54,14 @@ export class BotHarness {
       reconcileEveryMs: this.options.reconcileEveryMs ?? 60_000,
       jobLockMs: 30_000,
       expiryConcurrency: 20,
+      ...this.options.config,
     };
     const logger = this.options.captureLogs
       ? pino({ level: 'trace' }, { write: (line: string) => void this.logs.push(line) })
       : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     // Slack's one-post-a-second pacing is tested on its own (channel-pacer, slack-rate-limits); here it would only
     // slow every test down.
-    this.bot = createBreakglass({ config, policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}), logger, slackPostIntervalMs: 20 });
+    this.bot = createBreakglass({ config, policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}), logger, slackPostIntervalMs: 20, migrationsDir: this.options.migrationsDir });
     this.port = await this.bot.start();
     this.sender = new SlackRequestSender({
       baseUrl: `http://127.0.0.1:${this.port}`,

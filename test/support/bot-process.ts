@@ -17,14 +17,22 @@ export class BotProcess {
   sender!: SlackRequestSender;
 
   constructor(
-    private readonly options: { policyYaml: string; slackApiUrl: string; queueName: string; responseUrl: () => string; env?: Record<string, string> },
+    private readonly options: {
+      policyYaml: string;
+      slackApiUrl: string;
+      queueName: string;
+      responseUrl: () => string;
+      env?: Record<string, string>;
+      /** Command-line arguments for main.ts, e.g. `--role=worker`. */
+      args?: string[];
+    },
   ) {}
 
   async start(): Promise<this> {
     const dir = mkdtempSync(path.join(tmpdir(), 'breakglass-bot-'));
     const policyPath = path.join(dir, 'breakglass.yaml');
     writeFileSync(policyPath, this.options.policyYaml);
-    const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/support/swc-register.cjs'), path.join(ROOT, 'src/main.ts')], {
+    const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/support/swc-register.cjs'), path.join(ROOT, 'src/main.ts'), ...(this.options.args ?? [])], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,

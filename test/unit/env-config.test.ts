@@ -36,6 +36,8 @@ describe('loadConfig: valid environment', () => {
     expect(loadConfig(validEnv())).toEqual({
       slackBotToken: BOT_TOKEN,
       slackSigningSecret: SIGNING_SECRET,
+      slackAppToken: null,
+      role: 'all',
       slackApiUrl: 'https://slack.com/api/',
       databaseUrl: DATABASE_URL,
       redisUrl: REDIS_URL,
@@ -176,5 +178,59 @@ describe('loadConfig: queue settings', () => {
     expect(configError(validEnv({ RECONCILE_EVERY: 'often' })).message).toBe('RECONCILE_EVERY must be a duration such as 30s, 5m or 1h');
     expect(configError(validEnv({ BREAKGLASS_QUEUE: 'bull:x' })).message).toBe('BREAKGLASS_QUEUE must be letters, digits, "-" or "_"');
     expect(configError(validEnv({ EXPIRY_CONCURRENCY: '0' })).message).toBe('EXPIRY_CONCURRENCY must be 1-500');
+  });
+});
+
+describe('loadConfig: process role', () => {
+  it('runs everything unless told otherwise', () => {
+    expect(loadConfig(validEnv()).role).toBe('all');
+  });
+
+  it('takes the role from BREAKGLASS_ROLE, and from --role (either form) over it', () => {
+    expect(loadConfig(validEnv({ BREAKGLASS_ROLE: 'worker' })).role).toBe('worker');
+    expect(loadConfig(validEnv({ BREAKGLASS_ROLE: 'worker' }), ['--role=web']).role).toBe('web');
+    expect(loadConfig(validEnv(), ['--role', 'worker']).role).toBe('worker');
+  });
+
+  it('refuses an unknown role or argument in one line', () => {
+    expect(configError(validEnv({ BREAKGLASS_ROLE: 'cron' })).message).toBe('BREAKGLASS_ROLE must be web, worker or all');
+    expect(() => loadConfig(validEnv(), ['--role=cron'])).toThrow('--role must be web, worker or all');
+    expect(() => loadConfig(validEnv(), ['--port=80'])).toThrow(/^unknown argument "--port=80"/);
+  });
+
+  it('a worker needs no signing secret (it takes no Slack requests) and keeps none', () => {
+    const config = loadConfig(validEnv({ SLACK_SIGNING_SECRET: undefined }), ['--role=worker']);
+    expect(config).toMatchObject({ role: 'worker', slackSigningSecret: null, slackAppToken: null });
+    expect(loadConfig(validEnv(), ['--role=worker']).slackSigningSecret).toBeNull();
+  });
+
+  it.each(['web', 'all'])('the %s role without a signing secret or an app token says what it needs', (role) => {
+    const error = configError(validEnv({ SLACK_SIGNING_SECRET: undefined, BREAKGLASS_ROLE: role }));
+    expect(error.message).toBe(`SLACK_SIGNING_SECRET is not set (see .env.example); the ${role} role needs it, or SLACK_APP_TOKEN for Socket Mode`);
+  });
+
+  it('a worker still needs the bot token, the database and Redis', () => {
+    for (const name of ['SLACK_BOT_TOKEN', 'DATABASE_URL', 'REDIS_URL']) {
+      expect(configError(validEnv({ [name]: undefined, BREAKGLASS_ROLE: 'worker' })).message).toMatch(new RegExp(`^${name} is not set`));
+    }
+  });
+});
+
+describe('loadConfig: Socket Mode', () => {
+  const APP_TOKEN = 'xapp-1-A0TEST-1234-SeCrEtApP';
+
+  it('SLACK_APP_TOKEN switches to Socket Mode, where no signing secret is needed', () => {
+    const config = loadConfig(validEnv({ SLACK_APP_TOKEN: APP_TOKEN, SLACK_SIGNING_SECRET: undefined }));
+    expect(config).toMatchObject({ slackAppToken: APP_TOKEN, slackSigningSecret: null, role: 'all' });
+  });
+
+  it('a worker ignores the app token: it opens no Slack connection', () => {
+    expect(loadConfig(validEnv({ SLACK_APP_TOKEN: APP_TOKEN }), ['--role=worker']).slackAppToken).toBeNull();
+  });
+
+  it('refuses a token that is not an app-level one, without echoing it', () => {
+    const error = configError(validEnv({ SLACK_APP_TOKEN: 'xoxb-test-hunter2' }));
+    expect(error.message).toMatch(/^SLACK_APP_TOKEN must be an app-level token starting with xapp-/);
+    expect(error.message).not.toContain('hunter2');
   });
 });

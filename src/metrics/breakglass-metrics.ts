@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '../db/prisma';
+import type { Policy } from '../policy/types';
+import type { AccessMetrics, RequestMove } from './access-metrics';
+
+const OUTCOMES = ['approved', 'granted', 'denied', 'withdrawn', 'timed_out', 'failed', 'expired', 'revoked'] as const;
+
+/** The label a status change counts under in breakglass_requests_total; intermediate steps (REVOKING) count nowhere. */
+function outcomeOf(move: RequestMove): (typeof OUTCOMES)[number] | null {
+  switch (move.to) {
+    case 'APPROVED':
+      return 'approved';
+    case 'ACTIVE':
+      return 'granted';
+    case 'DENIED':
+      return move.action === 'WITHDRAWN' ? 'withdrawn' : 'denied';
+    case 'TIMED_OUT':
+      return 'timed_out';
+    case 'FAILED':
+      return 'failed';
+    case 'EXPIRED':
+      return 'expired';
+    case 'REVOKED':
+      return 'revoked';
+    default:
+      return null;
+  }
+}
+
+const seconds = (from: Date, to: Date) => Math.max(0, (to.getTime() - from.getTime()) / 1000);
+
+/**
+ * The bot's Prometheus metrics, in a registry of its own (several bots can share a test process). Counters and
+ * histograms count what this process did, so Prometheus sums them over replicas; the gauges are read from the
+ * database at scrape time, so every replica reports the same value (aggregate them with max, not sum).
+ */
+export class BreakglassMetrics implements AccessMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'outcome' | 'resource' | 'role'>;
+  private readonly timeToApprove: Histogram<'resource' | 'role'>;
+  private readonly revocationLag: Histogram<'resource'>;
+  private readonly revocationFailures: Counter<'resource'>;
+  private readonly slackErrors: Counter<'method' | 'error'>;
+
+  constructor(db: Db, policy: Policy, logger: Logger) {
+    const registers = [this.registry];
+    // Every role of the policy has a series from the start (0 rather than absent), so dashboards and alerts on
+    // rates see a role that has never been used.
+    const policyRoles = policy.resources.flatMap((resource) => resource.roles.map((role) => ({ resource: resource.id, role: role.id })));
+    this.requests = new Counter({
+      name: 'breakglass_requests_total',
+      help: 'Access requests by what happened to them: approved (quorum), granted, denied, withdrawn, timed_out, failed, expired, revoked.',
+      labelNames: ['outcome', 'resource', 'role'],
+      registers,
+    });
+    for (const labels of policyRoles) for (const outcome of OUTCOMES) this.requests.inc({ ...labels, outcome }, 0);
+    this.timeToApprove = new Histogram({
+      name: 'breakglass_time_to_approve_seconds',
+      help: 'From the request to the approval that reached the quorum.',
+      labelNames: ['resource', 'role'],
+      buckets: [15, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    });
+    this.revocationLag = new Histogram({
+      name: 'breakglass_revocation_lag_seconds',
+      help: 'From the expiry time to the revocation recorded in the database, for access that expired.',
+      labelNames: ['resource'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    });
+    this.revocationFailures = new Counter({
+      name: 'breakglass_revocation_failures_total',
+      help: 'Failed revocation attempts (each one is retried until the revocation holds).',
+      labelNames: ['resource'],
+      registers,
+    });
+    this.slackErrors = new Counter({
+      name: 'breakglass_slack_api_errors_total',
+      help: 'Slack Web API calls that failed after the client’s own retries, by method and error code.',
+      labelNames: ['method', 'error'],
+      registers,
+    });
+    new Gauge({
+      name: 'breakglass_active_grants',
+      help: 'Access granted on a target and not yet revoked (from the database at scrape time).',
+      labelNames: ['resource', 'role'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const labels of policyRoles) this.set(labels, 0);
+        try {
+          const groups = await db.grant.groupBy({ by: ['resourceId', 'roleId'], where: { status: 'ACTIVE' }, _count: { _all: true } });
+          for (const group of groups) this.set({ resource: group.resourceId, role: group.roleId }, group._count._all);
+        } catch (err) {
+          // A scrape must not fail because of the database; /readyz reports that. The series is absent meanwhile.
+          logger.warn({ err }, 'could not count active grants for /metrics');
+        }
+      },
+    });
+    new Gauge({
+      name: 'breakglass_revocations_failing',
+      help: 'Access due to be revoked whose revocation has failed at least once and not yet held (from the database at scrape time).',
+      registers,
+      async collect() {
+        try {
+          this.set(await db.accessRequest.count({ where: { status: 'REVOKING', revokeAttempts: { gt: 0 } } }));
+        } catch (err) {
+          this.reset();
+          logger.warn({ err }, 'could not count failing revocations for /metrics');
+        }
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  requestMoved(move: RequestMove): void {
+    const outcome = outcomeOf(move);
+    if (outcome) this.requests.inc({ outcome, resource: move.resourceId, role: move.roleId });
+    if (move.to === 'APPROVED' && move.decidedAt) {
+      this.timeToApprove.observe({ resource: move.resourceId, role: move.roleId }, seconds(move.createdAt, move.decidedAt));
+    }
+    if (move.to === 'EXPIRED' && move.expiresAt && move.endedAt) {
+      this.revocationLag.observe({ resource: move.resourceId }, seconds(move.expiresAt, move.endedAt));
+    }
+  }
+
+  revocationFailed(resourceId: string): void {
+    this.revocationFailures.inc({ resource: resourceId });
+  }
+
+  /** For the Slack clients: a call that failed, by method and Slack's error code. */
+  slackCallFailed(method: string, error: unknown): void {
+    this.slackErrors.inc({ method, error: slackErrorCode(error) });
+  }
+}
+
+/** Slack's own error string (`channel_not_found`, `ratelimited`, …), or the kind of failure when Slack gave none. */
+export function slackErrorCode(error: unknown): string {
+  const err = error as { code?: string; data?: { error?: unknown }; statusCode?: number } | null;
+  switch (err?.code) {
+    case 'slack_webapi_platform_error':
+      return typeof err.data?.error === 'string' ? err.data.error : 'unknown_platform_error';
+    case 'slack_webapi_rate_limited_error':
+      return 'ratelimited';
+    case 'slack_webapi_http_error':
+      return `http_${err.statusCode ?? 'error'}`;
+    case 'slack_webapi_request_error':
+      return 'request_error';
+    default:
+      return 'other';
+  }
+}
