@@ -96,6 +96,7 @@ export function createBreakglass({
     notifier,
     expiry: expiryQueue,
     logger: logger.child({ module: 'access' }),
+    expiryConcurrency: config.expiryConcurrency,
   });
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
   const deps = { service, surface, logger: logger.child({ module: 'slack' }) };

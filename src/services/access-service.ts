@@ -11,6 +11,7 @@ import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider, type Credentials, type GrantTarget } from '../providers/types';
 import { scrubSecrets } from '../logger';
 import { recordAudit, SYSTEM_ACTOR, type AuditAction } from './audit-log';
+import { ExpirySweeper, lockAccessKeys, revocationLockKey, type SweepOutcome } from './expiry-sweeper';
 import type { RequestNotifier } from './request-notifier';
 import type { UserDirectory } from './user-directory';
 
@@ -64,6 +65,8 @@ function failureText(err: unknown, { forAudit = false } = {}): string {
 
 /** The rules of Breakglass: requests, approvals, grants and revocations, as guarded state transitions. */
 export class AccessService {
+  private readonly sweeper: ExpirySweeper;
+
   constructor(
     private readonly deps: {
       db: Db;
@@ -73,8 +76,24 @@ export class AccessService {
       notifier: RequestNotifier;
       expiry: ExpiryScheduler;
       logger: Logger;
+      /** Provider calls in flight at once while sweeping expiries (the expiry worker's concurrency). */
+      expiryConcurrency?: number;
     },
-  ) {}
+  ) {
+    this.sweeper = new ExpirySweeper({
+      db: deps.db,
+      providers: deps.providers,
+      logger: deps.logger,
+      providerConcurrency: deps.expiryConcurrency ?? 20,
+      grantTarget: (request) => this.grantTarget(request),
+      recordFailure: async (request, err) => {
+        const error = failureText(err, { forAudit: true });
+        await this.recordRevokeFailure(request, error);
+        return error;
+      },
+      ended: (requestIds) => this.notifyEnded(requestIds),
+    });
+  }
 
   /** Resources and roles this user may request (for the modal and help). */
   async requestableFor(userId: string) {
@@ -353,19 +372,49 @@ export class AccessService {
     return true;
   }
 
-  /** The expiry job: revoke when due, verify, record, summarize. Idempotent; throws to be retried. */
+  /** The expiry job: revoke when due, verify, record, summarize. Idempotent; throws to be retried. When the request
+   * is due, the job sweeps every due request with it (see ExpirySweeper); the jobs of the others then find their
+   * request ended, or wait for the sweep that has it. */
   async processExpiry(requestId: string, now = new Date()): Promise<{ notBefore?: Date }> {
-    // The hot path when many grants expire at once: one read, no approvals (revocation does not need them).
+    if (this.sweeper.recentlyEnded(requestId)) return {};
+    const running = this.sweeper.inProgress(requestId);
+    if (running) {
+      const outcome = await running;
+      if (outcome) return this.settle(requestId, outcome);
+    }
+    // One read, no approvals (revocation does not need them).
     let request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
     if (!request) return {};
     if (request.status === 'ACTIVE' || request.status === 'APPROVED') {
       if (request.expiresAt && request.expiresAt.getTime() > now.getTime()) return { notBefore: request.expiresAt };
-      const moved = await this.transition(requestId, ['ACTIVE', 'APPROVED'], 'REVOKING', { endReason: 'expired' }, SYSTEM_ACTOR, 'EXPIRY_REACHED');
-      request = moved ? { ...request, status: 'REVOKING', endReason: 'expired' } : await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
+      const swept = await this.sweeper.sweep(requestId, now);
+      const outcome = swept.get(requestId) ?? (await this.sweeper.inProgress(requestId));
+      if (outcome) return this.settle(requestId, outcome);
+      // Not claimed by a sweep here: another process has it, or a transaction held its row. The single path below
+      // waits for either and finds out.
+      request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
+      if (request && (request.status === 'ACTIVE' || request.status === 'APPROVED')) {
+        const moved = await this.transition(requestId, ['ACTIVE', 'APPROVED'], 'REVOKING', { endReason: 'expired' }, SYSTEM_ACTOR, 'EXPIRY_REACHED');
+        request = moved ? { ...request, status: 'REVOKING', endReason: 'expired' } : await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
+      }
     }
     if (!request || request.status !== 'REVOKING') return {};
     await this.revokeOnTarget(request);
     return {};
+  }
+
+  /** A sweep's result for this job's own request: a failure (already recorded) fails the job, so BullMQ retries it. */
+  private settle(requestId: string, outcome: SweepOutcome): { notBefore?: Date } {
+    if (outcome.revoked) return {};
+    throw new RevocationFailedError(`revoking request ${requestId} failed: ${outcome.error}`);
+  }
+
+  /** Summaries for requests a sweep ended: their views in one read, the Slack side in the background. */
+  private notifyEnded(requestIds: string[]): void {
+    this.deps.notifier.inBackground(async () => {
+      const requests = await this.deps.db.accessRequest.findMany({ where: { id: { in: requestIds } }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
+      await Promise.all(requests.map((request) => this.deps.notifier.ended(this.toView(request))));
+    });
   }
 
   /** Takes the access away on the target, unless another active Breakglass grant gives the same login the same
@@ -379,7 +428,10 @@ export class AccessService {
     let ended: boolean;
     try {
       const provider = this.deps.providers.get(request.resourceId);
-      ended = await this.underAccessLock(request, provider, async (tx) => {
+      ended = await this.underRevocationLock(request, provider, async (tx) => {
+        // A sweep (here or in another process) may have ended it while we waited for the lock: revoke once.
+        const current = await tx.accessRequest.findUnique({ where: { id: requestId }, select: { status: true } });
+        if (current?.status !== 'REVOKING') return false;
         const stillHeldBy = provider.sharing === 'login' ? await this.otherActiveHolder(tx, request) : null;
         if (!stillHeldBy) {
           await provider.revoke(target);
@@ -470,6 +522,18 @@ export class AccessService {
           const key = JSON.stringify([request.resourceId, request.grantName, request.requesterLogin]);
           await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))::text`;
         }
+        return work(tx);
+      },
+      { timeout: ACCESS_LOCK_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
+    );
+  }
+
+  /** Like underAccessLock, but every provider gets a lock (per request where access is not shared), so a revocation
+   * never runs twice at once (a sweep and the request's own job, in two processes). */
+  private underRevocationLock<T>(request: AccessRequest, provider: AccessProvider, work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.deps.db.$transaction(
+      async (tx) => {
+        await lockAccessKeys(tx, [revocationLockKey(request, provider)]);
         return work(tx);
       },
       { timeout: ACCESS_LOCK_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
