@@ -53,6 +53,9 @@ const ACCESS_LOCK_TIMEOUT_MS = 5 * 60_000;
 /** How long to wait for a pooled connection before a transaction gives up. */
 const TRANSACTION_MAX_WAIT_MS = 30_000;
 
+/** When an expiry job finds its request in a sweep of this process, it looks again this much later. */
+const IN_FLIGHT_RECHECK_MS = 1_000;
+
 const notFound: Refusal<'not_found'> = { ok: false, code: 'not_found', message: 'I cannot find that request any more.' };
 
 /** A failure as text. Provider errors are written for people; anything else is a bug whose details stay in the
@@ -377,19 +380,18 @@ export class AccessService {
    * request ended, or wait for the sweep that has it. */
   async processExpiry(requestId: string, now = new Date()): Promise<{ notBefore?: Date }> {
     if (this.sweeper.recentlyEnded(requestId)) return {};
-    const running = this.sweeper.inProgress(requestId);
-    if (running) {
-      const outcome = await running;
-      if (outcome) return this.settle(requestId, outcome);
-    }
+    // A sweep here has it: look again once that sweep is likely done, rather than hold a worker slot meanwhile
+    // (the slots are what lets other sweeps run).
+    if (this.sweeper.inProgress(requestId)) return { notBefore: new Date(Date.now() + IN_FLIGHT_RECHECK_MS) };
     // One read, no approvals (revocation does not need them).
     let request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
     if (!request) return {};
     if (request.status === 'ACTIVE' || request.status === 'APPROVED') {
       if (request.expiresAt && request.expiresAt.getTime() > now.getTime()) return { notBefore: request.expiresAt };
       const swept = await this.sweeper.sweep(requestId, now);
-      const outcome = swept.get(requestId) ?? (await this.sweeper.inProgress(requestId));
+      const outcome = swept.get(requestId);
       if (outcome) return this.settle(requestId, outcome);
+      if (this.sweeper.inProgress(requestId)) return { notBefore: new Date(Date.now() + IN_FLIGHT_RECHECK_MS) };
       // Not claimed by a sweep here: another process has it, or a transaction held its row. The single path below
       // waits for either and finds out.
       request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
