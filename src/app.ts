@@ -124,6 +124,7 @@ export function createBreakglass({
     reminders: reminderQueue,
     logger: logger.child({ module: 'access' }),
     metrics,
+    expiryConcurrency: config.expiryConcurrency,
   });
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
 

@@ -27,7 +27,8 @@ export class ExpiryWorker {
         if (job.name !== EXPIRE_JOB) throw new Error(`unknown job ${job.name}`);
         const { notBefore } = await service.processExpiry(job.data.requestId);
         if (notBefore) {
-          // Picked up early (clock skew): go back to sleep until the request's own expiry.
+          // Picked up early (clock skew, an extension), or a sweep in this process is revoking the request right
+          // now: go back to sleep and look again then.
           await job.moveToDelayed(notBefore.getTime(), token);
           throw new DelayedError();
         }

@@ -22,6 +22,7 @@ import { ProviderError, type AccessProvider, type Credentials, type GrantTarget 
 import { scrubSecrets } from '../logger';
 import type { AccessMetrics } from '../metrics/access-metrics';
 import { recordAudit, SYSTEM_ACTOR, type AuditAction } from './audit-log';
+import { ExpirySweeper, lockAccessKeys, revocationLockKey, type SweepOutcome } from './expiry-sweeper';
 import type { RequestNotifier } from './request-notifier';
 import type { UserDirectory } from './user-directory';
 
@@ -73,6 +74,8 @@ const ACCESS_LOCK_TIMEOUT_MS = 5 * 60_000;
 const TRANSACTION_MAX_WAIT_MS = 30_000;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** When an expiry job finds its request in a sweep of this process, it looks again this much later. */
+const IN_FLIGHT_RECHECK_MS = 1_000;
 
 const notFound: Refusal<'not_found'> = { ok: false, code: 'not_found', message: 'I cannot find that request any more.' };
 
@@ -86,6 +89,8 @@ function failureText(err: unknown, { forAudit = false } = {}): string {
 
 /** The rules of Breakglass: requests, approvals, grants and revocations, as guarded state transitions. */
 export class AccessService {
+  private readonly sweeper: ExpirySweeper;
+
   constructor(
     private readonly deps: {
       db: Db;
@@ -98,8 +103,27 @@ export class AccessService {
       logger: Logger;
       /** Told about every status change and failed revocation (Prometheus); optional. */
       metrics?: AccessMetrics;
+      /** Provider calls in flight at once while sweeping expiries (the expiry worker's concurrency). */
+      expiryConcurrency?: number;
     },
-  ) {}
+  ) {
+    this.sweeper = new ExpirySweeper({
+      db: deps.db,
+      providers: deps.providers,
+      logger: deps.logger,
+      providerConcurrency: deps.expiryConcurrency ?? 20,
+      grantTarget: (request) => this.grantTarget(request),
+      recordFailure: async (request, err) => {
+        const error = failureText(err, { forAudit: true });
+        await this.recordRevokeFailure(request, error);
+        return error;
+      },
+      ended: (requests, endedAt) => {
+        for (const request of requests) this.deps.metrics?.requestMoved({ ...request, to: 'EXPIRED', action: 'EXPIRED', endedAt });
+        this.notifyEnded(requests.map((request) => request.id));
+      },
+    });
+  }
 
   /** Resources and roles this user may request (for the modal and help). */
   async requestableFor(userId: string) {
@@ -366,7 +390,7 @@ export class AccessService {
     if (!found) return notFound;
     const { request } = found;
     if (found.status === 'PENDING' && request.status !== 'ACTIVE') {
-      await this.cancelPendingExtensions(request.id);
+      await this.cancelPendingExtensions([request.id]);
       return extensionNotPending('CANCELLED');
     }
     const check = checkExtensionApproval(await this.extensionDecision(found, actorId));
@@ -423,9 +447,9 @@ export class AccessService {
   }
 
   /** Extensions still waiting when the access ended are closed, so nobody approves time on access that is gone. */
-  async cancelPendingExtensions(requestId: string): Promise<void> {
-    const pending = await this.deps.db.extension.findMany({ where: { requestId, status: 'PENDING' }, select: { id: true } });
-    for (const { id } of pending) {
+  async cancelPendingExtensions(requestIds: string[]): Promise<void> {
+    const pending = await this.deps.db.extension.findMany({ where: { requestId: { in: requestIds }, status: 'PENDING' }, select: { id: true, requestId: true } });
+    for (const { id, requestId } of pending) {
       const cancelled = await this.deps.db.$transaction(async (tx) => {
         const updated = await tx.extension.updateMany({ where: { id, status: 'PENDING' }, data: { status: 'CANCELLED', decidedAt: new Date() } });
         if (updated.count === 1) await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTENSION_CANCELLED', details: { extensionId: id } });
@@ -644,19 +668,49 @@ export class AccessService {
     return true;
   }
 
-  /** The expiry job: revoke when due, verify, record, summarize. Idempotent; throws to be retried. */
+  /** The expiry job: revoke when due, verify, record, summarize. Idempotent; throws to be retried. When the request
+   * is due, the job sweeps every due request with it (see ExpirySweeper); the jobs of the others then find their
+   * request ended, or wait for the sweep that has it. */
   async processExpiry(requestId: string, now = new Date()): Promise<{ notBefore?: Date }> {
-    // The hot path when many grants expire at once: one read, no approvals (revocation does not need them).
+    if (this.sweeper.recentlyEnded(requestId)) return {};
+    // A sweep here has it: look again once that sweep is likely done, rather than hold a worker slot meanwhile
+    // (the slots are what lets other sweeps run).
+    if (this.sweeper.inProgress(requestId)) return { notBefore: new Date(Date.now() + IN_FLIGHT_RECHECK_MS) };
+    // One read, no approvals (revocation does not need them).
     let request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
     if (!request) return {};
     if (request.status === 'ACTIVE' || request.status === 'APPROVED') {
       if (request.expiresAt && request.expiresAt.getTime() > now.getTime()) return { notBefore: request.expiresAt };
-      const moved = await this.transition(requestId, ['ACTIVE', 'APPROVED'], 'REVOKING', { endReason: 'expired' }, SYSTEM_ACTOR, 'EXPIRY_REACHED');
-      request = moved ? { ...request, status: 'REVOKING', endReason: 'expired' } : await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
+      const swept = await this.sweeper.sweep(requestId, now);
+      const outcome = swept.get(requestId);
+      if (outcome) return this.settle(requestId, outcome);
+      if (this.sweeper.inProgress(requestId)) return { notBefore: new Date(Date.now() + IN_FLIGHT_RECHECK_MS) };
+      // Not claimed by a sweep here: another process has it, or a transaction held its row. The single path below
+      // waits for either and finds out.
+      request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
+      if (request && (request.status === 'ACTIVE' || request.status === 'APPROVED')) {
+        const moved = await this.transition(requestId, ['ACTIVE', 'APPROVED'], 'REVOKING', { endReason: 'expired' }, SYSTEM_ACTOR, 'EXPIRY_REACHED');
+        request = moved ? { ...request, status: 'REVOKING', endReason: 'expired' } : await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
+      }
     }
     if (!request || request.status !== 'REVOKING') return {};
     await this.revokeOnTarget(request);
     return {};
+  }
+
+  /** A sweep's result for this job's own request: a failure (already recorded) fails the job, so BullMQ retries it. */
+  private settle(requestId: string, outcome: SweepOutcome): { notBefore?: Date } {
+    if (outcome.revoked) return {};
+    throw new RevocationFailedError(`revoking request ${requestId} failed: ${outcome.error}`);
+  }
+
+  /** Summaries for requests a sweep ended: their views in one read, the Slack side in the background. */
+  private notifyEnded(requestIds: string[]): void {
+    this.deps.notifier.inBackground(async () => {
+      const requests = await this.deps.db.accessRequest.findMany({ where: { id: { in: requestIds } }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
+      await Promise.all(requests.map((request) => this.deps.notifier.ended(this.toView(request))));
+    });
+    this.deps.notifier.inBackground(() => this.cancelPendingExtensions(requestIds));
   }
 
   /** Takes the access away on the target, unless another active Breakglass grant gives the same login the same
@@ -671,6 +725,9 @@ export class AccessService {
     try {
       const provider = this.deps.providers.get(request.resourceId);
       ended = await this.underAccessLock(request, provider, async (tx) => {
+        // A sweep (here or in another process) may have ended it while we waited for the lock: revoke once.
+        const current = await tx.accessRequest.findUnique({ where: { id: requestId }, select: { status: true } });
+        if (current?.status !== 'REVOKING') return false;
         const stillHeldBy = provider.sharing === 'login' ? await this.otherActiveHolder(tx, request) : null;
         if (!stillHeldBy) {
           await provider.revoke(target);
@@ -695,7 +752,7 @@ export class AccessService {
     this.deps.logger.info({ requestId, action }, 'request changed state');
     // Revoked first, told afterwards: Slack being slow or down must never hold up the next revocation.
     this.deps.notifier.inBackground(async () => this.deps.notifier.ended(await this.loadView(requestId)));
-    this.deps.notifier.inBackground(() => this.cancelPendingExtensions(requestId));
+    this.deps.notifier.inBackground(() => this.cancelPendingExtensions([requestId]));
     if (request.revokeFailingSince) this.deps.notifier.inBackground(() => this.updateRevokeAlerts(requestId));
   }
 
@@ -754,15 +811,14 @@ export class AccessService {
     return other ? humanRequestId(other.number) : null;
   }
 
-  /** Runs `work` in a transaction holding a lock on "this access for this login on this resource", for providers
-   * where two requests share it; others get a plain transaction. The lock lives as long as the transaction. */
+  /** Runs `work` in a transaction holding the lock of this piece of access (revocationLockKey): the access itself
+   * where requests share it (so a grant cannot land between another request's "nobody else holds this" check and
+   * its revoke), the request otherwise (so a revoke waits for a grant still in flight, and never runs twice at once:
+   * a sweep and the request's own job, in two processes). The lock lives as long as the transaction. */
   private underAccessLock<T>(request: AccessRequest, provider: AccessProvider, work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
     return this.deps.db.$transaction(
       async (tx) => {
-        if (provider.sharing === 'login') {
-          const key = JSON.stringify([request.resourceId, request.grantName, request.requesterLogin]);
-          await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))::text`;
-        }
+        await lockAccessKeys(tx, [revocationLockKey(request, provider)]);
         return work(tx);
       },
       { timeout: ACCESS_LOCK_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },

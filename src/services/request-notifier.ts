@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isFinal } from '../domain/request-state';
 import type { RequestView } from '../domain/request-view';
 import { buildApprovalMessage } from '../slack/blocks/approval-message';
 import { buildAuditSummary } from '../slack/blocks/audit-summary';
@@ -162,7 +163,9 @@ export class RequestNotifier {
     const previous = this.pendingRefreshes.get(view.id) ?? Promise.resolve();
     const next = previous.then(() =>
       this.attempt('update request message', async () => {
-        const current = await this.loadView(view.id);
+        // A request in a final state never changes again, so its view is already what a re-read would return
+        // (this spares one read per grant when thousands expire together).
+        const current = isFinal(view.status) ? view : await this.loadView(view.id);
         await this.surface.updateMessage(current.channelId, current.messageTs ?? view.messageTs!, buildApprovalMessage(current));
       }),
     );

@@ -24,6 +24,8 @@ export class WebhookReceiver {
   readonly appliedKeys: string[] = [];
   /** Answer every call with this status instead (to simulate a broken target). */
   failWith: number | null = null;
+  /** Logins whose revoke calls are answered 503 (one broken account among many), while every other call works. */
+  readonly failRevokesOf = new Set<string>();
   private server: Server | null = null;
   /** While set, revoke calls are held unanswered (a target that hangs). */
   private heldRevokes: ServerResponse[] | null = null;
@@ -54,6 +56,7 @@ export class WebhookReceiver {
         const answer = (status: number, body: object = {}) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         if (!signatureValid) return answer(401, { error: 'bad signature' });
         if (this.failWith) return answer(this.failWith, { error: 'target is down' });
+        if (payload.action === 'revoke' && this.failRevokesOf.has(payload.user.login)) return answer(503, { error: 'this account is locked' });
         const key = `${payload.user.login}:${payload.resource}:${payload.role}`;
         if (payload.action === 'verify') return answer(200, { granted: this.granted.has(key) });
         if (payload.action === 'revoke' && this.heldRevokes) {

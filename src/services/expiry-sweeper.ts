@@ -1,0 +1,275 @@
+import type { Logger } from 'pino';
+import type { AccessRequest, Db, Prisma } from '../db/prisma';
+import { humanRequestId } from '../domain/request-view';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import { ProviderError, type AccessProvider, type GrantTarget } from '../providers/types';
+
+/** What became of one request a sweep claimed. */
+export type SweepOutcome = { revoked: true } | { revoked: false; error: string };
+
+/** How many due requests one sweep claims at most. */
+export const SWEEP_BATCH_SIZE = 500;
+/** How many claimed requests share one locked transaction: its commit releases their overlap locks and makes their
+ * EXPIRED state visible, so a slow target delays at most this many grants' records. */
+const LOCK_CHUNK_SIZE = 100;
+/** Requests this process ended recently, so their own (now redundant) expiry jobs finish without a query. */
+const RECENTLY_ENDED_LIMIT = 50_000;
+/** Same bound as the single path's transaction: long enough for any provider call. */
+const LOCKED_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
+const TRANSACTION_MAX_WAIT_MS = 30_000;
+
+/** The advisory-lock key that serializes grant, overlap check and revoke of one piece of access. Providers whose
+ * requests share access (`sharing: 'login'`) lock the access itself, [resource, grant, login], as `activate` does;
+ * others lock the request, so two revocations of it never run side by side. */
+export function revocationLockKey(request: Pick<AccessRequest, 'id' | 'resourceId' | 'grantName' | 'requesterLogin'>, provider: AccessProvider): string {
+  return provider.sharing === 'login' ? JSON.stringify([request.resourceId, request.grantName, request.requesterLogin]) : JSON.stringify(['request', request.id]);
+}
+
+/** Takes transaction-level advisory locks on `keys` in one global order (by lock id), so two transactions locking
+ * overlapping sets cannot deadlock on each other. */
+export async function lockAccessKeys(tx: Prisma.TransactionClient, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.$queryRaw`
+    SELECT count(pg_advisory_xact_lock(lock_id))::int AS locked
+    FROM (SELECT DISTINCT hashtextextended(key, 0) AS lock_id FROM unnest(${[...keys]}::text[]) AS key ORDER BY 1) AS ordered`;
+}
+
+/** Runs `work` on each item with at most `limit` running at once (shared across callers). */
+class Semaphore {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+export interface ExpirySweeperDeps {
+  db: Db;
+  providers: ProviderRegistry;
+  logger: Logger;
+  /** Provider calls in flight at once across all sweeps of this process (the expiry worker's concurrency). */
+  providerConcurrency: number;
+  batchSize?: number;
+  grantTarget(request: AccessRequest): GrantTarget;
+  /** Counts a failed revocation (and alerts from the threshold on); the request stays REVOKING. */
+  recordFailure(request: AccessRequest, err: unknown): Promise<string>;
+  /** The requests were revoked and recorded as EXPIRED at `endedAt`: count them, tell Slack in the background. */
+  ended(requests: AccessRequest[], endedAt: Date): void;
+}
+
+/**
+ * Batched expiry. When many grants end together, one expiry job claims every due request at once (SKIP LOCKED, so
+ * concurrent sweeps in any process take disjoint sets), moves them to REVOKING with their EXPIRY_REACHED events in
+ * one statement, revokes each on its target with bounded concurrency, and records the successful ones as EXPIRED
+ * (with their Grant rows and audit events) in one statement per chunk. A grant whose revoke fails stays REVOKING
+ * with its failure recorded; its own expiry job, which still exists for every request, retries it. Each request's
+ * job stays the safety net: when it runs after a sweep took its request, it waits for that sweep (same process),
+ * or takes the request's lock and finds it done (another process), or retries it (the sweep failed or died).
+ */
+export class ExpirySweeper {
+  /** Outcome undefined: another process ended the request while this sweep waited for its locks. */
+  private readonly inFlight = new Map<string, Promise<SweepOutcome | undefined>>();
+  private readonly recent = new Set<string>();
+  private readonly providerCalls: Semaphore;
+  private readonly batchSize: number;
+
+  constructor(private readonly deps: ExpirySweeperDeps) {
+    this.providerCalls = new Semaphore(Math.max(1, deps.providerConcurrency));
+    this.batchSize = Math.max(1, deps.batchSize ?? SWEEP_BATCH_SIZE);
+  }
+
+  /** The outcome of this process's sweep that is revoking the request right now, if any. */
+  inProgress(requestId: string): Promise<SweepOutcome | undefined> | undefined {
+    return this.inFlight.get(requestId);
+  }
+
+  /** True when this process recorded the request as ended (a final state never changes again). */
+  recentlyEnded(requestId: string): boolean {
+    return this.recent.has(requestId);
+  }
+
+  /** Claims the due requests (`ownId` first when it is due), revokes them and records the outcome of each. */
+  async sweep(ownId: string, now = new Date()): Promise<Map<string, SweepOutcome>> {
+    const claimed = await this.claim(ownId, now);
+    if (claimed.length === 0) return new Map();
+    const outcomes = this.revokeClaimed(claimed);
+    for (const request of claimed) this.inFlight.set(request.id, outcomes.then((all) => all.get(request.id)));
+    try {
+      return await outcomes;
+    } finally {
+      for (const request of claimed) this.inFlight.delete(request.id);
+    }
+  }
+
+  /** ACTIVE/APPROVED → REVOKING for every due request nobody else is claiming, with its audit event, atomically in
+   * one statement (no transaction left open while the audit chain's lock is held). */
+  private async claim(ownId: string, now: Date): Promise<AccessRequest[]> {
+    const at = now.toISOString();
+    const details = JSON.stringify({ from: ['ACTIVE', 'APPROVED'], to: 'REVOKING' });
+    const rows = await this.deps.db.$queryRaw<Array<{ id: string }>>`
+      WITH own AS (
+        SELECT id FROM "AccessRequest"
+        WHERE id = ${ownId}::uuid AND status IN ('ACTIVE', 'APPROVED') AND ("expiresAt" IS NULL OR "expiresAt" <= ${at}::timestamp)
+        FOR UPDATE SKIP LOCKED),
+      due AS (
+        SELECT id FROM "AccessRequest"
+        WHERE status IN ('ACTIVE', 'APPROVED') AND "expiresAt" <= ${at}::timestamp AND id <> ${ownId}::uuid
+        ORDER BY "expiresAt" LIMIT ${this.batchSize - 1}
+        FOR UPDATE SKIP LOCKED),
+      moved AS (
+        UPDATE "AccessRequest" SET status = 'REVOKING', "endReason" = 'expired'
+        WHERE id IN (SELECT id FROM own UNION ALL SELECT id FROM due)
+        RETURNING id),
+      audit AS (
+        INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
+        SELECT id, 'system', 'EXPIRY_REACHED', ${details}::jsonb, now() AT TIME ZONE 'UTC' FROM moved)
+      SELECT id::text AS id FROM moved`;
+    if (rows.length === 0) return [];
+    this.deps.logger.info({ claimed: rows.length, to: 'REVOKING', action: 'EXPIRY_REACHED' }, 'expiry sweep claimed due requests');
+    return this.deps.db.accessRequest.findMany({ where: { id: { in: rows.map((row) => row.id) } } });
+  }
+
+  /** Never rejects: whatever goes wrong becomes the failed outcome of the requests it concerns. */
+  private async revokeClaimed(claimed: AccessRequest[]): Promise<Map<string, SweepOutcome>> {
+    const outcomes = new Map<string, SweepOutcome>();
+    for (let start = 0; start < claimed.length; start += LOCK_CHUNK_SIZE) {
+      const chunk = claimed.slice(start, start + LOCK_CHUNK_SIZE);
+      let finished: Map<string, SweepOutcome>;
+      let failures = new Map<string, unknown>();
+      let endedAt = new Date();
+      try {
+        ({ finished, failures, endedAt } = await this.revokeChunk(chunk));
+      } catch (err) {
+        // The transaction itself failed (database gone, timeout): nothing in it was recorded as ended.
+        finished = new Map();
+        failures = new Map(chunk.map((request) => [request.id, err]));
+      }
+      for (const [id, outcome] of finished) outcomes.set(id, outcome);
+      const ended = [...finished].filter(([, outcome]) => outcome.revoked).map(([id]) => id);
+      if (ended.length) {
+        this.remember(ended);
+        this.deps.logger.info({ ended: ended.length, action: 'EXPIRED' }, 'expiry sweep recorded revocations');
+        this.deps.ended(chunk.filter((request) => finished.get(request.id)?.revoked), endedAt);
+      }
+      for (const request of chunk) {
+        if (!failures.has(request.id)) continue;
+        const err = failures.get(request.id);
+        let error: string;
+        try {
+          error = await this.deps.recordFailure(request, err);
+        } catch (recordErr) {
+          this.deps.logger.error({ err: recordErr, requestId: request.id }, 'could not record a failed revocation');
+          error = err instanceof Error ? err.message : String(err);
+        }
+        outcomes.set(request.id, { revoked: false, error });
+      }
+    }
+    return outcomes;
+  }
+
+  /** One locked transaction: overlap locks in order, re-check (another process may have finished some meanwhile),
+   * revoke and verify on the targets, then record the successful ones together, audit last. */
+  private async revokeChunk(chunk: AccessRequest[]): Promise<{ finished: Map<string, SweepOutcome>; failures: Map<string, unknown>; endedAt: Date }> {
+    const finished = new Map<string, SweepOutcome>();
+    const failures = new Map<string, unknown>();
+    const providers = new Map<string, AccessProvider>();
+    const lockable: AccessRequest[] = [];
+    for (const request of chunk) {
+      try {
+        providers.set(request.id, this.deps.providers.get(request.resourceId));
+        lockable.push(request);
+      } catch (err) {
+        failures.set(request.id, err);
+      }
+    }
+    let endedAt = new Date();
+    if (lockable.length === 0) return { finished, failures, endedAt };
+    await this.deps.db.$transaction(
+      async (tx) => {
+        await lockAccessKeys(
+          tx,
+          lockable.map((request) => revocationLockKey(request, providers.get(request.id)!)),
+        );
+        const ids = lockable.map((request) => request.id);
+        // Still REVOKING now that we hold the locks, and who else holds the same access (an ACTIVE request).
+        const current = await tx.$queryRaw<Array<{ id: string; heldBy: number | null }>>`
+          SELECT c.id::text AS id,
+            (SELECT o.number FROM "AccessRequest" o
+             WHERE o."resourceId" = c."resourceId" AND o."grantName" = c."grantName" AND o."requesterLogin" = c."requesterLogin"
+               AND o.status = 'ACTIVE' AND o.id <> c.id
+             LIMIT 1) AS "heldBy"
+          FROM "AccessRequest" c
+          WHERE c.id = ANY(${ids}::uuid[]) AND c.status = 'REVOKING'`;
+        const stillRevoking = new Map(current.map((row) => [row.id, row.heldBy]));
+        const revoked: Array<{ id: string; details: string }> = [];
+        await Promise.all(
+          lockable.map(async (request) => {
+            if (!stillRevoking.has(request.id)) return; // finished by someone else while we waited for the locks
+            const provider = providers.get(request.id)!;
+            const heldBy = provider.sharing === 'login' ? stillRevoking.get(request.id) ?? null : null;
+            try {
+              if (heldBy === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, this.deps.grantTarget(request)));
+              revoked.push({
+                id: request.id,
+                details: JSON.stringify({
+                  from: ['REVOKING'],
+                  to: 'EXPIRED',
+                  login: request.requesterLogin,
+                  grant: request.grantName,
+                  ...(heldBy !== null ? { keptOnTargetFor: humanRequestId(heldBy) } : {}),
+                }),
+              });
+            } catch (err) {
+              failures.set(request.id, err);
+            }
+          }),
+        );
+        if (revoked.length === 0) return;
+        endedAt = new Date();
+        // Conditional on REVOKING like every transition; the audit insert comes last, so the chain's lock is held
+        // only until the commit right after it.
+        const moved = await tx.$queryRaw<Array<{ id: string }>>`
+          WITH done AS (
+            SELECT * FROM unnest(${revoked.map((row) => row.id)}::uuid[], ${revoked.map((row) => row.details)}::text[]) AS d(id, details)),
+          moved AS (
+            UPDATE "AccessRequest" r SET status = 'EXPIRED', "endedAt" = ${endedAt.toISOString()}::timestamp
+            FROM done WHERE r.id = done.id AND r.status = 'REVOKING'
+            RETURNING r.id, done.details),
+          grants AS (
+            UPDATE "Grant" g SET status = 'REVOKED', "revokedAt" = ${endedAt.toISOString()}::timestamp
+            FROM moved WHERE g."requestId" = moved.id AND g.status = 'ACTIVE'),
+          audit AS (
+            INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
+            SELECT id, 'system', 'EXPIRED', details::jsonb, ${endedAt.toISOString()}::timestamp FROM moved)
+          SELECT id::text AS id FROM moved`;
+        for (const { id } of moved) finished.set(id, { revoked: true });
+      },
+      { timeout: LOCKED_TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
+    );
+    return { finished, failures, endedAt };
+  }
+
+  private async revokeAndVerify(provider: AccessProvider, target: GrantTarget): Promise<void> {
+    await provider.revoke(target);
+    if (await provider.verify(target)) throw new ProviderError('the access is still there after revoking');
+  }
+
+  private remember(ids: string[]): void {
+    for (const id of ids) this.recent.add(id);
+    // A Set iterates in insertion order: drop the oldest.
+    for (const id of this.recent) {
+      if (this.recent.size <= RECENTLY_ENDED_LIMIT) break;
+      this.recent.delete(id);
+    }
+  }
+}
