@@ -19,6 +19,8 @@ export interface SlackSurface {
   openModal(triggerId: string, view: View): Promise<void>;
   updateModal(viewId: string, view: View, hash?: string): Promise<void>;
   getUserEmail(userId: string): Promise<string | null>;
+  /** A link to a message, or null when Slack cannot say where the workspace lives right now. */
+  permalink(channel: string, ts: string): Promise<string | null>;
   listUserGroupMembers(groupId: string): Promise<string[]>;
 }
 
@@ -66,6 +68,9 @@ export class WebClientSurface implements SlackSurface {
   private readonly interactive: WebClient;
   private readonly posting: WebClient;
   private readonly pacer: ChannelPacer;
+  /** The workspace's URL (auth.test), asked once: permalinks are built from it rather than one chat.getPermalink
+   * call per summary, which would be rate-limited when many grants end together. */
+  private workspaceUrl: Promise<string | null> | null = null;
 
   /** `postIntervalMs`: the least time between two posts to one channel (Slack allows about one a second). */
   constructor(clients: SlackClients, { postIntervalMs = 1000 }: { postIntervalMs?: number } = {}) {
@@ -121,6 +126,20 @@ export class WebClientSurface implements SlackSurface {
 
   async updateModal(viewId: string, view: View, hash?: string): Promise<void> {
     await this.interactive.views.update({ view_id: viewId, view, hash });
+  }
+
+  async permalink(channel: string, ts: string): Promise<string | null> {
+    this.workspaceUrl ??= this.posting.auth.test().then(
+      (result) => result.url ?? null,
+      () => null,
+    );
+    const base = await this.workspaceUrl;
+    if (!base) {
+      this.workspaceUrl = null; // try again next time
+      return null;
+    }
+    // Slack's permalink form: /archives/<channel>/p<ts without the dot>.
+    return `${base.replace(/\/?$/, '/')}archives/${channel}/p${ts.replace('.', '')}`;
   }
 
   async getUserEmail(userId: string): Promise<string | null> {
