@@ -276,6 +276,12 @@ export class AccessService {
     return { ok: true, view: await this.loadView(requestId) };
   }
 
+  /** TEMPORARY placeholder so `/breakglass extend` can be wired and tested; the real extension flow replaces it. */
+  async requestExtension(requestId: string, actorId: string, durationText: string): Promise<Outcome<{ view: RequestView; applied: boolean; message: string }, string>> {
+    this.deps.logger.debug({ requestId, actorId, durationText }, 'extension asked for; not available yet');
+    return { ok: false, code: 'not_available', message: 'Extensions are not available yet.' };
+  }
+
   /** Quorum reached: schedule the expiry first (so a crash mid-grant is still cleaned up), then grant and verify. */
   private async activate(requestId: string): Promise<void> {
     const request = await this.findRequest(requestId);
