@@ -14,11 +14,14 @@ import type { Policy } from './policy/types';
 import { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { AccessService } from './services/access-service';
+import { HomePublisher } from './services/home-publisher';
 import { RequestNotifier } from './services/request-notifier';
+import { RequestQueries } from './services/request-queries';
 import { UserDirectory } from './services/user-directory';
 import { boltLogger } from './slack/bolt-logger';
 import { register as registerActions } from './slack/listeners/actions';
 import { register as registerCommands } from './slack/listeners/commands';
+import { register as registerEvents } from './slack/listeners/events';
 import { register as registerViews } from './slack/listeners/views';
 import { rejectFutureTimestamps } from './slack/request-timestamp-guard';
 import { WebClientSurface } from './slack/surface';
@@ -88,18 +91,23 @@ export function createBreakglass({
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const notifier = new RequestNotifier(surface, logger.child({ module: 'notifier' }), (requestId) => service.loadView(requestId));
+  const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
   const service: AccessService = new AccessService({
     db,
     policy,
     providers,
-    directory: new UserDirectory(policy, surface, logger.child({ module: 'directory' })),
+    directory,
     notifier,
     expiry: expiryQueue,
     logger: logger.child({ module: 'access' }),
   });
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
-  const deps = { service, surface, logger: logger.child({ module: 'slack' }) };
+  const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => service.loadView(requestId) });
+  const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
+  notifier.onRequestChange((view) => homes.requestChanged(view));
+  const deps = { service, queries, homes, surface, logger: logger.child({ module: 'slack' }) };
   registerCommands(app, deps);
+  registerEvents(app, deps);
   registerActions(app, deps);
   registerViews(app, deps);
   app.error(async ({ error, body }: ExtendedErrorHandlerArgs) => {

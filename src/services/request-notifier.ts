@@ -23,6 +23,8 @@ export class RequestNotifier {
   private readonly pendingRefreshes = new Map<string, Promise<void>>();
   /** Notifications running in the background (see inBackground), so a stop can wait for them. */
   private readonly background = new Set<Promise<void>>();
+  /** Told, in the background, about every change reported here (App Home republishing); see onRequestChange. */
+  private changeListener: ((view: RequestView) => Promise<void>) | null = null;
 
   constructor(
     private readonly surface: SlackSurface,
@@ -31,15 +33,24 @@ export class RequestNotifier {
     private readonly loadView: (requestId: string) => Promise<RequestView>,
   ) {}
 
+  /** Registers who else wants to hear about request changes. It runs in the background, like Slack posts: it can
+   * never delay a revocation or an ack, and its failures are only logged. */
+  onRequestChange(listener: (view: RequestView) => Promise<void>): void {
+    this.changeListener = listener;
+  }
+
   postRequest(view: RequestView): Promise<{ ts: string }> {
+    this.changed(view);
     return this.surface.postMessage(view.channelId, buildApprovalMessage(view));
   }
 
   async approvalRecorded(view: RequestView, approverId: string): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, approvalRecordedNotice(view, approverId))]);
   }
 
   async granted(view: RequestView): Promise<void> {
+    this.changed(view);
     await Promise.all([
       this.refreshMessage(view),
       this.replyInThread(view, grantedNotice(view)),
@@ -48,18 +59,22 @@ export class RequestNotifier {
   }
 
   async grantFailed(view: RequestView): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, grantFailedNotice(view))]);
   }
 
   async denied(view: RequestView): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, deniedNotice(view))]);
   }
 
   async revokeRequested(view: RequestView, actorId: string): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, revokeRequestedNotice(view, actorId))]);
   }
 
   async timedOut(view: RequestView, requestTtlSeconds: number): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, timedOutNotice(view, requestTtlSeconds))]);
   }
 
@@ -71,6 +86,7 @@ export class RequestNotifier {
 
   /** Returns the alert's ts, or null when Slack did not take it (logged; the next failure tries again). */
   async postRevokeAlert(view: RequestView, channelId: string, failingCount: number): Promise<string | null> {
+    this.changed(view);
     try {
       return (await this.surface.postMessage(channelId, buildRevokeAlert(view, failingCount))).ts;
     } catch (err) {
@@ -80,6 +96,7 @@ export class RequestNotifier {
   }
 
   async updateRevokeAlert(view: RequestView, channelId: string, ts: string, failingCount: number): Promise<void> {
+    this.changed(view);
     await this.attempt('update revocation alert', () => this.surface.updateMessage(channelId, ts, buildRevokeAlert(view, failingCount)));
   }
 
@@ -106,6 +123,7 @@ export class RequestNotifier {
 
   /** Access is gone: the message loses its buttons and the audit summary goes to the channel and the thread. */
   async ended(view: RequestView): Promise<void> {
+    this.changed(view);
     const summary = buildAuditSummary(view);
     const posts = [this.refreshMessage(view), this.replyInThread(view, summary)];
     if (view.endReason !== 'grant_failed') {
@@ -131,6 +149,11 @@ export class RequestNotifier {
       if (this.pendingRefreshes.get(view.id) === next) this.pendingRefreshes.delete(view.id);
     });
     return next;
+  }
+
+  private changed(view: RequestView): void {
+    const listener = this.changeListener;
+    if (listener) this.inBackground(() => listener(view));
   }
 
   private async replyInThread(view: RequestView, message: SlackMessage): Promise<void> {

@@ -1,4 +1,4 @@
-import { retryPolicies, WebClient, type KnownBlock, type Logger, type View, type WebClientOptions } from '@slack/web-api';
+import { retryPolicies, WebClient, type HomeView, type KnownBlock, type Logger, type View, type WebClientOptions } from '@slack/web-api';
 import { ChannelPacer } from './channel-pacer';
 import { retryWhenRateLimited } from './rate-limit-retry';
 
@@ -18,6 +18,8 @@ export interface SlackSurface {
   sendDirectMessage(userId: string, message: SlackMessage): Promise<void>;
   openModal(triggerId: string, view: View): Promise<void>;
   updateModal(viewId: string, view: View, hash?: string): Promise<void>;
+  /** Replaces the user's App Home tab. */
+  publishHome(userId: string, view: HomeView): Promise<void>;
   getUserEmail(userId: string): Promise<string | null>;
   listUserGroupMembers(groupId: string): Promise<string[]>;
 }
@@ -98,6 +100,12 @@ export class WebClientSurface implements SlackSurface {
 
   async updateModal(viewId: string, view: View, hash?: string): Promise<void> {
     await this.interactive.views.update({ view_id: viewId, view, hash });
+  }
+
+  /** On the interactive client: a Home is re-rendered from the database each time, so a rate-limited publish is
+   * dropped (and logged by the caller) rather than queued behind posts. */
+  async publishHome(userId: string, view: HomeView): Promise<void> {
+    await this.interactive.views.publish({ user_id: userId, view });
   }
 
   async getUserEmail(userId: string): Promise<string | null> {

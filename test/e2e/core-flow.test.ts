@@ -104,10 +104,12 @@ describe('the core flow on a real PostgreSQL role', () => {
     ]);
 
     // A second run of the job (a retry, another process, the reconciler) changes nothing and posts nothing.
-    const callsBefore = harness.slack.calls.length;
+    // (App Home tabs are republished in the background after the expiry and may still be arriving: not counted.)
+    const slackCalls = () => harness.slack.calls.filter((call) => call.method !== 'views.publish').length;
+    const callsBefore = slackCalls();
     await harness.bot.service.processExpiry(request.id);
     expect((await harness.auditActions(request.id)).length).toBe(7);
-    expect(harness.slack.calls.length).toBe(callsBefore);
+    expect(slackCalls()).toBe(callsBefore);
     expect(await target.hasRole(login, writeRole)).toBe(false);
   });
 
