@@ -4,6 +4,10 @@ import { buildAppHome, HOME_LIMITS } from '../slack/blocks/app-home';
 import type { SlackSurface } from '../slack/surface';
 import type { RequestQueries } from './request-queries';
 
+/** Home publishes share the database pool with revocations; only this many run at once, however many changes pile up
+ * (10,000 grants expiring together must not starve their own revocations). */
+const MAX_CONCURRENT_PUBLISHES = 2;
+
 /** Keeps App Home tabs current. Each publish re-reads the database, so publishes for one user are coalesced: while
  * one runs, any number of further changes cause exactly one more. Failures are logged and never thrown: a Home
  * that is a little stale must never break a click, an ack or a revocation. */
@@ -15,6 +19,10 @@ export class HomePublisher {
   /** The answer to a user's last click in the Home tab (which has no channel for an ephemeral); shown at the top
    * until they next open the tab. */
   private readonly notices = new Map<string, string>();
+  /** Users waiting for their Home right now (they opened it or clicked in it): served before background refreshes. */
+  private readonly urgent = new Set<string>();
+  private running = 0;
+  private readonly waiting: Array<{ userId: string; start: () => void }> = [];
 
   constructor(
     private readonly deps: {
@@ -28,12 +36,14 @@ export class HomePublisher {
   /** The user opened the Home tab: a fresh Home, without an old notice. */
   opened(userId: string): Promise<void> {
     this.notices.delete(userId);
+    this.urgent.add(userId);
     return this.refresh(userId);
   }
 
   /** Answers a click made in the Home tab by republishing it with `notice` at the top. */
   notify(userId: string, notice: string): Promise<void> {
     this.notices.set(userId, notice);
+    this.urgent.add(userId);
     return this.refresh(userId);
   }
 
@@ -72,12 +82,35 @@ export class HomePublisher {
   }
 
   private async publish(userId: string): Promise<void> {
+    await this.takeSlot(userId);
     try {
       const content = await this.deps.queries.homeFor(userId, HOME_LIMITS);
       const view = buildAppHome(content, { now: this.deps.now?.() ?? new Date(), notice: this.notices.get(userId) });
       await this.deps.surface.publishHome(userId, view);
     } catch (err) {
       this.deps.logger.warn({ err, userId }, 'could not publish the App Home');
+    } finally {
+      this.releaseSlot();
     }
+  }
+
+  private takeSlot(userId: string): Promise<void> {
+    const urgent = this.urgent.delete(userId);
+    if (this.running < MAX_CONCURRENT_PUBLISHES) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((start) => {
+      const waiter = { userId, start };
+      if (urgent) this.waiting.unshift(waiter);
+      else this.waiting.push(waiter);
+    });
+  }
+
+  /** Hands the slot straight to the next waiter, if any, so the count never drops below what is running. */
+  private releaseSlot(): void {
+    const next = this.waiting.shift();
+    if (next) next.start();
+    else this.running--;
   }
 }

@@ -110,19 +110,26 @@ export class RequestQueries {
         orderBy: { number: 'asc' },
       }),
       db.accessRequest.findMany({ where: { requesterId: userId, status: { in: ENDED_STATES } }, select: { id: true }, orderBy: { number: 'desc' }, take: limits.recent }),
-      policy.admins.includes(userId)
-        ? db.accessRequest.findMany({ where: { status: { in: ADMIN_ACTIVE_STATES } }, select: { id: true }, orderBy: [{ expiresAt: 'asc' }, { number: 'asc' }] })
-        : Promise.resolve(null),
+      policy.admins.includes(userId) ? this.allActive(limits.allActive) : Promise.resolve(null),
     ]);
     const toApprove = pending.filter((row) => awaitsApprovalFrom(policy, viewer, { ...row, approvedBy: row.approvals.map((a) => a.approverId) }));
-    const [myAccess, myPending, approvals, recent, allActive] = await Promise.all([
-      this.page(mine.filter((row) => HOLDING_STATES.includes(row.status)), limits.myAccess),
-      this.page(mine.filter((row) => row.status === 'PENDING'), limits.myPending),
-      this.page(toApprove, limits.toApprove),
-      Promise.all(recentRows.map((row) => this.deps.loadView(row.id))),
-      adminRows ? this.page(adminRows, limits.allActive) : Promise.resolve(null),
-    ]);
+    const myAccess = await this.page(mine.filter((row) => HOLDING_STATES.includes(row.status)), limits.myAccess);
+    const myPending = await this.page(mine.filter((row) => row.status === 'PENDING'), limits.myPending);
+    const approvals = await this.page(toApprove, limits.toApprove);
+    const recent = await this.viewsOf(recentRows);
+    const allActive = adminRows ? { items: await this.viewsOf(adminRows.rows), total: adminRows.total } : null;
     return { userId, isAdmin: viewer.isAdmin, myAccess, myPending, toApprove: approvals, recent, allActive };
+  }
+
+  /** What admins watch, soonest expiry first; counted rather than fetched beyond the first `limit` (there may be
+   * thousands). */
+  private async allActive(limit: number): Promise<{ rows: Array<{ id: string }>; total: number }> {
+    const where = { status: { in: ADMIN_ACTIVE_STATES } };
+    const [rows, total] = await Promise.all([
+      this.deps.db.accessRequest.findMany({ where, select: { id: true }, orderBy: [{ expiresAt: 'asc' }, { number: 'asc' }], take: limit }),
+      this.deps.db.accessRequest.count({ where }),
+    ]);
+    return { rows, total };
   }
 
   /** Everyone whose App Home shows this request: the requester, the role's approvers (people named, and members
@@ -137,8 +144,15 @@ export class RequestQueries {
     return [...users];
   }
 
+  /** Views are loaded one after another: a Home or a list is a few dozen small reads, and in parallel they would
+   * crowd the connection pool that revocations use. */
   private async page(rows: ReadonlyArray<{ id: string }>, limit: number): Promise<Page> {
-    const items = await Promise.all(rows.slice(0, limit).map((row) => this.deps.loadView(row.id)));
-    return { items, total: rows.length };
+    return { items: await this.viewsOf(rows.slice(0, limit)), total: rows.length };
+  }
+
+  private async viewsOf(rows: ReadonlyArray<{ id: string }>): Promise<RequestView[]> {
+    const views: RequestView[] = [];
+    for (const row of rows) views.push(await this.deps.loadView(row.id));
+    return views;
   }
 }
