@@ -113,10 +113,13 @@ function subcommandProblem(name: Subcommand, problem: string): Command {
 }
 
 function unknownSubcommand(word: string): Command {
+  const requestNumber = parseRequestNumber(word);
   return {
     kind: 'invalid',
     message: [
-      `\`${escapeCode(word)}\` is not a command, and a request needs more than one word.`,
+      requestNumber !== null
+        ? `To look at a request, name what to do with it, e.g. \`/breakglass status BG-${requestNumber}\` or \`/breakglass audit BG-${requestNumber}\`.`
+        : `\`${escapeCode(word)}\` is not a command, and a request needs more than one word.`,
       `Usage: \`${COMMAND_USAGE}\``,
       `Example: \`${COMMAND_EXAMPLE}\``,
       'Commands:',

@@ -77,6 +77,12 @@ describe('parseCommand: subcommands', () => {
     expect(answer).toContain('Usage: `/breakglass <resource> <role> <duration>');
   });
 
+  it('suggests status and audit for a bare request id', () => {
+    const answer = message('bg-1042');
+    expect(answer).toContain('e.g. `/breakglass status BG-1042` or `/breakglass audit BG-1042`');
+    expect(answer).toContain('`/breakglass list`');
+  });
+
   it('cannot be made to mention anyone or break out of the code span when it echoes input', () => {
     const answer = message('status <!channel>`x');
     expect(answer).not.toContain('<!channel>');
