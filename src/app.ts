@@ -20,11 +20,14 @@ import type { Policy } from './policy/types';
 import { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { AccessService } from './services/access-service';
+import { HomePublisher } from './services/home-publisher';
 import { RequestNotifier } from './services/request-notifier';
+import { RequestQueries } from './services/request-queries';
 import { UserDirectory } from './services/user-directory';
 import { boltLogger } from './slack/bolt-logger';
 import { register as registerActions } from './slack/listeners/actions';
 import { register as registerCommands } from './slack/listeners/commands';
+import { register as registerEvents } from './slack/listeners/events';
 import { register as registerViews } from './slack/listeners/views';
 import { rejectFutureTimestamps } from './slack/request-timestamp-guard';
 import { WebClientSurface } from './slack/surface';
@@ -113,12 +116,19 @@ export function createBreakglass({
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
-  const notifier = new RequestNotifier(surface, logger.child({ module: 'notifier' }), (requestId) => service.loadView(requestId));
+  const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
+  const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => service.loadView(requestId) });
+  const notifier = new RequestNotifier(
+    surface,
+    logger.child({ module: 'notifier' }),
+    (requestId) => service.loadView(requestId),
+    (requestId) => queries.eventsOf(requestId),
+  );
   const service: AccessService = new AccessService({
     db,
     policy,
     providers,
-    directory: new UserDirectory(policy, surface, logger.child({ module: 'directory' })),
+    directory,
     notifier,
     expiry: expiryQueue,
     reminders: reminderQueue,
@@ -127,6 +137,10 @@ export function createBreakglass({
     expiryConcurrency: config.expiryConcurrency,
   });
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
+
+  // Every role republishes the App Homes a change concerns (the worker's expiries too).
+  const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
+  notifier.onRequestChange((view) => homes.requestChanged(view));
 
   const http = express();
   const readiness = new Readiness({ db, redisReachable: (timeoutMs) => expiryQueue.reachable(timeoutMs), logger: logger.child({ module: 'readiness' }), migrationsDir });
@@ -152,8 +166,9 @@ export function createBreakglass({
       clientOptions: { slackApiUrl: config.slackApiUrl },
       logger: slackLogger,
     });
-    const deps = { service, surface, logger: logger.child({ module: 'slack' }) };
+    const deps = { service, queries, homes, surface, logger: logger.child({ module: 'slack' }) };
     registerCommands(bolt, deps);
+    registerEvents(bolt, deps);
     registerActions(bolt, deps);
     registerViews(bolt, deps);
     bolt.error(async ({ error, body }: ExtendedErrorHandlerArgs) => {

@@ -1,13 +1,31 @@
 /** Parses the text after `/breakglass`. Knows nothing about the policy: checking ids and values is request-rules' job. */
+import { parseDuration } from './duration';
 
 export type Command =
   | { kind: 'help' }
   | { kind: 'open-modal' }
   | { kind: 'request'; resourceId: string; roleId: string; durationText: string; ticket: string | null; reason: string }
+  | { kind: 'list' }
+  | { kind: 'status'; requestNumber: number }
+  | { kind: 'revoke'; requestNumber: number }
+  | { kind: 'extend'; requestNumber: number; durationText: string }
+  | { kind: 'audit'; requestNumber: number }
   | { kind: 'invalid'; message: string };
 
 export const COMMAND_USAGE = '/breakglass <resource> <role> <duration> <ticket or -> <reason…>';
 export const COMMAND_EXAMPLE = '/breakglass payments-db write 30m INC-4211 payout worker stuck, need to requeue';
+
+/** The subcommands, as help and error messages show them. A known first word wins over an inline request. */
+export const SUBCOMMANDS = {
+  list: { usage: '/breakglass list', example: '/breakglass list', does: 'active and pending requests you can see' },
+  status: { usage: '/breakglass status <id>', example: '/breakglass status BG-1042', does: 'one request in detail' },
+  revoke: { usage: '/breakglass revoke <id>', example: '/breakglass revoke BG-1042', does: 'end active access now' },
+  extend: { usage: '/breakglass extend <id> <duration>', example: '/breakglass extend BG-1042 30m', does: 'ask for more time on active access' },
+  audit: { usage: '/breakglass audit <id>', example: '/breakglass audit BG-1042', does: "the request's timeline, from its audit events" },
+  help: { usage: '/breakglass help', example: '/breakglass help', does: 'how to ask, and what you may request' },
+} as const;
+
+type Subcommand = keyof typeof SUBCOMMANDS;
 
 /** Typed for "no ticket". */
 const NO_TICKET = '-';
@@ -15,12 +33,21 @@ const NO_TICKET = '-';
 // Four single-word arguments, then the reason: everything else, internal spacing kept.
 const REQUEST_PATTERN = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([\s\S]*))?$/;
 
+/** `BG-1042`, `bg-1042` or `1042`. */
+const REQUEST_ID_PATTERN = /^(?:bg-)?(\d{1,9})$/i;
+
 export function parseCommand(text: string): Command {
   const trimmed = text.trim();
   if (trimmed === '') return { kind: 'open-modal' };
-  if (trimmed.toLowerCase() === 'help') return { kind: 'help' };
+  const words = trimmed.split(/\s+/);
+  const first = words[0].toLowerCase();
+  if (isSubcommand(first)) return parseSubcommand(first, words.slice(1));
   const match = REQUEST_PATTERN.exec(trimmed);
-  if (!match) return invalid('Not enough arguments.');
+  if (!match) {
+    // One word that is no subcommand is far more likely a mistyped subcommand than a request.
+    if (words.length === 1) return unknownSubcommand(words[0]);
+    return invalid('Not enough arguments.');
+  }
   const [, resourceId, roleId, durationText, ticket, rawReason = ''] = match;
   const reason = unescapeSlackText(rawReason).trim();
   if (reason === '') return invalid('Please add a reason after the ticket.');
@@ -35,6 +62,79 @@ export function parseCommand(text: string): Command {
   };
 }
 
+/** The number of a request from its human id (`BG-1042`, `bg-1042`, `1042`), or null when it is not one. */
+export function parseRequestNumber(text: string): number | null {
+  const match = REQUEST_ID_PATTERN.exec(text.trim());
+  if (!match) return null;
+  const number = Number(match[1]);
+  return number > 0 ? number : null;
+}
+
+function isSubcommand(word: string): word is Subcommand {
+  return Object.prototype.hasOwnProperty.call(SUBCOMMANDS, word);
+}
+
+function parseSubcommand(name: Subcommand, args: string[]): Command {
+  switch (name) {
+    case 'help':
+      return { kind: 'help' };
+    case 'list':
+      return args.length === 0 ? { kind: 'list' } : subcommandProblem(name, '`list` takes no arguments.');
+    case 'status':
+    case 'revoke':
+    case 'audit': {
+      if (args.length === 0) return subcommandProblem(name, `\`${name}\` needs the id of a request.`);
+      if (args.length > 1) return subcommandProblem(name, `\`${name}\` takes one request id, nothing more.`);
+      const requestNumber = parseRequestNumber(args[0]);
+      if (requestNumber === null) return subcommandProblem(name, badIdProblem(args[0]));
+      return { kind: name, requestNumber };
+    }
+    case 'extend': {
+      if (args.length === 0) return subcommandProblem(name, '`extend` needs the id of a request and how much longer you need it.');
+      const requestNumber = parseRequestNumber(args[0]);
+      if (requestNumber === null) return subcommandProblem(name, badIdProblem(args[0]));
+      if (args.length === 1) return subcommandProblem(name, '`extend` needs how much longer you need the access, after the id.');
+      if (args.length > 2) return subcommandProblem(name, '`extend` takes a request id and one duration, nothing more.');
+      if (parseDuration(args[1]) === null) {
+        return subcommandProblem(name, `\`${escapeCode(args[1])}\` is not a duration: use a number with a unit, largest first, e.g. \`45s\`, \`30m\`, \`2h\`, \`1h30m\`.`);
+      }
+      return { kind: 'extend', requestNumber, durationText: args[1] };
+    }
+  }
+}
+
+function badIdProblem(text: string): string {
+  return `\`${escapeCode(text)}\` is not a request id: use the id shown on the request, e.g. \`BG-1042\` (or just \`1042\`).`;
+}
+
+function subcommandProblem(name: Subcommand, problem: string): Command {
+  const { usage, example } = SUBCOMMANDS[name];
+  return { kind: 'invalid', message: [problem, `Usage: \`${usage}\``, `Example: \`${example}\``].join('\n') };
+}
+
+function unknownSubcommand(word: string): Command {
+  const requestNumber = parseRequestNumber(word);
+  return {
+    kind: 'invalid',
+    message: [
+      requestNumber !== null
+        ? `To look at a request, name what to do with it, e.g. \`/breakglass status BG-${requestNumber}\` or \`/breakglass audit BG-${requestNumber}\`.`
+        : `\`${escapeCode(word)}\` is not a command, and a request needs more than one word.`,
+      `Usage: \`${COMMAND_USAGE}\``,
+      `Example: \`${COMMAND_EXAMPLE}\``,
+      'Commands:',
+      subcommandList(),
+    ].join('\n'),
+  };
+}
+
+/** One line per subcommand, for help and for "I do not know that". */
+export function subcommandList(): string {
+  return Object.values(SUBCOMMANDS)
+    .map(({ usage, does }) => `• \`${usage}\` — ${does}`)
+    .join('\n');
+}
+
 function invalid(problem: string): Command {
   return {
     kind: 'invalid',
@@ -42,9 +142,15 @@ function invalid(problem: string): Command {
       problem,
       `Usage: \`${COMMAND_USAGE}\``,
       `Example: \`${COMMAND_EXAMPLE}\``,
-      'Use `-` as the ticket when there is none, or run `/breakglass` alone to open the request form.',
+      'Use `-` as the ticket when there is none, or run `/breakglass` alone to open the request form. `/breakglass help` lists the other commands.',
     ].join('\n'),
   };
+}
+
+/** Echoed user text stays inside its code span and cannot mention anyone. Slack already sends &, < and > escaped;
+ * any raw angle bracket left is a Slack-made mention or link, which is neutralised rather than shown. */
+function escapeCode(text: string): string {
+  return text.slice(0, 40).replace(/`/g, "'").replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Slack escapes &, < and > in command text; `&amp;` last so `&amp;lt;` becomes `&lt;`, not `<`. */

@@ -18,6 +18,7 @@ import { buildRevokeAlert, duplicateAlertNotice } from '../slack/blocks/revoke-a
 import type { ExtensionView } from '../domain/extension-view';
 import type { SlackMessage, SlackSurface } from '../slack/surface';
 import type { Credentials } from '../providers/types';
+import type { TimelineEvent } from './request-queries';
 
 /** Tells Slack what happened to a request. Slack failures are logged and never undo or block a state change:
  * the database is the record, Slack only shows it. */
@@ -26,23 +27,36 @@ export class RequestNotifier {
   private readonly pendingRefreshes = new Map<string, Promise<void>>();
   /** Notifications running in the background (see inBackground), so a stop can wait for them. */
   private readonly background = new Set<Promise<void>>();
+  /** Told, in the background, about every change reported here (App Home republishing); see onRequestChange. */
+  private changeListener: ((view: RequestView) => Promise<void>) | null = null;
 
   constructor(
     private readonly surface: SlackSurface,
     private readonly logger: Logger,
     /** Re-reads a request when its message is about to be re-rendered. */
     private readonly loadView: (requestId: string) => Promise<RequestView>,
+    /** A request's audit events, for the timeline in its audit summary. */
+    private readonly loadEvents: (requestId: string) => Promise<TimelineEvent[]> = async () => [],
   ) {}
 
+  /** Registers who else wants to hear about request changes. It runs in the background, like Slack posts: it can
+   * never delay a revocation or an ack, and its failures are only logged. */
+  onRequestChange(listener: (view: RequestView) => Promise<void>): void {
+    this.changeListener = listener;
+  }
+
   postRequest(view: RequestView): Promise<{ ts: string }> {
+    this.changed(view);
     return this.surface.postMessage(view.channelId, buildApprovalMessage(view));
   }
 
   async approvalRecorded(view: RequestView, approverId: string): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, approvalRecordedNotice(view, approverId))]);
   }
 
   async granted(view: RequestView): Promise<void> {
+    this.changed(view);
     await Promise.all([
       this.refreshMessage(view),
       this.replyInThread(view, grantedNotice(view)),
@@ -51,23 +65,28 @@ export class RequestNotifier {
   }
 
   async grantFailed(view: RequestView): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, grantFailedNotice(view))]);
   }
 
   async denied(view: RequestView): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, deniedNotice(view))]);
   }
 
   async revokeRequested(view: RequestView, actorId: string): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, revokeRequestedNotice(view, actorId))]);
   }
 
   async timedOut(view: RequestView, requestTtlSeconds: number): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, timedOutNotice(view, requestTtlSeconds))]);
   }
 
   /** The requester extended on their own: the message shows the new end, the thread says so. */
   async extended(view: RequestView, actorId: string, extendBySeconds: number): Promise<void> {
+    this.changed(view);
     await Promise.all([this.refreshMessage(view), this.replyInThread(view, extendedNotice(view, actorId, extendBySeconds))]);
   }
 
@@ -92,6 +111,7 @@ export class RequestNotifier {
       calls.push(this.attempt('update extension message', () => this.surface.updateMessage(view.channelId, ts, buildExtensionMessage(view, extension))));
     }
     if (extension.status !== 'PENDING') {
+      this.changed(view);
       const outcome = extensionOutcomeNotice(view, extension);
       calls.push(this.refreshMessage(view), this.replyInThread(view, outcome));
       calls.push(this.attempt('dm extension outcome', () => this.surface.sendDirectMessage(view.requesterId, outcome)));
@@ -112,6 +132,7 @@ export class RequestNotifier {
 
   /** Returns the alert's ts, or null when Slack did not take it (logged; the next failure tries again). */
   async postRevokeAlert(view: RequestView, channelId: string, failingCount: number): Promise<string | null> {
+    this.changed(view);
     try {
       return (await this.surface.postMessage(channelId, buildRevokeAlert(view, failingCount))).ts;
     } catch (err) {
@@ -121,6 +142,7 @@ export class RequestNotifier {
   }
 
   async updateRevokeAlert(view: RequestView, channelId: string, ts: string, failingCount: number): Promise<void> {
+    this.changed(view);
     await this.attempt('update revocation alert', () => this.surface.updateMessage(channelId, ts, buildRevokeAlert(view, failingCount)));
   }
 
@@ -147,7 +169,16 @@ export class RequestNotifier {
 
   /** Access is gone: the message loses its buttons and the audit summary goes to the channel and the thread. */
   async ended(view: RequestView): Promise<void> {
-    const summary = buildAuditSummary(view);
+    this.changed(view);
+    // Without its timeline or link the summary still goes out: it is the record people read.
+    const [events, threadLink] = await Promise.all([
+      this.loadEvents(view.id).catch((err: unknown) => {
+        this.logger.warn({ err, requestId: view.id }, 'could not load the timeline for the audit summary');
+        return [];
+      }),
+      view.messageTs ? this.surface.permalink(view.channelId, view.messageTs).catch(() => null) : Promise.resolve(null),
+    ]);
+    const summary = buildAuditSummary(view, { events, threadLink });
     const posts = [this.refreshMessage(view), this.replyInThread(view, summary)];
     if (view.endReason !== 'grant_failed') {
       posts.push(this.attempt('post summary', () => this.surface.postChannelSummary(view.channelId, summary)));
@@ -174,6 +205,11 @@ export class RequestNotifier {
       if (this.pendingRefreshes.get(view.id) === next) this.pendingRefreshes.delete(view.id);
     });
     return next;
+  }
+
+  private changed(view: RequestView): void {
+    const listener = this.changeListener;
+    if (listener) this.inBackground(() => listener(view));
   }
 
   private async replyInThread(view: RequestView, message: SlackMessage): Promise<void> {

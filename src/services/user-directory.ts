@@ -32,7 +32,8 @@ export class UserDirectory {
     return new Set(groupIds.filter((_, index) => memberships[index].has(userId)));
   }
 
-  private async membersOf(groupId: string): Promise<ReadonlySet<string>> {
+  /** Members of one user group (cached like groupsOf); a group Slack cannot resolve is empty. */
+  async membersOf(groupId: string): Promise<ReadonlySet<string>> {
     const cached = this.groupMembers.get(groupId);
     if (cached && Date.now() - cached.fetchedAt < GROUP_CACHE_MS) return cached.members;
     try {

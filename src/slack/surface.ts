@@ -1,4 +1,4 @@
-import { retryPolicies, WebClient, type KnownBlock, type Logger, type View, type WebClientOptions } from '@slack/web-api';
+import { retryPolicies, WebClient, type HomeView, type KnownBlock, type Logger, type View, type WebClientOptions } from '@slack/web-api';
 import { ChannelPacer } from './channel-pacer';
 import { retryWhenRateLimited } from './rate-limit-retry';
 
@@ -18,6 +18,8 @@ export interface SlackSurface {
   sendDirectMessage(userId: string, message: SlackMessage): Promise<void>;
   openModal(triggerId: string, view: View): Promise<void>;
   updateModal(viewId: string, view: View, hash?: string): Promise<void>;
+  /** Replaces the user's App Home tab. */
+  publishHome(userId: string, view: HomeView): Promise<void>;
   getUserEmail(userId: string): Promise<string | null>;
   /** A link to a message, or null when Slack cannot say where the workspace lives right now. */
   permalink(channel: string, ts: string): Promise<string | null>;
@@ -140,6 +142,12 @@ export class WebClientSurface implements SlackSurface {
     }
     // Slack's permalink form: /archives/<channel>/p<ts without the dot>.
     return `${base.replace(/\/?$/, '/')}archives/${channel}/p${ts.replace('.', '')}`;
+  }
+
+  /** On the interactive client: a Home is re-rendered from the database each time, so a rate-limited publish is
+   * dropped (and logged by the caller) rather than queued behind posts. */
+  async publishHome(userId: string, view: HomeView): Promise<void> {
+    await this.interactive.views.publish({ user_id: userId, view });
   }
 
   async getUserEmail(userId: string): Promise<string | null> {

@@ -80,6 +80,8 @@ describe('reminders', () => {
     expect(await target.hasRole(login, readRole)).toBe(false);
     const actions = await harness.auditActions(active.id);
     expect(actions.filter((action) => action === 'REMINDER_SENT')).toHaveLength(1);
+    const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && String(args.text).startsWith(`Audit summary BG-${active.number}:`));
+    expect(textOf(summary.args)).toMatch(/Reminder sent to the requester[\s\S]*asked to revoke the access now[\s\S]*Access revoked early/);
     expect(actions).toEqual(expect.arrayContaining(['REVOKE_REQUESTED', 'REVOKED']));
   });
 
@@ -202,6 +204,11 @@ describe('extending with approval (extension.approvals: 2)', () => {
     ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
     await clickExtension(ActionIds.approveExtension, APPROVER1, extensionId, active.channelId);
     expect(await ephemeralFor(harness, APPROVER1, ephemerals)).toMatch(/already approved and applied/);
+
+    // The audit summary tells the whole story, extension included.
+    await harness.click(ActionIds.revokeNow, REQUESTER, active);
+    const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && String(args.text).startsWith(`Audit summary BG-${active.number}:`));
+    expect(textOf(summary.args)).toMatch(/asked for 15m more \(2 approvals needed\)[\s\S]*approved the extension \(1 of 2\)[\s\S]*approved the extension \(2 of 2\)[\s\S]*extended the access/);
   });
 
   it('a denial leaves the expiry as it was', async () => {

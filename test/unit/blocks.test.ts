@@ -436,6 +436,28 @@ describe('Slack size limits', () => {
     expect(reason.length).toBeLessThanOrEqual(3000);
   });
 
+  it('shows the timeline and the thread link when given, and keeps the timeline within one block', () => {
+    const events = [
+      { at: CREATED, actor: REQUESTER, action: 'REQUESTED', details: { resource: 'payments-db', role: 'write', durationSeconds: 3600 } },
+      { at: APPROVED_1, actor: 'U0APPROVER1', action: 'APPROVAL_RECORDED', details: { approvals: 1, required: 2 } },
+      { at: GRANTED, actor: 'system', action: 'REMINDER_SENT', details: {} },
+      { at: GRANTED, actor: REQUESTER, action: 'EXTENDED', details: { from: EXPIRES.toISOString(), to: ENDED.toISOString() } },
+    ];
+    const summary = buildAuditSummary(viewIn('REVOKED'), { events, threadLink: 'https://test.slack.com/archives/C0INCIDENT/p1772359000000100' });
+    const timeline = blockById(summary, 'timeline').text.text as string;
+    expect(timeline.split('\n')).toHaveLength(5);
+    expect(timeline).toContain('<@U0APPROVER1> approved (1 of 2)');
+    expect(timeline).toContain('Reminder sent');
+    expect(timeline).toContain(`<@${REQUESTER}> extended the access`);
+    expect(blockById(summary, 'facts').text.text).toContain('<https://test.slack.com/archives/C0INCIDENT/p1772359000000100|BG-42 in the channel>');
+
+    const many = Array.from({ length: 400 }, (_, index) => ({ at: GRANTED, actor: 'U0APPROVER1', action: 'APPROVAL_RECORDED', details: { approvals: index, required: 400 } }));
+    const long = blockById(buildAuditSummary(viewIn('REVOKED'), { events: many }), 'timeline').text.text as string;
+    expect(long.length).toBeLessThanOrEqual(3000);
+    expect(long).toMatch(/see `\/breakglass audit BG-42` for the rest$/);
+    expect(buildAuditSummary(viewIn('REVOKED')).blocks.some((block) => block.block_id === 'timeline')).toBe(false);
+  });
+
   it('every audit summary section fits for the longest reason that needs escaping', () => {
     const summary = buildAuditSummary(view({ ...viewIn('REVOKED'), reason: worstReason }));
     for (const id of ['facts', 'reason']) expect((blockById(summary, id).text.text as string).length).toBeLessThanOrEqual(3000);

@@ -1,8 +1,13 @@
 import type { KnownBlock } from '@slack/web-api';
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
+import type { TimelineEvent } from '../../services/request-queries';
 import type { SlackMessage } from '../surface';
 import { escapeText, mentionUser, slackDate } from './format';
+import { timelineLines } from './request-timeline';
+
+/** Under Slack's 3000 characters per text object. */
+const MAX_TIMELINE_TEXT = 2800;
 
 const endings = {
   expired: 'expired',
@@ -10,8 +15,23 @@ const endings = {
   grant_failed: 'rolled back after a failed grant',
 } as const;
 
-/** Posted in the incident channel and the thread when access ends: who, what, why, approved by whom, how long. */
-export function buildAuditSummary(view: RequestView): SlackMessage {
+/** The timeline in one block's worth of text; when it does not fit, the newest lines go and a pointer to the full
+ * timeline takes their place. */
+function timelineText(events: readonly TimelineEvent[], humanId: string): string {
+  const lines = timelineLines(events);
+  const more = `   … see \`/breakglass audit ${humanId}\` for the rest`;
+  let text = '*Timeline:*';
+  for (const [index, line] of lines.entries()) {
+    const room = MAX_TIMELINE_TEXT - (index < lines.length - 1 ? more.length + 1 : 0);
+    if (text.length + 1 + line.length > room) return `${text}\n${more}`;
+    text += `\n${line}`;
+  }
+  return text;
+}
+
+/** Posted in the incident channel and the thread when access ends: who, what, why, approved by whom, how long, the
+ * full timeline (requested, approvals, granted, reminders, extensions, revoked) and a link to the approval thread. */
+export function buildAuditSummary(view: RequestView, extras: { events?: readonly TimelineEvent[]; threadLink?: string | null } = {}): SlackMessage {
   const ending = view.endReason ? endings[view.endReason] : 'ended';
   const endedAt = view.endedAt ?? new Date();
   const actualSeconds = view.grantedAt ? Math.max(0, Math.round((endedAt.getTime() - view.grantedAt.getTime()) / 1000)) : 0;
@@ -28,12 +48,14 @@ export function buildAuditSummary(view: RequestView): SlackMessage {
     `*Actual duration:* ${view.grantedAt ? formatDuration(Math.max(1, actualSeconds)) : '—'}`,
   ];
   if (view.failureReason) lines.push(`*Failure:* ${escapeText(view.failureReason)}`);
+  if (extras.threadLink) lines.push(`*Approval thread:* <${extras.threadLink}|${view.humanId} in the channel>`);
   const blocks: KnownBlock[] = [
     { type: 'header', block_id: 'title', text: { type: 'plain_text', text: `Audit summary ${view.humanId}: access ${ending}` } },
     { type: 'section', block_id: 'facts', text: { type: 'mrkdwn', text: lines.join('\n') } },
     { type: 'section', block_id: 'reason', text: { type: 'mrkdwn', text: `*Reason:* ${escapeText(view.reason)}` } },
     { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: `*Approved by:*\n${approvals}` } },
   ];
+  if (extras.events?.length) blocks.push({ type: 'section', block_id: 'timeline', text: { type: 'mrkdwn', text: timelineText(extras.events, view.humanId) } });
   const text = `Audit summary ${view.humanId}: ${view.roleId} on ${view.resourceId} for <@${view.requesterId}> ${ending}`;
   return { text, blocks };
 }

@@ -1,5 +1,5 @@
 import type { RequestableRole } from './request-modal';
-import { COMMAND_EXAMPLE } from '../../domain/command';
+import { COMMAND_EXAMPLE, subcommandList } from '../../domain/command';
 import { formatDuration } from '../../domain/duration';
 
 /** An example this user could actually send: their first requestable role, within its limits. */
@@ -27,6 +27,10 @@ export function buildHelpText(requestable: readonly RequestableRole[]): string {
     '*Ask with a form:* `/breakglass` with no arguments.',
     '',
     'The request is posted here for approval; approvers click *Approve*, and access is granted once enough have. It is revoked automatically at expiry, or earlier with *Revoke now*.',
+    '',
+    '*Commands* (ids as shown on the request, e.g. `BG-1042` or `1042`):',
+    subcommandList(),
+    "The bot's *Home* tab shows your active access, what waits for your approval and your recent requests.",
     '',
     '*You can request:*',
     roles,

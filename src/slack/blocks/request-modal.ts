@@ -26,7 +26,12 @@ export function buildRequestModal(input: { requestable: readonly RequestableRole
       text: text(`${role.id} (up to ${formatDuration(role.maxDurationSeconds)}, ${role.approvals} approval${role.approvals === 1 ? '' : 's'})`),
       value: role.id,
     }));
-  const ticketOptional = !input.requestable.some(({ resource, role }) => resource.id === selected?.id && role.requireTicket);
+  const selectedRoles = input.requestable.filter(({ resource }) => resource.id === selected?.id);
+  const rolesNeedingTicket = selectedRoles.filter(({ role }) => role.requireTicket).map(({ role }) => role.id);
+  // Required only when every role offered needs one. With a mix, Slack cannot tell which role will be picked, so
+  // the field stays optional and the submission's inline errors ask for a ticket where the chosen role needs one.
+  const ticketOptional = rolesNeedingTicket.length < selectedRoles.length;
+  const ticketHint = ticketOptional && rolesNeedingTicket.length > 0 ? { hint: text(`Required for ${rolesNeedingTicket.join(', ')}`) } : {};
   return {
     type: 'modal',
     callback_id: RequestModal.callbackId,
@@ -66,6 +71,7 @@ export function buildRequestModal(input: { requestable: readonly RequestableRole
         block_id: ids.ticket.blockId,
         optional: ticketOptional,
         label: text('Ticket'),
+        ...ticketHint,
         element: { type: 'plain_text_input', action_id: ids.ticket.actionId, placeholder: text('INC-4211') },
       },
       {

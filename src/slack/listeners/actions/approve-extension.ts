@@ -2,7 +2,7 @@ import { remainingApprovals } from '../../../domain/approval-rules';
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function approveExtension({ service, surface }: ListenerDeps) {
+export function approveExtension({ service, surface, homes }: ListenerDeps) {
   return requestButton(
     surface,
     (extensionId, userId) => service.approveExtension(extensionId, userId),
@@ -12,5 +12,6 @@ export function approveExtension({ service, surface }: ListenerDeps) {
         : extension.status === 'PENDING'
           ? `You approved the extension of ${view.humanId}; ${remainingApprovals(extension.approvals.length, extension.requiredApprovals)} more needed.`
           : `You approved the extension of ${view.humanId}, but it could not be applied: ${extension.refusalReason ?? 'the access changed'}.`,
+    homes,
   );
 }

@@ -2,7 +2,7 @@ import { remainingApprovals } from '../../../domain/approval-rules';
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function approveRequest({ service, surface }: ListenerDeps) {
+export function approveRequest({ service, surface, homes }: ListenerDeps) {
   return requestButton(
     surface,
     (requestId, userId) => service.approve(requestId, userId),
@@ -10,5 +10,6 @@ export function approveRequest({ service, surface }: ListenerDeps) {
       quorum
         ? `You approved ${view.humanId}; that completes the approvals.`
         : `You approved ${view.humanId}; ${remainingApprovals(view.approvals.length, view.requiredApprovals)} more needed.`,
+    homes,
   );
 }

@@ -1,10 +1,11 @@
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function denyExtension({ service, surface }: ListenerDeps) {
+export function denyExtension({ service, surface, homes }: ListenerDeps) {
   return requestButton(
     surface,
     (extensionId, userId) => service.denyExtension(extensionId, userId),
     ({ view, withdrawn }) => (withdrawn ? `You withdrew the extension of ${view.humanId}.` : `You denied the extension of ${view.humanId}; it ends at its current time.`),
+    homes,
   );
 }

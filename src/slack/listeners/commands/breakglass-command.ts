@@ -2,12 +2,15 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt'
 import { parseCommand } from '../../../domain/command';
 import { buildHelpText } from '../../blocks/help-message';
 import { buildRequestModal } from '../../blocks/request-modal';
+import type { SlackMessage } from '../../surface';
 import type { ListenerDeps } from '../types';
+import { answerSubcommand } from './subcommand-answers';
 
 export const BREAKGLASS_COMMAND = '/breakglass';
 
-/** `/breakglass …`: help, the request modal, or an inline request. Acks at once; answers ephemerally. */
-export function breakglassCommand({ service, surface }: ListenerDeps) {
+/** `/breakglass …`: help, the request modal, an inline request, or a subcommand. Acks at once; answers ephemerally. */
+export function breakglassCommand(deps: ListenerDeps) {
+  const { service, surface } = deps;
   return async ({ command, ack, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     const parsed = parseCommand(command.text ?? '');
     if (parsed.kind === 'invalid') {
@@ -15,7 +18,8 @@ export function breakglassCommand({ service, surface }: ListenerDeps) {
       return;
     }
     await ack();
-    const answer = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
+    const answer = (message: string | SlackMessage) =>
+      respond({ response_type: 'ephemeral', replace_original: false, ...(typeof message === 'string' ? { text: message } : message) });
     switch (parsed.kind) {
       case 'help':
         await answer(buildHelpText(await service.requestableFor(command.user_id)));
@@ -42,6 +46,8 @@ export function breakglassCommand({ service, surface }: ListenerDeps) {
         if (!result.ok) await answer(`:warning: ${result.message}`);
         return;
       }
+      default:
+        await answer(await answerSubcommand(deps, command.user_id, parsed));
     }
   };
 }

@@ -1,0 +1,162 @@
+import type { Db } from '../db/prisma';
+import type { RequestState } from '../domain/request-state';
+import { humanRequestId, type RequestView } from '../domain/request-view';
+import { awaitsApprovalFrom, canSee, notVisibleMessage, viewerOf, type RequestAccessFacts, type Viewer } from '../domain/visibility';
+import { findRole } from '../policy/policy-queries';
+import type { Policy } from '../policy/types';
+import type { Outcome } from './access-service';
+import type { UserDirectory } from './user-directory';
+
+/** Requests still in play: waiting, or holding (or about to hold, or losing) access. */
+const OPEN_STATES: RequestState[] = ['PENDING', 'APPROVED', 'ACTIVE', 'REVOKING'];
+/** The requester's "active access": granted, being granted, or being taken back. */
+const HOLDING_STATES: RequestState[] = ['APPROVED', 'ACTIVE', 'REVOKING'];
+const ENDED_STATES: RequestState[] = ['EXPIRED', 'REVOKED', 'DENIED', 'FAILED', 'TIMED_OUT'];
+/** What admins watch: access that exists, including revocations that keep failing. */
+const ADMIN_ACTIVE_STATES: RequestState[] = ['ACTIVE', 'REVOKING'];
+
+/** The first `limit` matches as views, and how many matched in all (for "and N more"). */
+export interface Page {
+  items: RequestView[];
+  total: number;
+}
+
+/** What one user's App Home shows. `allActive` is for admins only. */
+export interface HomeContent {
+  userId: string;
+  isAdmin: boolean;
+  myAccess: Page;
+  myPending: Page;
+  toApprove: Page;
+  recent: RequestView[];
+  allActive: Page | null;
+}
+
+export interface HomeLimits {
+  myAccess: number;
+  myPending: number;
+  toApprove: number;
+  recent: number;
+  allActive: number;
+}
+
+/** One AuditEvent row, as the timeline shows it. */
+export interface TimelineEvent {
+  at: Date;
+  actor: string;
+  action: string;
+  details: Record<string, unknown>;
+}
+
+const factsSelect = { id: true, requesterId: true, resourceId: true, roleId: true } as const;
+
+/** The read side: finding requests by human id, lists, timelines and App Home content, all filtered by who may see
+ * what (src/domain/visibility.ts). Changes nothing. */
+export class RequestQueries {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      policy: Policy;
+      directory: UserDirectory;
+      /** Renders one request as people see it (AccessService.loadView). */
+      loadView: (requestId: string) => Promise<RequestView>;
+    },
+  ) {}
+
+  async viewer(userId: string): Promise<Viewer> {
+    return viewerOf(this.deps.policy, userId, await this.deps.directory.groupsOf(userId));
+  }
+
+  /** A request by its number (BG-<number>), if this user may see it; the refusal never says which it was. */
+  async findVisible(requestNumber: number, userId: string): Promise<Outcome<{ view: RequestView }, 'not_found'>> {
+    const row = await this.deps.db.accessRequest.findUnique({ where: { number: requestNumber }, select: factsSelect });
+    if (!row || !canSee(this.deps.policy, await this.viewer(userId), row)) {
+      return { ok: false, code: 'not_found', message: notVisibleMessage(humanRequestId(requestNumber)) };
+    }
+    return { ok: true, view: await this.deps.loadView(row.id) };
+  }
+
+  /** Active and pending requests this user may see, newest first. */
+  async listVisible(userId: string, limit: number): Promise<Page> {
+    const [viewer, rows] = await Promise.all([
+      this.viewer(userId),
+      this.deps.db.accessRequest.findMany({ where: { status: { in: OPEN_STATES } }, select: factsSelect, orderBy: { number: 'desc' } }),
+    ]);
+    return this.page(rows.filter((row) => canSee(this.deps.policy, viewer, row)), limit);
+  }
+
+  /** A request and its audit events, oldest first, if this user may see it. */
+  async timeline(requestNumber: number, userId: string): Promise<Outcome<{ view: RequestView; events: TimelineEvent[] }, 'not_found'>> {
+    const found = await this.findVisible(requestNumber, userId);
+    if (!found.ok) return found;
+    return { ok: true, view: found.view, events: await this.eventsOf(found.view.id) };
+  }
+
+  /** A request's audit events, oldest first, for whoever may already see the request (e.g. its audit summary). */
+  async eventsOf(requestId: string): Promise<TimelineEvent[]> {
+    const rows = await this.deps.db.auditEvent.findMany({ where: { requestId }, orderBy: { id: 'asc' } });
+    return rows.map((row) => ({
+      at: row.createdAt,
+      actor: row.actor,
+      action: row.action,
+      details: row.details !== null && typeof row.details === 'object' && !Array.isArray(row.details) ? (row.details as Record<string, unknown>) : {},
+    }));
+  }
+
+  async homeFor(userId: string, limits: HomeLimits): Promise<HomeContent> {
+    const { db, policy } = this.deps;
+    const [viewer, mine, pending, recentRows, adminRows] = await Promise.all([
+      this.viewer(userId),
+      db.accessRequest.findMany({ where: { requesterId: userId, status: { in: OPEN_STATES } }, select: { ...factsSelect, status: true }, orderBy: { number: 'desc' } }),
+      db.accessRequest.findMany({
+        where: { status: 'PENDING', requesterId: { not: userId } },
+        select: { ...factsSelect, approvals: { select: { approverId: true } } },
+        orderBy: { number: 'asc' },
+      }),
+      db.accessRequest.findMany({ where: { requesterId: userId, status: { in: ENDED_STATES } }, select: { id: true }, orderBy: { number: 'desc' }, take: limits.recent }),
+      policy.admins.includes(userId) ? this.allActive(limits.allActive) : Promise.resolve(null),
+    ]);
+    const toApprove = pending.filter((row) => awaitsApprovalFrom(policy, viewer, { ...row, approvedBy: row.approvals.map((a) => a.approverId) }));
+    const myAccess = await this.page(mine.filter((row) => HOLDING_STATES.includes(row.status)), limits.myAccess);
+    const myPending = await this.page(mine.filter((row) => row.status === 'PENDING'), limits.myPending);
+    const approvals = await this.page(toApprove, limits.toApprove);
+    const recent = await this.viewsOf(recentRows);
+    const allActive = adminRows ? { items: await this.viewsOf(adminRows.rows), total: adminRows.total } : null;
+    return { userId, isAdmin: viewer.isAdmin, myAccess, myPending, toApprove: approvals, recent, allActive };
+  }
+
+  /** What admins watch, soonest expiry first; counted rather than fetched beyond the first `limit` (there may be
+   * thousands). */
+  private async allActive(limit: number): Promise<{ rows: Array<{ id: string }>; total: number }> {
+    const where = { status: { in: ADMIN_ACTIVE_STATES } };
+    const [rows, total] = await Promise.all([
+      this.deps.db.accessRequest.findMany({ where, select: { id: true }, orderBy: [{ expiresAt: 'asc' }, { number: 'asc' }], take: limit }),
+      this.deps.db.accessRequest.count({ where }),
+    ]);
+    return { rows, total };
+  }
+
+  /** Everyone whose App Home shows this request: the requester, the role's approvers (people named, and members
+   * of the user groups named) and the admins. */
+  async audienceOf(request: RequestAccessFacts): Promise<string[]> {
+    const users = new Set<string>([request.requesterId, ...this.deps.policy.admins]);
+    const approvers = findRole(this.deps.policy, request.resourceId, request.roleId)?.role.approvers ?? [];
+    const groups = approvers.filter((principal) => principal.startsWith('S'));
+    for (const principal of approvers) if (!principal.startsWith('S')) users.add(principal);
+    const memberships = await Promise.all(groups.map((groupId) => this.deps.directory.membersOf(groupId)));
+    for (const members of memberships) for (const member of members) users.add(member);
+    return [...users];
+  }
+
+  /** Views are loaded one after another: a Home or a list is a few dozen small reads, and in parallel they would
+   * crowd the connection pool that revocations use. */
+  private async page(rows: ReadonlyArray<{ id: string }>, limit: number): Promise<Page> {
+    return { items: await this.viewsOf(rows.slice(0, limit)), total: rows.length };
+  }
+
+  private async viewsOf(rows: ReadonlyArray<{ id: string }>): Promise<RequestView[]> {
+    const views: RequestView[] = [];
+    for (const row of rows) views.push(await this.deps.loadView(row.id));
+    return views;
+  }
+}

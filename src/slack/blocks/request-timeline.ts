@@ -1,0 +1,149 @@
+import type { KnownBlock } from '@slack/web-api';
+import { formatDuration } from '../../domain/duration';
+import type { RequestView } from '../../domain/request-view';
+import { SYSTEM_ACTOR } from '../../services/audit-log';
+import type { TimelineEvent } from '../../services/request-queries';
+import type { SlackMessage } from '../surface';
+import { escapeText, mentionUser, slackDate } from './format';
+import { requestHeadline } from './request-lines';
+
+/** Slack allows 50 blocks per message; the title and the closing note take two. */
+const MAX_TIMELINE_BLOCKS = 45;
+/** Under Slack's 3000 characters per text object. */
+const MAX_BLOCK_TEXT = 2800;
+/** A revocation retried for hours writes hundreds of failures; runs longer than this are summarised. */
+const MAX_FAILURE_RUN = 3;
+
+function who(actor: string): string {
+  return actor === SYSTEM_ACTOR ? 'Breakglass' : mentionUser(actor);
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function dateText(value: unknown): string | null {
+  const text = str(value);
+  const date = text ? new Date(text) : null;
+  return date && !Number.isNaN(date.getTime()) ? slackDate(date) : null;
+}
+
+/** `details.error` and other free text come from targets and people: escaped and clipped. */
+function quoted(value: unknown): string {
+  return escapeText(str(value) ?? 'no details', 300);
+}
+
+/** One audit event in words. Actions this version does not know are still shown, by name, with their actor. */
+export function describeEvent(event: TimelineEvent): string {
+  const { actor, details: d } = event;
+  switch (event.action) {
+    case 'REQUESTED':
+      return `${who(actor)} requested \`${str(d.role) ?? '?'}\` on \`${str(d.resource) ?? '?'}\` for ${num(d.durationSeconds) !== null ? formatDuration(num(d.durationSeconds)!) : '?'}${str(d.ticket) ? ` (ticket ${quoted(d.ticket)})` : ''}`;
+    case 'POST_FAILED':
+      return 'The approval message could not be posted; the request failed';
+    case 'APPROVAL_RECORDED':
+      return `${who(actor)} approved${num(d.approvals) !== null && num(d.required) !== null ? ` (${num(d.approvals)} of ${num(d.required)})` : ''}`;
+    case 'QUORUM_REACHED':
+      return `Enough approvals${dateText(d.expiresAt) ? `; access until ${dateText(d.expiresAt)}` : ''}`;
+    case 'DENIED':
+      return `${who(actor)} denied the request`;
+    case 'WITHDRAWN':
+      return `${who(actor)} withdrew the request`;
+    case 'GRANTED':
+      return `Granted \`${str(d.grant) ?? '?'}\` to \`${escapeText(str(d.login) ?? '?', 100)}\`${str(d.temporaryLogin) ? ` (temporary login \`${escapeText(str(d.temporaryLogin)!, 100)}\`)` : ''} and verified on the target${dateText(d.expiresAt) ? `, until ${dateText(d.expiresAt)}` : ''}`;
+    case 'GRANT_FAILED':
+      return `Granting failed: ${quoted(d.error)}; rolling back`;
+    case 'REVOKE_REQUESTED':
+      return `${who(actor)} asked to revoke the access now`;
+    case 'EXPIRY_REACHED':
+      return 'Expiry time reached; revoking';
+    case 'REVOKE_FAILED':
+      return `Revocation attempt ${num(d.attempt) ?? '?'} failed: ${quoted(d.error)}`;
+    case 'REVOKED':
+    case 'EXPIRED':
+    case 'ROLLED_BACK': {
+      const what = event.action === 'REVOKED' ? 'Access revoked early' : event.action === 'EXPIRED' ? 'Access revoked at expiry' : 'Partial grant rolled back';
+      const kept = str(d.keptOnTargetFor);
+      return `${what} and verified gone${kept ? ` (left in place on the target for ${escapeText(kept, 40)}, which still holds it)` : ''}`;
+    }
+    case 'TIMED_OUT':
+      return `Nobody decided${num(d.requestTtlSeconds) !== null ? ` within ${formatDuration(num(d.requestTtlSeconds)!)}` : ''}; the request timed out`;
+    case 'REVOKE_ALERTED':
+      return `Alert raised after ${num(d.attempts) ?? '?'} failed revocation attempts`;
+    case 'RETRY_REQUESTED':
+      return `${who(actor)} asked to retry the revocation now`;
+    case 'EXTENDED':
+      return `${who(actor)} extended the access${dateText(d.from) ? ` from ${dateText(d.from)}` : ''}${dateText(d.to) ? ` to ${dateText(d.to)}` : ''}`;
+    case 'EXTEND_ON_TARGET_FAILED':
+      return `The target did not take the new expiry: ${quoted(d.error)}`;
+    case 'REMINDER_SENT':
+      return `Reminder sent to the requester${dateText(d.expiresAt) ? ` (access ends ${dateText(d.expiresAt)})` : ''}`;
+    case 'EXTENSION_REQUESTED':
+      return `${who(actor)} asked for ${num(d.extendBySeconds) !== null ? `${formatDuration(num(d.extendBySeconds)!)} more` : 'more time'}${num(d.approvalsRequired) !== null ? ` (${num(d.approvalsRequired)} approval${num(d.approvalsRequired) === 1 ? '' : 's'} needed)` : ''}`;
+    case 'EXTENSION_APPROVAL_RECORDED':
+      return `${who(actor)} approved the extension${num(d.approvals) !== null && num(d.required) !== null ? ` (${num(d.approvals)} of ${num(d.required)})` : ''}`;
+    case 'EXTENSION_DENIED':
+      return `${who(actor)} denied the extension`;
+    case 'EXTENSION_WITHDRAWN':
+      return `${who(actor)} withdrew the extension`;
+    case 'EXTENSION_REFUSED':
+      return `The approved extension could not be applied: ${quoted(d.reason)}`;
+    case 'EXTENSION_CANCELLED':
+      return 'The waiting extension was closed: the access ended first';
+    default: {
+      // Reminders, extension approvals and whatever comes later: readable without a release of this file.
+      const words = event.action.toLowerCase().replace(/_/g, ' ');
+      return `${words[0]?.toUpperCase() ?? ''}${words.slice(1)}${actor !== SYSTEM_ACTOR ? ` by ${who(actor)}` : ''}`;
+    }
+  }
+}
+
+/** Long runs of failed revocation attempts shrink to the first and last few, with a count in between. */
+function collapseFailureRuns(events: readonly TimelineEvent[]): Array<TimelineEvent | { skipped: number }> {
+  const out: Array<TimelineEvent | { skipped: number }> = [];
+  let index = 0;
+  while (index < events.length) {
+    let end = index;
+    while (events[index].action === 'REVOKE_FAILED' && end + 1 < events.length && events[end + 1].action === 'REVOKE_FAILED') end++;
+    const run = events.slice(index, end + 1);
+    if (run.length > 2 * MAX_FAILURE_RUN) {
+      out.push(...run.slice(0, MAX_FAILURE_RUN), { skipped: run.length - 2 * MAX_FAILURE_RUN }, ...run.slice(-MAX_FAILURE_RUN));
+    } else {
+      out.push(...run);
+    }
+    index = end + 1;
+  }
+  return out;
+}
+
+/** One line per event (long runs of failures collapsed), oldest first: `• <time> — <what happened>`. */
+export function timelineLines(events: readonly TimelineEvent[]): string[] {
+  return collapseFailureRuns(events).map((entry) =>
+    'skipped' in entry ? `   … ${entry.skipped} more failed attempts …` : `• ${slackDate(entry.at)} — ${describeEvent(entry)}`,
+  );
+}
+
+/** `/breakglass audit <id>`: every audit event of the request, oldest first, with time and actor. */
+export function buildTimeline(view: RequestView, events: readonly TimelineEvent[]): SlackMessage {
+  const lines = timelineLines(events);
+  const chunks: string[] = [];
+  for (const line of lines) {
+    const last = chunks.length - 1;
+    if (last >= 0 && chunks[last].length + line.length + 1 <= MAX_BLOCK_TEXT) chunks[last] += `\n${line}`;
+    else chunks.push(line);
+  }
+  const shown = chunks.slice(0, MAX_TIMELINE_BLOCKS);
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `*Timeline of ${requestHeadline(view)}* · requested by ${mentionUser(view.requesterId)} · now ${view.status.toLowerCase()}` } },
+    ...shown.map((text): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })),
+  ];
+  if (chunks.length > shown.length) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'The timeline is too long for one message; the rest is in the AuditEvent table.' }] });
+  }
+  if (events.length === 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'No audit events recorded.' }] });
+  return { text: `Timeline of ${view.humanId}: ${events.length} event${events.length === 1 ? '' : 's'}, now ${view.status.toLowerCase()}`, blocks };
+}
