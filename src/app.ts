@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config/env';
 import { createPrisma } from './db/prisma';
+import { auditRoute } from './http/audit-route';
 import { ExpiryQueue } from './jobs/expiry-queue';
 import { ExpiryWorker } from './jobs/expiry-worker';
 import { QueueWatchdog } from './jobs/queue-watchdog';
@@ -73,6 +74,7 @@ export function createBreakglass({
 
   const http = express();
   http.use('/slack/events', rejectFutureTimestamps());
+  http.use('/audit', auditRoute(db, config.auditApiToken, logger.child({ module: 'audit' })));
   const slackLogger = boltLogger(logger.child({ module: 'bolt' }));
   const receiver = new ExpressReceiver({ signingSecret: config.slackSigningSecret, app: http, logger: slackLogger });
   const app = new App({

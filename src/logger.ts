@@ -19,6 +19,9 @@ const redactPaths = [
   'config.slackSigningSecret',
   'config.databaseUrl',
   'config.redisUrl',
+  'config.auditApiToken',
+  'auditApiToken',
+  '*.auditApiToken',
 ];
 
 /** Connection strings with passwords that slip into free text (error messages) lose the password. */
