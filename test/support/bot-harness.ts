@@ -24,7 +24,7 @@ export class BotHarness {
   /** Pass the queue name of an earlier harness to play a restarted bot on the same queue. */
   constructor(
     private readonly policyYaml: string,
-    private readonly options: { queueName?: string; reconcileEveryMs?: number; databaseUrl?: string; redisUrl?: string; captureLogs?: boolean } = {},
+    private readonly options: { queueName?: string; reconcileEveryMs?: number; databaseUrl?: string; redisUrl?: string; captureLogs?: boolean; auditApiToken?: string } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
   }
@@ -44,6 +44,7 @@ export class BotHarness {
       reconcileEveryMs: this.options.reconcileEveryMs ?? 60_000,
       jobLockMs: 30_000,
       expiryConcurrency: 20,
+      auditApiToken: this.options.auditApiToken,
     };
     const logger = this.options.captureLogs
       ? pino({ level: 'trace' }, { write: (line: string) => void this.logs.push(line) })
