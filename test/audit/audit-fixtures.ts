@@ -48,3 +48,41 @@ export async function tamper(db: Db, ...statements: string[]): Promise<void> {
     db.$executeRawUnsafe('ALTER TABLE "AuditEvent" ENABLE TRIGGER audit_event_append_only'),
   ]);
 }
+
+/** A strict RFC 4180 reader (quoted fields, doubled quotes, CRLF records), to read exports back in tests. */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] === '"' && field === '') {
+      i += 1;
+      for (;;) {
+        if (i >= text.length) throw new Error('unterminated quoted field');
+        if (text[i] === '"' && text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+        } else if (text[i] === '"') {
+          i += 1;
+          break;
+        } else field += text[i++];
+      }
+      if (text[i] !== ',' && text[i] !== '\r') throw new Error(`text after a quoted field at ${i}`);
+    } else if (text[i] === ',') {
+      record.push(field);
+      field = '';
+      i += 1;
+    } else if (text[i] === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i += 2;
+    } else if (text[i] === '\n' || text[i] === '\r' || text[i] === '"') {
+      throw new Error(`bare ${JSON.stringify(text[i])} at ${i}: not RFC 4180`);
+    } else field += text[i++];
+  }
+  if (field !== '' || record.length > 0) throw new Error('the last record does not end with CRLF');
+  return records;
+}
