@@ -16,7 +16,9 @@ export type AuditProblemKind =
   /** The head does not match the last row (or is missing while rows exist). */
   | 'head-mismatch'
   /** A row without seq or hash: inserted behind the trigger's back, or its chain fields were cleared. */
-  | 'unchained';
+  | 'unchained'
+  /** The event at a head recorded earlier (kept outside the database) no longer has that hash, or is gone. */
+  | 'known-head-mismatch';
 
 export interface AuditProblem {
   kind: AuditProblemKind;
@@ -47,6 +49,8 @@ export interface VerifyOptions {
   batchSize?: number;
   /** Problems listed in the result; the rest are only counted. */
   maxProblems?: number;
+  /** A head recorded earlier (e.g. from a previous run's output): catches a rewrite of the whole chain. */
+  knownHead?: { seq: number; hash: string };
 }
 
 interface ChainRow {
@@ -81,6 +85,8 @@ export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Pro
   // Without a head, read every chained row (and say the head is missing below).
   const upTo = head?.seq ?? Number.MAX_SAFE_INTEGER;
 
+  const knownHead = options.knownHead;
+  let knownHeadSeen = false;
   let eventsChecked = 0;
   let previous: { seq: number; hash: string | null; eventId: string; request: string | null } | null = null;
   let after = 0;
@@ -115,6 +121,16 @@ export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Pro
       } else if (row.recomputed !== row.hash) {
         report({ kind: 'edited', ...at, message: `seq ${seq} (${where(at)}) was edited: its content no longer matches its hash` });
       }
+      if (knownHead && seq === knownHead.seq) {
+        knownHeadSeen = true;
+        if (row.hash !== knownHead.hash) {
+          report({
+            kind: 'known-head-mismatch',
+            ...at,
+            message: `seq ${seq} (${where(at)}) no longer has the recorded hash ${knownHead.hash}: the chain was rewritten up to here`,
+          });
+        }
+      }
       previous = { seq, hash: row.hash, eventId: row.id, request };
       eventsChecked += 1;
     }
@@ -142,6 +158,10 @@ export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Pro
       request: previous.request,
       message: `the chain head does not match the last event, seq ${previous.seq} (${where(previous)}): the last event or the head was rewritten`,
     });
+  }
+
+  if (knownHead && !knownHeadSeen) {
+    report({ kind: 'known-head-mismatch', seq: knownHead.seq, eventId: null, request: null, message: `the recorded head seq ${knownHead.seq} is no longer in the chain` });
   }
 
   await reportUnchainedRows(db, batchSize, report);

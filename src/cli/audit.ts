@@ -12,8 +12,10 @@ import { scrubSecrets } from '../logger';
 export const EXIT = { ok: 0, chainBroken: 1, usage: 2, failed: 3 } as const;
 
 const USAGE = `Usage:
-  npm run audit -- verify
+  npm run audit -- verify [--known-head <seq>:<hash>]
       Checks the audit hash chain. Exit 0 when intact, 1 when it is not (and says where).
+      --known-head: a head printed by an earlier run and kept elsewhere; the event at that seq must still
+      have that hash (catches a rewrite of the whole chain).
   npm run audit -- export --since <when> [--until <when>] [--request BG-1042] [--actor U123ABC]
                           [--format csv|json] [--output <file>]
       Exports audit events to stdout (or --output). <when> is a duration meaning "that long ago"
@@ -48,6 +50,7 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
         actor: { type: 'string' },
         format: { type: 'string' },
         output: { type: 'string', short: 'o' },
+        'known-head': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -59,9 +62,10 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
     if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'say what to do: verify or export' : `one command at a time, got: ${parsed.positionals.join(' ')}`);
     command = parsed.positionals[0];
     if (command !== 'verify' && command !== 'export') throw new UsageError(`unknown command "${command}": use verify or export`);
+    if (command === 'export' && values['known-head'] !== undefined) throw new UsageError('--known-head belongs to verify');
     if (command === 'verify') {
       const exportOnly = ['since', 'until', 'request', 'actor', 'format', 'output'].filter((name) => values[name] !== undefined);
-      if (exportOnly.length > 0) throw new UsageError(`verify takes no options (--${exportOnly[0]} belongs to export)`);
+      if (exportOnly.length > 0) throw new UsageError(`--${exportOnly[0]} belongs to export, not verify`);
     }
   } catch (err) {
     const badArguments = err instanceof UsageError || (err instanceof TypeError && String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS'));
@@ -75,6 +79,15 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
     say(io.stderr, `audit: ${query.message}\nExample: npm run audit -- export --since 30d --format csv --output audit.csv`);
     return EXIT.usage;
   }
+  let knownHead: { seq: number; hash: string } | undefined;
+  if (typeof values['known-head'] === 'string') {
+    const match = /^(\d{1,15}):([0-9a-f]{64})$/i.exec(values['known-head'].trim());
+    if (!match || Number(match[1]) < 1) {
+      say(io.stderr, `audit: --known-head "${values['known-head']}" is not <seq>:<64 hex digits>, as verify prints it (head seq 1044, hash 3f9c…)\nExample: npm run audit -- verify --known-head 1044:${'3f9c'.padEnd(64, '0')}`);
+      return EXIT.usage;
+    }
+    knownHead = { seq: Number(match[1]), hash: match[2].toLowerCase() };
+  }
   const databaseUrl = io.env.DATABASE_URL;
   if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     say(io.stderr, `audit: DATABASE_URL ${databaseUrl ? 'must be a URL starting with postgresql://' : 'is not set (see .env.example)'}`);
@@ -84,7 +97,7 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
   const db = createPrisma(databaseUrl, 1);
   try {
     if (command === 'verify') {
-      const result = await verifyAuditChain(db);
+      const result = await verifyAuditChain(db, { knownHead });
       say(result.ok ? io.stdout : io.stderr, describeVerifyResult(result));
       return result.ok ? EXIT.ok : EXIT.chainBroken;
     }
@@ -114,9 +127,13 @@ async function writeExport(db: Db, query: Extract<ReturnType<typeof parseExportQ
 }
 
 export function describeVerifyResult(result: AuditVerifyResult): string {
-  const head = result.head ? `head seq ${result.head.seq}, hash ${result.head.hash}` : 'no head';
-  if (result.ok) return `Audit chain intact: ${result.eventsChecked} event${result.eventsChecked === 1 ? '' : 's'} checked (${head}).`;
-  const lines = [`Audit chain BROKEN: ${result.problemCount} problem${result.problemCount === 1 ? '' : 's'} in ${result.eventsChecked} events checked (${head}).`];
+  const head = result.head ? `head ${result.head.seq}:${result.head.hash}` : 'no head';
+  const events = `${result.eventsChecked} event${result.eventsChecked === 1 ? '' : 's'} checked`;
+  if (result.ok) {
+    if (!result.head) return `Audit chain intact: ${events} (no events yet).`;
+    return `Audit chain intact: ${events}.\nHead: ${result.head.seq}:${result.head.hash}\n(keep it outside the database; later runs check it with --known-head ${result.head.seq}:${result.head.hash})`;
+  }
+  const lines = [`Audit chain BROKEN: ${result.problemCount} problem${result.problemCount === 1 ? '' : 's'} in ${events} (${head}).`];
   for (const problem of result.problems) lines.push(`  - [${problem.kind}] ${problem.message}`);
   const unlisted = result.problemCount - result.problems.length;
   if (unlisted > 0) lines.push(`  … and ${unlisted} more not listed.`);

@@ -57,10 +57,38 @@ afterAll(async () => {
 });
 
 describe('npm run audit -- verify', () => {
-  it('exits 0 on an intact chain', async () => {
+  it('exits 0 on an intact chain and prints the head to keep', async () => {
     const result = await audit(['verify']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toMatch(/^Audit chain intact: 4 events checked \(head seq 4, hash [0-9a-f]{64}\)\.\n$/);
+    const head = await db.auditChainHead.findUniqueOrThrow({ where: { id: 1 } });
+    expect(result.stdout).toBe(
+      `Audit chain intact: 4 events checked.\nHead: 4:${head.hash}\n(keep it outside the database; later runs check it with --known-head 4:${head.hash})\n`,
+    );
+  });
+
+  it('checks a head recorded earlier, which catches a rewrite of the whole chain', async () => {
+    const third = await db.auditEvent.findUniqueOrThrow({ where: { seq: 3 } });
+    expect((await audit(['verify', '--known-head', `3:${third.hash}`])).code).toBe(0);
+    // Rewriting the whole chain from seq 2 on, head included, as only a superuser can: verify alone is satisfied.
+    await tamper(
+      db,
+      `UPDATE "AuditEvent" SET actor = 'U0MALLORY' WHERE seq = 2`,
+      `DO $$ DECLARE e RECORD; previous TEXT; BEGIN
+         SELECT hash INTO previous FROM "AuditEvent" WHERE seq = 1;
+         FOR e IN SELECT * FROM "AuditEvent" WHERE seq >= 2 ORDER BY seq LOOP
+           UPDATE "AuditEvent" SET "prevHash" = previous, hash = audit_event_hash(previous, e.seq, e."requestId", e.actor, e.action, e.details, e."createdAt") WHERE id = e.id RETURNING hash INTO previous;
+         END LOOP;
+         UPDATE "AuditChainHead" SET hash = previous;
+       END $$`,
+    );
+    expect((await audit(['verify'])).code).toBe(0);
+    const result = await audit(['verify', '--known-head', `3:${third.hash}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`[known-head-mismatch] seq 3 (event id ${third.id}) no longer has the recorded hash ${third.hash}`);
+    const beyond = await audit(['verify', '--known-head', `9:${third.hash}`]);
+    expect(beyond.code).toBe(1);
+    expect(beyond.stderr).toContain('[known-head-mismatch] the recorded head seq 9 is no longer in the chain');
+    expect((await audit(['verify', '--known-head', '3:abc'])).stderr).toMatch(/^audit: --known-head "3:abc" is not <seq>:<64 hex digits>/);
   });
 
   it('exits 1 and says where the chain breaks', async () => {
@@ -69,7 +97,7 @@ describe('npm run audit -- verify', () => {
     const result = await audit(['verify']);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('Audit chain BROKEN: 2 problems in 3 events checked');
+    expect(result.stderr).toMatch(/^Audit chain BROKEN: 2 problems in 3 events checked \(head 4:[0-9a-f]{64}\)\.\n/);
     expect(result.stderr).toContain(`[edited] seq 1 (event id ${edited.id}, BG-${request.number}) was edited`);
     expect(result.stderr).toContain('[missing-events] event seq 3 is missing between seq 2 and 4: deleted');
   });
@@ -83,7 +111,8 @@ describe('npm run audit -- verify', () => {
     expect(await usage([])).toMatch(/^audit: say what to do: verify or export\n\nUsage:/);
     expect(await usage(['verfy'])).toMatch(/^audit: unknown command "verfy": use verify or export/);
     expect(await usage(['verify', 'export'])).toMatch(/one command at a time/);
-    expect(await usage(['verify', '--since', '1d'])).toMatch(/verify takes no options \(--since belongs to export\)/);
+    expect(await usage(['verify', '--since', '1d'])).toMatch(/--since belongs to export, not verify/);
+    expect(await usage(['export', '--since', '1d', '--known-head', '1:x'])).toMatch(/--known-head belongs to verify/);
     expect(await usage(['export', '--sinse', '1d'])).toMatch(/^audit: Unknown option '--sinse'/);
     expect(await usage(['export'])).toMatch(/^audit: since is required/);
     expect(await usage(['export', '--since', 'last week'])).toMatch(/^audit: since "last week" is not a duration/);
