@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { finished } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { exportAuditEvents } from '../audit/export';
 import { parseExportQuery } from '../audit/export-query';
@@ -83,7 +83,7 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
   if (typeof values['known-head'] === 'string') {
     const match = /^(\d{1,15}):([0-9a-f]{64})$/i.exec(values['known-head'].trim());
     if (!match || Number(match[1]) < 1) {
-      say(io.stderr, `audit: --known-head "${values['known-head']}" is not <seq>:<64 hex digits>, as verify prints it (head seq 1044, hash 3f9c…)\nExample: npm run audit -- verify --known-head 1044:${'3f9c'.padEnd(64, '0')}`);
+      say(io.stderr, `audit: --known-head "${values['known-head']}" is not <seq>:<64 hex digits>, as verify prints it (Head: 1044:3f9c…)\nExample: npm run audit -- verify --known-head 1044:${'3f9c'.padEnd(64, '0')}`);
       return EXIT.usage;
     }
     knownHead = { seq: Number(match[1]), hash: match[2].toLowerCase() };
@@ -103,7 +103,9 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
     }
     if (!query?.ok) throw new Error('unreachable: export without a valid query');
     const output = str(values.output);
-    const count = await writeExport(db, query, output ? fs.createWriteStream(output) : io.stdout, Boolean(output));
+    // Opened before the first query, so a wrong path fails at once and not halfway through.
+    const out = output ? fs.createWriteStream(output, { fd: fs.openSync(output, 'w') }) : io.stdout;
+    const count = await writeExport(db, query, out, Boolean(output));
     if (output) say(io.stderr, `audit: wrote ${count} event${count === 1 ? '' : 's'} to ${output}`);
     return EXIT.ok;
   } catch (err) {
@@ -114,15 +116,11 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/** Streams the export with back-pressure; a write error (full disk, closed pipe) fails the command. */
 async function writeExport(db: Db, query: Extract<ReturnType<typeof parseExportQuery>, { ok: true }>, out: Writable, closeWhenDone: boolean): Promise<number> {
   let count = 0;
-  for await (const chunk of exportAuditEvents(db, query.filters, query.format, { onBatch: (rows) => (count += rows) })) {
-    if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
-  }
-  if (closeWhenDone) {
-    out.end();
-    await finished(out);
-  }
+  const chunks = exportAuditEvents(db, query.filters, query.format, { onBatch: (rows) => (count += rows) });
+  await pipeline(Readable.from(chunks), out, { end: closeWhenDone });
   return count;
 }
 

@@ -126,6 +126,10 @@ describe('npm run audit -- verify', () => {
     expect(unreachable.code).toBe(3);
     expect(unreachable.stderr).toMatch(/^audit: verify failed: .*reach database server/);
     expect(unreachable.stderr).not.toContain('hunter2-secret');
+
+    const unwritable = await audit(['export', '--since', '1d', '--output', '/nonexistent-dir/audit.csv']);
+    expect(unwritable).toMatchObject({ code: 3, stdout: '' });
+    expect(unwritable.stderr).toMatch(/^audit: export failed: ENOENT/);
   });
 });
 
