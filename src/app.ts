@@ -9,6 +9,7 @@ import type { AppConfig, ProcessRole } from './config/env';
 import { createPrisma } from './db/prisma';
 import { opsRoutes } from './http/ops-routes';
 import { Readiness } from './http/readiness';
+import { auditRoute } from './http/audit-route';
 import { ExpiryQueue } from './jobs/expiry-queue';
 import { ExpiryWorker } from './jobs/expiry-worker';
 import { QueueWatchdog } from './jobs/queue-watchdog';
@@ -145,6 +146,7 @@ export function createBreakglass({
   const http = express();
   const readiness = new Readiness({ db, redisReachable: (timeoutMs) => expiryQueue.reachable(timeoutMs), logger: logger.child({ module: 'readiness' }), migrationsDir });
   http.use(opsRoutes({ readiness, registry: metrics.registry }));
+  http.use('/audit', auditRoute(db, config.auditApiToken, logger.child({ module: 'audit' })));
   const socketMode = receivesSlack && Boolean(config.slackAppToken);
   const app = receivesSlack ? slackApp() : null;
 

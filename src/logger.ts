@@ -20,6 +20,9 @@ const redactPaths = [
   'config.slackAppToken',
   'config.databaseUrl',
   'config.redisUrl',
+  'config.auditApiToken',
+  'auditApiToken',
+  '*.auditApiToken',
 ];
 
 /** Connection strings with passwords that slip into free text (error messages) lose the password. */

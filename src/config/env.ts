@@ -25,6 +25,8 @@ export interface AppConfig {
   jobLockMs: number;
   /** Expiry jobs (revocations) one process runs at once. */
   expiryConcurrency: number;
+  /** Bearer token of GET /audit; without one the endpoint answers 404. */
+  auditApiToken?: string;
 }
 
 /** Thrown with a single line that says which variable is wrong and why. */
@@ -75,6 +77,11 @@ const envSchema = z.object({
   BREAKGLASS_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"').default('breakglass-expiry'),
   RECONCILE_EVERY: duration('1m'),
   JOB_LOCK: duration('30s'),
+  AUDIT_API_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters, e.g. the output of `openssl rand -hex 32`')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an Authorization header)')
+    .optional(),
   EXPIRY_CONCURRENCY: z.coerce.number({ error: 'must be a whole number (1-500)' }).int('must be a whole number (1-500)').min(1, 'must be 1-500').max(500, 'must be 1-500').default(20),
 });
 
@@ -125,5 +132,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     reconcileEveryMs: e.RECONCILE_EVERY,
     jobLockMs: e.JOB_LOCK,
     expiryConcurrency: e.EXPIRY_CONCURRENCY,
+    auditApiToken: e.AUDIT_API_TOKEN,
   };
 }

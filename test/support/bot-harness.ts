@@ -34,6 +34,7 @@ export class BotHarness {
       /** Settings on top of the test ones, e.g. `role`. */
       config?: Partial<AppConfig>;
       migrationsDir?: string;
+      auditApiToken?: string;
     } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
@@ -54,6 +55,7 @@ export class BotHarness {
       reconcileEveryMs: this.options.reconcileEveryMs ?? 60_000,
       jobLockMs: 30_000,
       expiryConcurrency: 20,
+      auditApiToken: this.options.auditApiToken,
       ...this.options.config,
     };
     const logger = this.options.captureLogs

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { createPrisma, type Db } from '../../src/db/prisma';
+import { GENESIS_HASH, verifyAuditChain } from '../../src/audit/verify';
+import { truncateAll } from '../support/bot-harness';
+import { addEvent, createRequest, tamper } from './audit-fixtures';
+
+let db: Db;
+
+beforeAll(() => {
+  // Room for the concurrent-insert test's parallel transactions.
+  db = createPrisma(process.env.TEST_DATABASE_URL!, 50);
+});
+
+beforeEach(async () => {
+  await truncateAll(db);
+});
+
+afterAll(async () => {
+  await db.$disconnect();
+});
+
+/** Ten chained events, five of them on one request; returns that request's BG-number. */
+async function tenEvents(): Promise<number> {
+  const request = await createRequest(db);
+  for (let i = 1; i <= 10; i += 1) {
+    await addEvent(db, { requestId: i % 2 === 0 ? request.id : null, actor: `U0ACTOR${i}`, action: 'APPROVAL_RECORDED', details: { n: i } });
+  }
+  return request.number;
+}
+
+describe('the database keeps audit events append-only', () => {
+  it('refuses UPDATE and DELETE, through Prisma and in raw SQL', async () => {
+    const event = await addEvent(db, { actor: 'U0ALICE' });
+    await expect(db.auditEvent.update({ where: { id: event.id }, data: { actor: 'U0MALLORY' } })).rejects.toThrow(/append-only/);
+    await expect(db.auditEvent.delete({ where: { id: event.id } })).rejects.toThrow(/append-only/);
+    await expect(db.$executeRawUnsafe('UPDATE "AuditEvent" SET hash = NULL')).rejects.toThrow(/append-only: UPDATE/);
+    await expect(db.$executeRawUnsafe('DELETE FROM "AuditEvent"')).rejects.toThrow(/append-only: DELETE/);
+    expect(await db.auditEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({ actor: 'U0ALICE', seq: 1n });
+  });
+
+  it('chains each insert: seq from 1, prevHash = the previous hash, the hash recomputable from the fields', async () => {
+    const first = await addEvent(db, { actor: 'U0ALICE', action: 'REQUESTED', details: { reason: 'x' } });
+    const second = await addEvent(db, { actor: 'system', action: 'GRANTED' });
+    expect(first).toMatchObject({ seq: 1n, prevHash: GENESIS_HASH });
+    expect(second).toMatchObject({ seq: 2n, prevHash: first.hash });
+    // The definition the README gives, recomputed outside the database.
+    const expected = createHash('sha256')
+      .update([GENESIS_HASH, '1', '', 'U0ALICE', 'REQUESTED', '{"reason": "x"}', first.createdAt.toISOString().slice(0, -1)].join('\n'))
+      .digest('hex');
+    expect(first.hash).toBe(expected);
+    expect(await db.auditChainHead.findUniqueOrThrow({ where: { id: 1 } })).toEqual({ id: 1, seq: 2n, hash: second.hash });
+  });
+
+  it('leaves a gapless, valid chain after 200 inserts from parallel transactions', async () => {
+    const request = await createRequest(db);
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        db.$transaction(
+          async (tx) => {
+            // Some transactions do other work after their insert, so commits interleave with the chain lock held.
+            await addEvent(tx, { requestId: i % 3 === 0 ? request.id : null, actor: `U0PARALLEL${i}`, details: { i } });
+            if (i % 4 === 0) await tx.accessRequest.findMany({ take: 1 });
+          },
+          { maxWait: 60_000, timeout: 60_000 },
+        ),
+      ),
+    );
+    const seqs = (await db.auditEvent.findMany({ select: { seq: true }, orderBy: { seq: 'asc' } })).map((event) => Number(event.seq));
+    expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    const result = await verifyAuditChain(db, { batchSize: 37 });
+    expect(result).toMatchObject({ ok: true, eventsChecked: 200, problemCount: 0, problems: [], head: { seq: 200 } });
+  });
+});
+
+describe('verifyAuditChain', () => {
+  it('passes an intact chain, across batch boundaries, and an empty one', async () => {
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, eventsChecked: 0, head: null, problems: [], problemCount: 0 });
+    await tenEvents();
+    const head = await db.auditChainHead.findUniqueOrThrow({ where: { id: 1 } });
+    for (const batchSize of [1, 3, 10, 1000]) {
+      expect(await verifyAuditChain(db, { batchSize })).toEqual({ ok: true, eventsChecked: 10, head: { seq: 10, hash: head.hash }, problems: [], problemCount: 0 });
+    }
+  });
+
+  it('finds an edited row and says which one, with its request', async () => {
+    const number = await tenEvents();
+    await tamper(db, `UPDATE "AuditEvent" SET actor = 'U0MALLORY' WHERE seq = 4`);
+    const event = await db.auditEvent.findUniqueOrThrow({ where: { seq: 4 } });
+    const result = await verifyAuditChain(db, { batchSize: 3 });
+    expect(result.ok).toBe(false);
+    expect(result.problemCount).toBe(1);
+    expect(result.problems).toEqual([
+      { kind: 'edited', seq: 4, eventId: String(event.id), request: `BG-${number}`, message: expect.stringMatching(/^seq 4 \(event id \d+, BG-\d+\) was edited/) },
+    ]);
+  });
+
+  it('finds a row rewritten with a recomputed hash: the next row no longer links to it', async () => {
+    await tenEvents();
+    await tamper(
+      db,
+      `UPDATE "AuditEvent" SET details = '{"n": 999}', hash = audit_event_hash("prevHash", seq, "requestId", actor, action, '{"n": 999}'::jsonb, "createdAt") WHERE seq = 6`,
+    );
+    const result = await verifyAuditChain(db);
+    expect(result.problems.map(({ kind, seq }) => ({ kind, seq }))).toEqual([{ kind: 'broken-link', seq: 7 }]);
+    expect(result.problems[0].message).toMatch(/does not link to seq 6: seq 6 was replaced/);
+  });
+
+  it('finds a deleted middle row and says between which events', async () => {
+    await tenEvents();
+    await tamper(db, 'DELETE FROM "AuditEvent" WHERE seq IN (5, 6)');
+    const result = await verifyAuditChain(db, { batchSize: 4 });
+    expect(result).toMatchObject({ ok: false, eventsChecked: 8, problemCount: 1 });
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'missing-events', seq: 7, message: '2 events (seq 5–6) are missing between seq 4 and 7: deleted' })]);
+  });
+
+  it('finds deleted first rows', async () => {
+    await tenEvents();
+    await tamper(db, 'DELETE FROM "AuditEvent" WHERE seq = 1');
+    const result = await verifyAuditChain(db);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'missing-events', seq: 2, message: 'event seq 1 is missing before seq 2 (the start of the chain): deleted' })]);
+  });
+
+  it('finds deleted last rows through the chain head', async () => {
+    await tenEvents();
+    await tamper(db, 'DELETE FROM "AuditEvent" WHERE seq >= 8');
+    const result = await verifyAuditChain(db);
+    expect(result).toMatchObject({ ok: false, eventsChecked: 7, problemCount: 1 });
+    expect(result.problems).toEqual([
+      expect.objectContaining({ kind: 'chain-end-removed', seq: 10, message: expect.stringContaining('3 events (seq 8–10) are missing after seq 7 (the head says the chain ends at seq 10)') }),
+    ]);
+  });
+
+  it('finds every event deleted', async () => {
+    await tenEvents();
+    await tamper(db, 'DELETE FROM "AuditEvent"');
+    const result = await verifyAuditChain(db);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'chain-end-removed', message: expect.stringContaining('10 events (seq 1–10) are missing and no event is left') })]);
+  });
+
+  it('finds a head that does not match the last event, and a missing head', async () => {
+    await tenEvents();
+    await db.$executeRawUnsafe(`UPDATE "AuditChainHead" SET hash = repeat('f', 64)`);
+    expect((await verifyAuditChain(db)).problems).toEqual([expect.objectContaining({ kind: 'head-mismatch', seq: 10 })]);
+    await db.$executeRawUnsafe('DELETE FROM "AuditChainHead"');
+    expect((await verifyAuditChain(db)).problems).toEqual([expect.objectContaining({ kind: 'head-mismatch', seq: null, message: expect.stringContaining('missing') })]);
+  });
+
+  it('finds rows inserted around the chain trigger and rows whose hash was cleared', async () => {
+    const number = await tenEvents();
+    const request = await db.accessRequest.findUniqueOrThrow({ where: { number } });
+    await db.$transaction([
+      db.$executeRawUnsafe('ALTER TABLE "AuditEvent" DISABLE TRIGGER audit_event_chain'),
+      db.$executeRawUnsafe(`INSERT INTO "AuditEvent" ("requestId", actor, action) VALUES ('${request.id}', 'U0MALLORY', 'GRANTED')`),
+      db.$executeRawUnsafe('ALTER TABLE "AuditEvent" ENABLE TRIGGER audit_event_chain'),
+    ]);
+    await tamper(db, 'UPDATE "AuditEvent" SET hash = NULL WHERE seq = 3');
+    const result = await verifyAuditChain(db);
+    expect(result.problems.map(({ kind, seq, request: bg }) => ({ kind, seq, request: bg }))).toEqual([
+      { kind: 'unchained', seq: 3, request: null },
+      // Seq 4's prevHash still names the hash seq 3 had.
+      { kind: 'broken-link', seq: 4, request: `BG-${number}` },
+      { kind: 'unchained', seq: null, request: `BG-${number}` },
+    ]);
+  });
+
+  it('lists a bounded number of problems and counts them all', async () => {
+    await tenEvents();
+    await tamper(db, `UPDATE "AuditEvent" SET action = 'DENIED'`);
+    const result = await verifyAuditChain(db, { maxProblems: 3, batchSize: 4 });
+    expect(result.problemCount).toBe(10);
+    expect(result.problems.map((problem) => problem.seq)).toEqual([1, 2, 3]);
+  });
+});
