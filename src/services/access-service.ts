@@ -76,6 +76,9 @@ const TRANSACTION_MAX_WAIT_MS = 30_000;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** When an expiry job finds its request in a sweep of this process, it looks again this much later. */
 const IN_FLIGHT_RECHECK_MS = 1_000;
+/** How long the Slack side of swept requests waits for the sweeps still running in this process to finish. */
+const ENDED_NOTICE_MAX_DEFER_MS = 10_000;
+const ENDED_NOTICE_SLICE = 25;
 
 const notFound: Refusal<'not_found'> = { ok: false, code: 'not_found', message: 'I cannot find that request any more.' };
 
@@ -707,8 +710,18 @@ export class AccessService {
   /** Summaries for requests a sweep ended: their views in one read, the Slack side in the background. */
   private notifyEnded(requestIds: string[]): void {
     this.deps.notifier.inBackground(async () => {
+      // Revocations first: thousands of message updates and posts would otherwise compete with the sweeps still
+      // running for the event loop, the CPU and the pool (the summaries are paced per channel anyway).
+      await this.sweeper.whenIdle(ENDED_NOTICE_MAX_DEFER_MS);
       const requests = await this.deps.db.accessRequest.findMany({ where: { id: { in: requestIds } }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
-      await Promise.all(requests.map((request) => this.deps.notifier.ended(this.toView(request))));
+      const notices: Promise<void>[] = [];
+      for (const [index, request] of requests.entries()) {
+        // Started a slice at a time, letting other work in between: Slack's acks must not wait behind hundreds of
+        // messages being built at once.
+        if (index > 0 && index % ENDED_NOTICE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        notices.push(this.deps.notifier.ended(this.toView(request)));
+      }
+      await Promise.all(notices);
     });
     this.deps.notifier.inBackground(() => this.cancelPendingExtensions(requestIds));
   }
