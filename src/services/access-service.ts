@@ -210,12 +210,15 @@ export class AccessService {
         }
         // The conditional increment takes the row lock: concurrent approvals of one request run one after the
         // other from here, so exactly one of them sees the count reach the quorum.
-        const counted = await tx.accessRequest.updateMany({ where: { id: requestId, status: 'PENDING' }, data: { approvalCount: { increment: 1 } } });
-        if (counted.count === 0) {
+        const [after] = await tx.accessRequest.updateManyAndReturn({
+          where: { id: requestId, status: 'PENDING' },
+          data: { approvalCount: { increment: 1 } },
+          select: { approvalCount: true, requiredApprovals: true, durationSeconds: true },
+        });
+        if (!after) {
           const current = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
           throw new Refused(notPending(current.status));
         }
-        const after = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
         await recordAudit(tx, { requestId, actor: actorId, action: 'APPROVAL_RECORDED', details: { approvals: after.approvalCount, required: after.requiredApprovals } });
         if (quorumReached(after.approvalCount, after.requiredApprovals)) {
           const now = new Date();
@@ -231,10 +234,14 @@ export class AccessService {
       if (err instanceof Refused) return err.refusal;
       throw err;
     }
-    const view = await this.loadView(requestId);
+    // One read after the commit serves the notification, the grant and the answer (approvals do not change after
+    // quorum; the grant re-checks the status under its lock).
+    const approved = await this.findRequest(requestId);
+    if (!approved) return notFound;
+    const view = this.toView(approved);
     await notifier.approvalRecorded(view, actorId);
-    if (quorum) await this.activate(requestId);
-    return { ok: true, view: await this.loadView(requestId), quorum };
+    if (quorum) await this.activate(approved);
+    return { ok: true, view, quorum };
   }
 
   async deny(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView; withdrawn: boolean }, string>> {
@@ -594,9 +601,9 @@ export class AccessService {
   }
 
   /** Quorum reached: schedule the expiry first (so a crash mid-grant is still cleaned up), then grant and verify. */
-  private async activate(requestId: string): Promise<void> {
-    const request = await this.findRequest(requestId);
-    if (!request || request.status !== 'APPROVED' || !request.expiresAt) return;
+  private async activate(request: RequestWithApprovals): Promise<void> {
+    const requestId = request.id;
+    if (request.status !== 'APPROVED' || !request.expiresAt) return;
     const target = this.grantTarget(request);
     let failure: string | null = null;
     try {
@@ -605,7 +612,7 @@ export class AccessService {
       this.deps.logger.error({ err, requestId }, 'could not schedule the expiry job; not granting');
       failure = 'the expiry could not be scheduled (queue unavailable), so nothing was granted';
     }
-    let outcome: { activated: boolean; credentials?: Credentials } = { activated: false };
+    let outcome: { activated: boolean; credentials?: Credentials; grantedAt?: Date } = { activated: false };
     if (!failure) {
       try {
         const provider = this.deps.providers.get(request.resourceId);
@@ -627,7 +634,7 @@ export class AccessService {
               data: { requestId, resourceId: request.resourceId, roleId: request.roleId, login: credentials?.username ?? request.requesterLogin, grantedAt, expiresAt: request.expiresAt! },
             });
           }
-          return { activated, credentials };
+          return { activated, credentials, grantedAt };
         });
       } catch (err) {
         this.deps.logger.warn({ err, requestId }, 'grant failed');
@@ -646,7 +653,8 @@ export class AccessService {
       return;
     }
     this.deps.logger.info({ requestId, to: 'ACTIVE', action: 'GRANTED', actor: SYSTEM_ACTOR }, 'request changed state');
-    const view = await this.loadView(requestId);
+    // What the ACTIVE transition just wrote; the message refresh re-reads anyway.
+    const view = this.toView({ ...request, status: 'ACTIVE', grantedAt: outcome.grantedAt ?? new Date() });
     if (outcome.credentials) {
       try {
         await this.deps.notifier.deliverCredentials(view, outcome.credentials);
