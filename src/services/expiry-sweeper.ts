@@ -143,9 +143,12 @@ export class ExpirySweeper {
   /** ACTIVE/APPROVED → REVOKING for every due request nobody else is claiming, with its audit event, atomically in
    * one statement (no transaction left open while the audit chain's lock is held). */
   private async claim(ownId: string, now: Date): Promise<AccessRequest[]> {
-    const at = now.toISOString();
     const details = JSON.stringify({ from: ['ACTIVE', 'APPROVED'], to: 'REVOKING' });
-    const rows = await this.chainWrites.run(() => this.deps.db.$queryRaw<Array<{ id: string }>>`
+    const rows = await this.chainWrites.run(() => {
+      // Due as of now, not as of when the job started: a claim that waited its turn takes what fell due meanwhile
+      // (one full claim instead of several small ones when many grants end within the same second).
+      const at = new Date(Math.max(now.getTime(), Date.now())).toISOString();
+      return this.deps.db.$queryRaw<Array<{ id: string }>>`
       WITH own AS (
         SELECT id FROM "AccessRequest"
         WHERE id = ${ownId}::uuid AND status IN ('ACTIVE', 'APPROVED') AND ("expiresAt" IS NULL OR "expiresAt" <= ${at}::timestamp)
@@ -162,7 +165,8 @@ export class ExpirySweeper {
       audit AS (
         INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
         SELECT id, 'system', 'EXPIRY_REACHED', ${details}::jsonb, now() AT TIME ZONE 'UTC' FROM moved)
-      SELECT id::text AS id FROM moved`);
+      SELECT id::text AS id FROM moved`;
+    });
     if (rows.length === 0) return [];
     this.deps.logger.info({ claimed: rows.length, to: 'REVOKING', action: 'EXPIRY_REACHED' }, 'expiry sweep claimed due requests');
     return this.deps.db.accessRequest.findMany({ where: { id: { in: rows.map((row) => row.id) } } });
