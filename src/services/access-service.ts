@@ -727,7 +727,9 @@ export class AccessService {
         // Started a slice at a time, letting other work in between: Slack's acks must not wait behind hundreds of
         // messages being built at once.
         if (index > 0 && index % ENDED_NOTICE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        notices.push(this.deps.notifier.ended(this.toView(request)));
+        const notice = this.deps.notifier.ended(this.toView(request));
+        notice.catch(() => undefined); // reported through Promise.all below; not unhandled while we yield
+        notices.push(notice);
       }
       await Promise.all(notices);
     });
