@@ -76,6 +76,9 @@ const TRANSACTION_MAX_WAIT_MS = 30_000;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** When an expiry job finds its request in a sweep of this process, it looks again this much later. */
 const IN_FLIGHT_RECHECK_MS = 1_000;
+/** How long the Slack side of swept requests waits for the sweeps still running in this process to finish. */
+const ENDED_NOTICE_MAX_DEFER_MS = 10_000;
+const ENDED_NOTICE_SLICE = 25;
 
 const notFound: Refusal<'not_found'> = { ok: false, code: 'not_found', message: 'I cannot find that request any more.' };
 
@@ -207,12 +210,15 @@ export class AccessService {
         }
         // The conditional increment takes the row lock: concurrent approvals of one request run one after the
         // other from here, so exactly one of them sees the count reach the quorum.
-        const counted = await tx.accessRequest.updateMany({ where: { id: requestId, status: 'PENDING' }, data: { approvalCount: { increment: 1 } } });
-        if (counted.count === 0) {
+        const [after] = await tx.accessRequest.updateManyAndReturn({
+          where: { id: requestId, status: 'PENDING' },
+          data: { approvalCount: { increment: 1 } },
+          select: { approvalCount: true, requiredApprovals: true, durationSeconds: true },
+        });
+        if (!after) {
           const current = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
           throw new Refused(notPending(current.status));
         }
-        const after = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
         await recordAudit(tx, { requestId, actor: actorId, action: 'APPROVAL_RECORDED', details: { approvals: after.approvalCount, required: after.requiredApprovals } });
         if (quorumReached(after.approvalCount, after.requiredApprovals)) {
           const now = new Date();
@@ -228,10 +234,14 @@ export class AccessService {
       if (err instanceof Refused) return err.refusal;
       throw err;
     }
-    const view = await this.loadView(requestId);
+    // One read after the commit serves the notification, the grant and the answer (approvals do not change after
+    // quorum; the grant re-checks the status under its lock).
+    const approved = await this.findRequest(requestId);
+    if (!approved) return notFound;
+    const view = this.toView(approved);
     await notifier.approvalRecorded(view, actorId);
-    if (quorum) await this.activate(requestId);
-    return { ok: true, view: await this.loadView(requestId), quorum };
+    if (quorum) await this.activate(approved);
+    return { ok: true, view, quorum };
   }
 
   async deny(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView; withdrawn: boolean }, string>> {
@@ -591,9 +601,9 @@ export class AccessService {
   }
 
   /** Quorum reached: schedule the expiry first (so a crash mid-grant is still cleaned up), then grant and verify. */
-  private async activate(requestId: string): Promise<void> {
-    const request = await this.findRequest(requestId);
-    if (!request || request.status !== 'APPROVED' || !request.expiresAt) return;
+  private async activate(request: RequestWithApprovals): Promise<void> {
+    const requestId = request.id;
+    if (request.status !== 'APPROVED' || !request.expiresAt) return;
     const target = this.grantTarget(request);
     let failure: string | null = null;
     try {
@@ -602,7 +612,7 @@ export class AccessService {
       this.deps.logger.error({ err, requestId }, 'could not schedule the expiry job; not granting');
       failure = 'the expiry could not be scheduled (queue unavailable), so nothing was granted';
     }
-    let outcome: { activated: boolean; credentials?: Credentials } = { activated: false };
+    let outcome: { activated: boolean; credentials?: Credentials; grantedAt?: Date } = { activated: false };
     if (!failure) {
       try {
         const provider = this.deps.providers.get(request.resourceId);
@@ -624,7 +634,7 @@ export class AccessService {
               data: { requestId, resourceId: request.resourceId, roleId: request.roleId, login: credentials?.username ?? request.requesterLogin, grantedAt, expiresAt: request.expiresAt! },
             });
           }
-          return { activated, credentials };
+          return { activated, credentials, grantedAt };
         });
       } catch (err) {
         this.deps.logger.warn({ err, requestId }, 'grant failed');
@@ -643,7 +653,8 @@ export class AccessService {
       return;
     }
     this.deps.logger.info({ requestId, to: 'ACTIVE', action: 'GRANTED', actor: SYSTEM_ACTOR }, 'request changed state');
-    const view = await this.loadView(requestId);
+    // What the ACTIVE transition just wrote; the message refresh re-reads anyway.
+    const view = this.toView({ ...request, status: 'ACTIVE', grantedAt: outcome.grantedAt ?? new Date() });
     if (outcome.credentials) {
       try {
         await this.deps.notifier.deliverCredentials(view, outcome.credentials);
@@ -707,8 +718,20 @@ export class AccessService {
   /** Summaries for requests a sweep ended: their views in one read, the Slack side in the background. */
   private notifyEnded(requestIds: string[]): void {
     this.deps.notifier.inBackground(async () => {
+      // Revocations first: thousands of message updates and posts would otherwise compete with the sweeps still
+      // running for the event loop, the CPU and the pool (the summaries are paced per channel anyway).
+      await this.sweeper.whenIdle(ENDED_NOTICE_MAX_DEFER_MS);
       const requests = await this.deps.db.accessRequest.findMany({ where: { id: { in: requestIds } }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
-      await Promise.all(requests.map((request) => this.deps.notifier.ended(this.toView(request))));
+      const notices: Promise<void>[] = [];
+      for (const [index, request] of requests.entries()) {
+        // Started a slice at a time, letting other work in between: Slack's acks must not wait behind hundreds of
+        // messages being built at once.
+        if (index > 0 && index % ENDED_NOTICE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        const notice = this.deps.notifier.ended(this.toView(request));
+        notice.catch(() => undefined); // reported through Promise.all below; not unhandled while we yield
+        notices.push(notice);
+      }
+      await Promise.all(notices);
     });
     this.deps.notifier.inBackground(() => this.cancelPendingExtensions(requestIds));
   }

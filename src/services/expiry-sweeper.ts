@@ -10,8 +10,10 @@ export type SweepOutcome = { revoked: true } | { revoked: false; error: string }
 /** How many due requests one sweep claims at most. */
 export const SWEEP_BATCH_SIZE = 500;
 /** How many claimed requests share one locked transaction: its commit releases their overlap locks and makes their
- * EXPIRED state visible, so a slow target delays at most this many grants' records. */
-const LOCK_CHUNK_SIZE = 100;
+ * EXPIRED state visible, so a slow target delays at most this many grants' records. Each chunk's record takes the
+ * audit chain's lock once, so fewer, larger chunks mean fewer hand-offs of that lock (100 → 500: see
+ * docs/benchmarks.md). */
+const LOCK_CHUNK_SIZE = 500;
 /** Requests this process ended recently, so their own (now redundant) expiry jobs finish without a query. */
 const RECENTLY_ENDED_LIMIT = 50_000;
 /** Same bound as the single path's transaction: long enough for any provider call. */
@@ -80,7 +82,14 @@ export class ExpirySweeper {
   /** Outcome undefined: another process ended the request while this sweep waited for its locks. */
   private readonly inFlight = new Map<string, Promise<SweepOutcome | undefined>>();
   private readonly recent = new Set<string>();
+  /** Sweeps running in this process, and who waits for there to be none (whenIdle). */
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
   private readonly providerCalls: Semaphore;
+  /** The sweeps' statements that add to the audit chain (claims, records), one at a time per process: queued here
+   * rather than in PostgreSQL, where each waiting statement would hold a snapshot that keeps the chain head's dead
+   * row versions from being pruned, making every later audit insert slower (docs/benchmarks.md). */
+  private readonly chainWrites = new Semaphore(1);
   private readonly batchSize: number;
 
   constructor(private readonly deps: ExpirySweeperDeps) {
@@ -98,25 +107,48 @@ export class ExpirySweeper {
     return this.recent.has(requestId);
   }
 
+  /** Resolves once no sweep of this process is running, or after `maxWaitMs` (sweeps may follow each other for a
+   * long time; what waits must not wait forever). */
+  whenIdle(maxWaitMs: number): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, maxWaitMs);
+      const waiters = this.idleWaiters;
+      function done() {
+        clearTimeout(timer);
+        const index = waiters.indexOf(done);
+        if (index >= 0) waiters.splice(index, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
+
   /** Claims the due requests (`ownId` first when it is due), revokes them and records the outcome of each. */
   async sweep(ownId: string, now = new Date()): Promise<Map<string, SweepOutcome>> {
-    const claimed = await this.claim(ownId, now);
-    if (claimed.length === 0) return new Map();
-    const outcomes = this.revokeClaimed(claimed);
-    for (const request of claimed) this.inFlight.set(request.id, outcomes.then((all) => all.get(request.id)));
+    this.running++;
+    let claimed: AccessRequest[] = [];
     try {
+      claimed = await this.claim(ownId, now);
+      if (claimed.length === 0) return new Map();
+      const outcomes = this.revokeClaimed(claimed);
+      for (const request of claimed) this.inFlight.set(request.id, outcomes.then((all) => all.get(request.id)));
       return await outcomes;
     } finally {
       for (const request of claimed) this.inFlight.delete(request.id);
+      if (--this.running === 0) for (const done of [...this.idleWaiters]) done();
     }
   }
 
   /** ACTIVE/APPROVED → REVOKING for every due request nobody else is claiming, with its audit event, atomically in
    * one statement (no transaction left open while the audit chain's lock is held). */
   private async claim(ownId: string, now: Date): Promise<AccessRequest[]> {
-    const at = now.toISOString();
     const details = JSON.stringify({ from: ['ACTIVE', 'APPROVED'], to: 'REVOKING' });
-    const rows = await this.deps.db.$queryRaw<Array<{ id: string }>>`
+    const rows = await this.chainWrites.run(() => {
+      // Due as of now, not as of when the job started: a claim that waited its turn takes what fell due meanwhile
+      // (one full claim instead of several small ones when many grants end within the same second).
+      const at = new Date(Math.max(now.getTime(), Date.now())).toISOString();
+      return this.deps.db.$queryRaw<Array<{ id: string }>>`
       WITH own AS (
         SELECT id FROM "AccessRequest"
         WHERE id = ${ownId}::uuid AND status IN ('ACTIVE', 'APPROVED') AND ("expiresAt" IS NULL OR "expiresAt" <= ${at}::timestamp)
@@ -134,6 +166,7 @@ export class ExpirySweeper {
         INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
         SELECT id, 'system', 'EXPIRY_REACHED', ${details}::jsonb, now() AT TIME ZONE 'UTC' FROM moved)
       SELECT id::text AS id FROM moved`;
+    });
     if (rows.length === 0) return [];
     this.deps.logger.info({ claimed: rows.length, to: 'REVOKING', action: 'EXPIRY_REACHED' }, 'expiry sweep claimed due requests');
     return this.deps.db.accessRequest.findMany({ where: { id: { in: rows.map((row) => row.id) } } });
@@ -194,68 +227,80 @@ export class ExpirySweeper {
     }
     let endedAt = new Date();
     if (lockable.length === 0) return { finished, failures, endedAt };
-    await this.deps.db.$transaction(
-      async (tx) => {
-        await lockAccessKeys(
-          tx,
-          lockable.map((request) => revocationLockKey(request, providers.get(request.id)!)),
-        );
-        const ids = lockable.map((request) => request.id);
-        // Still REVOKING now that we hold the locks, and who else holds the same access (an ACTIVE request).
-        const current = await tx.$queryRaw<Array<{ id: string; heldBy: number | null }>>`
-          SELECT c.id::text AS id,
-            (SELECT o.number FROM "AccessRequest" o
-             WHERE o."resourceId" = c."resourceId" AND o."grantName" = c."grantName" AND o."requesterLogin" = c."requesterLogin"
-               AND o.status = 'ACTIVE' AND o.id <> c.id
-             LIMIT 1) AS "heldBy"
-          FROM "AccessRequest" c
-          WHERE c.id = ANY(${ids}::uuid[]) AND c.status = 'REVOKING'`;
-        const stillRevoking = new Map(current.map((row) => [row.id, row.heldBy]));
-        const revoked: Array<{ id: string; details: string }> = [];
-        await Promise.all(
-          lockable.map(async (request) => {
-            if (!stillRevoking.has(request.id)) return; // finished by someone else while we waited for the locks
-            const provider = providers.get(request.id)!;
-            const heldBy = provider.sharing === 'login' ? stillRevoking.get(request.id) ?? null : null;
-            try {
-              if (heldBy === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, this.deps.grantTarget(request)));
-              revoked.push({
-                id: request.id,
-                details: JSON.stringify({
-                  from: ['REVOKING'],
-                  to: 'EXPIRED',
-                  login: request.requesterLogin,
-                  grant: request.grantName,
-                  ...(heldBy !== null ? { keptOnTargetFor: humanRequestId(heldBy) } : {}),
-                }),
-              });
-            } catch (err) {
-              failures.set(request.id, err);
-            }
-          }),
-        );
-        if (revoked.length === 0) return;
-        endedAt = new Date();
-        // Conditional on REVOKING like every transition; the audit insert comes last, so the chain's lock is held
-        // only until the commit right after it.
-        const moved = await tx.$queryRaw<Array<{ id: string }>>`
-          WITH done AS (
-            SELECT * FROM unnest(${revoked.map((row) => row.id)}::uuid[], ${revoked.map((row) => row.details)}::text[]) AS d(id, details)),
-          moved AS (
-            UPDATE "AccessRequest" r SET status = 'EXPIRED', "endedAt" = ${endedAt.toISOString()}::timestamp
-            FROM done WHERE r.id = done.id AND r.status = 'REVOKING'
-            RETURNING r.id, done.details),
-          grants AS (
-            UPDATE "Grant" g SET status = 'REVOKED', "revokedAt" = ${endedAt.toISOString()}::timestamp
-            FROM moved WHERE g."requestId" = moved.id AND g.status = 'ACTIVE'),
-          audit AS (
-            INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
-            SELECT id, 'system', 'EXPIRED', details::jsonb, ${endedAt.toISOString()}::timestamp FROM moved)
-          SELECT id::text AS id FROM moved`;
-        for (const { id } of moved) finished.set(id, { revoked: true });
-      },
-      { timeout: LOCKED_TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
-    );
+    let recorded = false;
+    try {
+      await this.deps.db.$transaction(
+        async (tx) => {
+          await lockAccessKeys(
+            tx,
+            lockable.map((request) => revocationLockKey(request, providers.get(request.id)!)),
+          );
+          const ids = lockable.map((request) => request.id);
+          // Still REVOKING now that we hold the locks, and who else holds the same access (an ACTIVE request).
+          const current = await tx.$queryRaw<Array<{ id: string; heldBy: number | null }>>`
+            SELECT c.id::text AS id,
+              (SELECT o.number FROM "AccessRequest" o
+               WHERE o."resourceId" = c."resourceId" AND o."grantName" = c."grantName" AND o."requesterLogin" = c."requesterLogin"
+                 AND o.status = 'ACTIVE' AND o.id <> c.id
+               LIMIT 1) AS "heldBy"
+            FROM "AccessRequest" c
+            WHERE c.id = ANY(${ids}::uuid[]) AND c.status = 'REVOKING'`;
+          const stillRevoking = new Map(current.map((row) => [row.id, row.heldBy]));
+          const revoked: Array<{ id: string; details: string }> = [];
+          await Promise.all(
+            lockable.map(async (request) => {
+              if (!stillRevoking.has(request.id)) return; // finished by someone else while we waited for the locks
+              const provider = providers.get(request.id)!;
+              const heldBy = provider.sharing === 'login' ? stillRevoking.get(request.id) ?? null : null;
+              try {
+                if (heldBy === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, this.deps.grantTarget(request)));
+                revoked.push({
+                  id: request.id,
+                  details: JSON.stringify({
+                    from: ['REVOKING'],
+                    to: 'EXPIRED',
+                    login: request.requesterLogin,
+                    grant: request.grantName,
+                    ...(heldBy !== null ? { keptOnTargetFor: humanRequestId(heldBy) } : {}),
+                  }),
+                });
+              } catch (err) {
+                failures.set(request.id, err);
+              }
+            }),
+          );
+          if (revoked.length === 0) return;
+          // Conditional on REVOKING like every transition, and one statement (state, Grant rows and audit events
+          // commit together). It runs on its own pooled connection, committed by the server right after it, while
+          // this transaction keeps the overlap locks until the records are visible: the audit chain's lock is then
+          // never held across a round trip to this process, whose event loop may be busy.
+          const moved = await this.chainWrites.run(() => {
+            endedAt = new Date();
+            return this.deps.db.$queryRaw<Array<{ id: string }>>`
+            WITH done AS (
+              SELECT * FROM unnest(${revoked.map((row) => row.id)}::uuid[], ${revoked.map((row) => row.details)}::text[]) AS d(id, details)),
+            moved AS (
+              UPDATE "AccessRequest" r SET status = 'EXPIRED', "endedAt" = ${endedAt.toISOString()}::timestamp
+              FROM done WHERE r.id = done.id AND r.status = 'REVOKING'
+              RETURNING r.id, done.details),
+            grants AS (
+              UPDATE "Grant" g SET status = 'REVOKED', "revokedAt" = ${endedAt.toISOString()}::timestamp
+              FROM moved WHERE g."requestId" = moved.id AND g.status = 'ACTIVE'),
+            audit AS (
+              INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
+              SELECT id, 'system', 'EXPIRED', details::jsonb, ${endedAt.toISOString()}::timestamp FROM moved)
+            SELECT id::text AS id FROM moved`;
+          });
+          recorded = true;
+          for (const { id } of moved) finished.set(id, { revoked: true });
+        },
+        { timeout: LOCKED_TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
+      );
+    } catch (err) {
+      // The records are committed; only the end of the lock-holding transaction failed (its locks go with it).
+      if (!recorded) throw err;
+      this.deps.logger.warn({ err }, 'expiry sweep: could not end the lock transaction after recording');
+    }
     return { finished, failures, endedAt };
   }
 

@@ -147,6 +147,37 @@ describe('batched expiry', () => {
     for (const user of USERS) expect(webhook.granted.has(keyOf(user))).toBe(false);
   });
 
+  it('tells Slack about swept grants only after the sweeps running alongside are done', async () => {
+    const [slowUser, ...quickUsers] = USERS.slice(0, 3);
+    const [slow, ...quick] = await activeGrants([slowUser, ...quickUsers]);
+    const release = webhook.holdRevokes(loginOf(slowUser));
+    try {
+      // One sweep hangs on its target …
+      await makeDue([slow.id]);
+      const slowSweep = harness.bot.service.processExpiry(slow.id).then(
+        () => Date.now(),
+        () => Date.now(),
+      );
+      await waitFor(async () => revokeCalls(slow.id).length === 1, 'the slow revoke reached the target');
+      // … while another one revokes and records the quick grants.
+      await makeDue(quick.map((grant) => grant.id));
+      await harness.bot.service.processExpiry(quick[0].id);
+      for (const grant of quick) expect((await harness.request(grant.id)).status).toBe('EXPIRED');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      const slowSweepEnded = await slowSweep;
+      const summaryOf = (number: number) =>
+        harness.slack.callsOf('chat.postMessage').find((call) => !call.args.thread_ts && call.args.text?.includes(`BG-${number}`) && /Audit summary/.test(call.args.text));
+      await waitFor(async () => quick.every((grant) => summaryOf(grant.number)), 'the quick grants summarized');
+      for (const grant of quick) expect(summaryOf(grant.number)!.at).toBeGreaterThanOrEqual(slowSweepEnded);
+      // The hung revoke was dropped: its grant's own job takes the access away.
+      await harness.bot.service.processExpiry(slow.id);
+      expect((await harness.request(slow.id)).status).toBe('EXPIRED');
+    } finally {
+      release();
+    }
+  });
+
   it('keeps the access on the target while another active request of the same login holds it', async () => {
     const [sharer, other] = USERS;
     const ending = await activeGrant(sharer);

@@ -29,6 +29,8 @@ export class WebhookReceiver {
   private server: Server | null = null;
   /** While set, revoke calls are held unanswered (a target that hangs). */
   private heldRevokes: ServerResponse[] | null = null;
+  /** Only this login's revokes are held, when set. */
+  private heldLogin: string | null = null;
 
   constructor(readonly secret: string) {}
 
@@ -59,7 +61,7 @@ export class WebhookReceiver {
         if (payload.action === 'revoke' && this.failRevokesOf.has(payload.user.login)) return answer(503, { error: 'this account is locked' });
         const key = `${payload.user.login}:${payload.resource}:${payload.role}`;
         if (payload.action === 'verify') return answer(200, { granted: this.granted.has(key) });
-        if (payload.action === 'revoke' && this.heldRevokes) {
+        if (payload.action === 'revoke' && this.heldRevokes && (this.heldLogin === null || this.heldLogin === payload.user.login)) {
           this.heldRevokes.push(res);
           return;
         }
@@ -85,13 +87,16 @@ export class WebhookReceiver {
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
   }
 
-  /** Holds revoke calls unanswered, as a hanging target would, until the returned function is called. That drops
-   * them without applying anything (the connection is cut), so only a later revoke can take the access away. */
-  holdRevokes(): () => void {
+  /** Holds revoke calls (of `login` only, when given) unanswered, as a hanging target would, until the returned
+   * function is called. That drops them without applying anything (the connection is cut), so only a later revoke
+   * can take the access away. */
+  holdRevokes(login: string | null = null): () => void {
     const held: ServerResponse[] = [];
     this.heldRevokes = held;
+    this.heldLogin = login;
     return () => {
       this.heldRevokes = null;
+      this.heldLogin = null;
       for (const res of held) res.destroy();
     };
   }
