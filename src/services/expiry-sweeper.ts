@@ -44,13 +44,16 @@ class Semaphore {
   constructor(private readonly limit: number) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
+    // A freed slot is handed straight to the next waiter (running stays the same), so a newcomer arriving between
+    // the release and the waiter's wake-up cannot take it as well and exceed the limit.
     if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
+    else this.running++;
     try {
       return await work();
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 }
