@@ -68,6 +68,19 @@ export interface Breakglass {
 
 /** How long a shutdown waits for Slack posts still in flight. */
 const SHUTDOWN_NOTIFY_GRACE_MS = 5_000;
+/** How long a shutdown waits for a BullMQ worker to close. With Redis unreachable or reconnecting, a worker's close
+ * can wait forever for its blocked fetch; its jobs stay in Redis and are picked up again once their locks lapse. */
+const WORKER_CLOSE_GRACE_MS = 5_000;
+
+/** Waits for `closing` at most `graceMs`; a stop must not hang on Redis. */
+async function closeWithin(closing: Promise<void> | undefined, graceMs: number, onTimeout: () => void): Promise<void> {
+  if (!closing) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+  const outcome = await Promise.race([closing.then(() => 'closed' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') onTimeout();
+}
 
 /** Listens on `port` (0: any free one) with the whole express app: Slack's route if any, and the ops endpoints. */
 function listen(http: express.Express, port: number): Promise<Server> {
@@ -228,8 +241,11 @@ export function createBreakglass({
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       server = null;
       await watchdog.stop();
-      await worker?.close();
-      await reminderWorker?.close();
+      const closeTimedOut = (what: string) => () => logger.warn({ graceMs: WORKER_CLOSE_GRACE_MS }, `${what} did not close in time (Redis unreachable?); stopping anyway`);
+      await Promise.all([
+        closeWithin(worker?.close(), WORKER_CLOSE_GRACE_MS, closeTimedOut('the expiry worker')),
+        closeWithin(reminderWorker?.close(), WORKER_CLOSE_GRACE_MS, closeTimedOut('the reminder worker')),
+      ]);
       await notifier.idle(SHUTDOWN_NOTIFY_GRACE_MS);
       await expiryQueue.close();
       await reminderQueue.close();
