@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Prisma, type AccessRequest, type Approval, type Db, type Extension, type ExtensionApproval, type RevokeAlert } from '../db/prisma';
 import { alreadyApproved, checkApproval, checkDenial, notPending, quorumReached, type DecisionContext, type Refusal } from '../domain/approval-rules';
@@ -355,15 +356,14 @@ export class AccessService {
     const more = formatDuration(check.extendBySeconds);
 
     if (required === 0) {
-      const now = new Date();
+      // The id is chosen here so the EXTENDED event can name the extension, which is only recorded once it applied.
+      const extensionId = randomUUID();
       const applied = await this.deps.db.$transaction(async (tx) => {
-        const extension = await tx.extension.create({
-          data: { requestId, requestedBy: actorId, extendBySeconds: check.extendBySeconds, status: 'APPLIED', requiredApprovals: 0, decidedAt: now, decidedBy: actorId, fromExpiresAt: request.expiresAt, toExpiresAt: check.newExpiresAt },
+        if (!(await this.moveExpiryIn(tx, request, check.newExpiresAt, actorId, { extensionId, approvals: 0 }))) return false;
+        await tx.extension.create({
+          data: { id: extensionId, requestId, requestedBy: actorId, extendBySeconds: check.extendBySeconds, status: 'APPLIED', requiredApprovals: 0, decidedAt: new Date(), decidedBy: actorId, fromExpiresAt: request.expiresAt, toExpiresAt: check.newExpiresAt },
         });
-        if (!(await this.moveExpiryIn(tx, request, check.newExpiresAt, actorId, { extensionId: extension.id, approvals: 0 }))) throw new Refused(this.changedMeanwhile());
-      }).then(() => true, (err: unknown) => {
-        if (err instanceof Refused) return false;
-        throw err;
+        return true;
       });
       if (!applied) return this.changedMeanwhile();
       await this.afterExpiryMoved(request, check.newExpiresAt);
@@ -390,7 +390,12 @@ export class AccessService {
     }
     const view = this.toView(request);
     const ts = await this.deps.notifier.extensionRequested(view, toExtensionView(extension));
-    if (ts) await this.deps.db.extension.update({ where: { id: extension.id }, data: { messageTs: ts } });
+    if (!ts) {
+      // Without its message nobody could approve or withdraw it, and it would block every later ask: close it.
+      await this.closeExtension(extension.id, request.id, { reason: 'the request in the thread could not be posted' });
+      return { ok: false, code: 'post_failed', message: `I could not post the extension request in ${humanId}'s thread, so nothing was asked. Try again in a moment.` };
+    }
+    await this.deps.db.extension.update({ where: { id: extension.id }, data: { messageTs: ts } });
     const approvals = required === 1 ? '1 approval' : `${required} approvals`;
     return { ok: true, view, applied: false, message: `Asked for ${more} more on ${humanId}; it needs ${approvals} in the request's thread. I will DM you the outcome.` };
   }
@@ -433,7 +438,7 @@ export class AccessService {
     const extension = toExtensionView((await this.findExtension(extensionId))!);
     if (applied) await this.afterExpiryMoved(request, extension.toExpiresAt!);
     const view = await this.loadView(request.id);
-    await this.deps.notifier.extensionUpdated(view, extension, actorId);
+    await this.deps.notifier.extensionUpdated(view, extension);
     return { ok: true, view, extension, applied };
   }
 
@@ -452,7 +457,7 @@ export class AccessService {
     if (!moved) return extensionNotPending(current.status);
     const extension = toExtensionView(current);
     const view = this.toView(current.request);
-    await this.deps.notifier.extensionUpdated(view, extension, actorId);
+    await this.deps.notifier.extensionUpdated(view, extension);
     return { ok: true, view, extension, withdrawn: check.withdrawn };
   }
 
@@ -460,15 +465,19 @@ export class AccessService {
   async cancelPendingExtensions(requestIds: string[]): Promise<void> {
     const pending = await this.deps.db.extension.findMany({ where: { requestId: { in: requestIds }, status: 'PENDING' }, select: { id: true, requestId: true } });
     for (const { id, requestId } of pending) {
-      const cancelled = await this.deps.db.$transaction(async (tx) => {
-        const updated = await tx.extension.updateMany({ where: { id, status: 'PENDING' }, data: { status: 'CANCELLED', decidedAt: new Date() } });
-        if (updated.count === 1) await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTENSION_CANCELLED', details: { extensionId: id } });
-        return updated.count === 1;
-      });
-      if (!cancelled) continue;
+      if (!(await this.closeExtension(id, requestId, {}))) continue;
       const current = (await this.findExtension(id))!;
-      await this.deps.notifier.extensionUpdated(this.toView(current.request), toExtensionView(current), SYSTEM_ACTOR);
+      await this.deps.notifier.extensionUpdated(this.toView(current.request), toExtensionView(current));
     }
+  }
+
+  /** A waiting extension → CANCELLED, with its audit event; false when it was no longer waiting. */
+  private closeExtension(extensionId: string, requestId: string, details: Record<string, unknown>): Promise<boolean> {
+    return this.deps.db.$transaction(async (tx) => {
+      const updated = await tx.extension.updateMany({ where: { id: extensionId, status: 'PENDING' }, data: { status: 'CANCELLED', decidedAt: new Date() } });
+      if (updated.count === 1) await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTENSION_CANCELLED', details: { extensionId, ...details } });
+      return updated.count === 1;
+    });
   }
 
   /** The reminder job: tells the requester their access ends soon, with Extend and I'm done. Only for the expiry

@@ -91,7 +91,7 @@ export class RequestNotifier {
   }
 
   /** Posts an extension request with its buttons in the request's thread; its ts, or null when Slack did not take it
-   * (the extension then waits without buttons: the requester can ask again after it is withdrawn or times out). */
+   * (the service then closes the extension, since nobody could act on it). */
   async extensionRequested(view: RequestView, extension: ExtensionView): Promise<string | null> {
     if (!view.messageTs) return null;
     try {
@@ -104,7 +104,7 @@ export class RequestNotifier {
 
   /** An approval, a decision or the outcome of an extension: its message follows; once decided, the thread and the
    * requester hear the outcome and the request message shows the (new) end. */
-  async extensionUpdated(view: RequestView, extension: ExtensionView, _actorId: string): Promise<void> {
+  async extensionUpdated(view: RequestView, extension: ExtensionView): Promise<void> {
     const calls: Promise<void>[] = [];
     if (extension.messageTs) {
       const ts = extension.messageTs;

@@ -211,6 +211,18 @@ describe('extending with approval (extension.approvals: 2)', () => {
     expect(textOf(summary.args)).toMatch(/asked for 15m more \(2 approvals needed\)[\s\S]*approved the extension \(1 of 2\)[\s\S]*approved the extension \(2 of 2\)[\s\S]*extended the access/);
   });
 
+  it('an ask whose thread message cannot be posted is closed at once, so it never blocks the next one', async () => {
+    const active = await activeRequest('approved', '30m');
+    const posts = harness.slack.callsOf('chat.postMessage').length;
+    harness.slack.respondOnce('chat.postMessage', () => ({ ok: false, error: 'channel_not_found' }));
+    expect((await submitExtend(active.id, '10m')).body).toBe('');
+    await dmTo(posts, /could not post the extension request/);
+    const [closed] = await harness.db.extension.findMany({ where: { requestId: active.id } });
+    expect(closed).toMatchObject({ status: 'CANCELLED', messageTs: null });
+    expect(await harness.auditActions(active.id)).toContain('EXTENSION_CANCELLED');
+    await askForMore(active.id, '10m');
+  });
+
   it('a denial leaves the expiry as it was', async () => {
     const active = await activeRequest('approved', '30m');
     const { extensionId } = await askForMore(active.id, '10m');
