@@ -70,6 +70,47 @@ describe('the database keeps audit events append-only', () => {
     const result = await verifyAuditChain(db, { batchSize: 37 });
     expect(result).toMatchObject({ ok: true, eventsChecked: 200, problemCount: 0, problems: [], head: { seq: 200 } });
   });
+
+  // The head row is written once per statement (the running head is carried in a transaction-local setting), so
+  // what matters is that multi-row statements, several statements per transaction and rolled-back work all leave
+  // the head exactly at the last committed event.
+  it('keeps the head on the last committed event across multi-row statements, savepoints and rollbacks', async () => {
+    const request = await createRequest(db);
+    const insertMany = (client: Pick<Db, '$executeRawUnsafe'>, count: number, action: string) =>
+      client.$executeRawUnsafe(
+        `INSERT INTO "AuditEvent" ("requestId", actor, action, details) SELECT $1::uuid, 'system', $2, jsonb_build_object('n', n) FROM generate_series(1, ${count}) AS n`,
+        request.id,
+        action,
+      );
+    await insertMany(db, 500, 'BULK');
+    await db.$transaction(async (tx) => {
+      await insertMany(tx, 3, 'FIRST_STATEMENT');
+      await addEvent(tx, { actor: 'U0BETWEEN' });
+      await insertMany(tx, 4, 'THIRD_STATEMENT');
+    });
+    await expect(
+      db.$transaction(async (tx) => {
+        await insertMany(tx, 5, 'ROLLED_BACK');
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    // A savepoint rolled back after its events were chained: the events after it must link to the ones before.
+    await db.$transaction(async (tx) => {
+      await insertMany(tx, 2, 'KEPT');
+      await tx.$executeRawUnsafe('SAVEPOINT undo_me');
+      await insertMany(tx, 6, 'UNDONE');
+      await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT undo_me');
+      await insertMany(tx, 2, 'KEPT_AFTER');
+    });
+
+    const events = await db.auditEvent.findMany({ orderBy: { seq: 'asc' }, select: { seq: true, hash: true, action: true } });
+    expect(events).toHaveLength(500 + 3 + 1 + 4 + 2 + 2);
+    expect(events.map((event) => Number(event.seq))).toEqual(events.map((_, i) => i + 1));
+    expect(events.some((event) => event.action === 'ROLLED_BACK' || event.action === 'UNDONE')).toBe(false);
+    const last = events[events.length - 1];
+    expect(await db.auditChainHead.findUniqueOrThrow({ where: { id: 1 } })).toEqual({ id: 1, seq: last.seq, hash: last.hash });
+    expect(await verifyAuditChain(db, { batchSize: 100 })).toMatchObject({ ok: true, eventsChecked: events.length, problemCount: 0 });
+  });
 });
 
 describe('verifyAuditChain', () => {
