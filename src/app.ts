@@ -241,6 +241,7 @@ export function createBreakglass({
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       server = null;
       await watchdog.stop();
+      await service.stopSweeping(WORKER_CLOSE_GRACE_MS);
       const closeTimedOut = (what: string) => () => logger.warn({ graceMs: WORKER_CLOSE_GRACE_MS }, `${what} did not close in time (Redis unreachable?); stopping anyway`);
       await Promise.all([
         closeWithin(worker?.close(), WORKER_CLOSE_GRACE_MS, closeTimedOut('the expiry worker')),

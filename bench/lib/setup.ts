@@ -100,8 +100,10 @@ async function inBatches<T>(items: T[], size: number, write: (batch: T[]) => Pro
   for (let i = 0; i < items.length; i += size) await write(items.slice(i, i + size));
 }
 
-/** ACTIVE requests as the app leaves them after approval and grant: request, approval, grant and the four audit
- * events, one requester (and login) each, spread round-robin over `channels`. */
+/** ACTIVE requests as the app leaves them after approval, grant and the "ends soon" reminder (sent 10 minutes
+ * before the expiry, the policy's default): request, approval, grant and the five audit events, one requester (and
+ * login) each, spread round-robin over `channels`. Without the reminder recorded, the bot's start-up reconcile would
+ * send 10,000 overdue reminders in the middle of the burst, which no real burst has. */
 export async function seedActiveGrants(db: Db, options: { count: number; channels: string[]; expiresAt: (i: number) => Date }): Promise<SeededRequest[]> {
   const now = Date.now();
   const rows = Array.from({ length: options.count }, (_, i) => {
@@ -129,6 +131,7 @@ export async function seedActiveGrants(db: Db, options: { count: number; channel
         decidedBy: APPROVERS[i % APPROVERS.length],
         grantedAt,
         expiresAt,
+        reminderSentAt: new Date(expiresAt.getTime() - 600_000),
       },
       approver: APPROVERS[i % APPROVERS.length],
     };
@@ -149,7 +152,7 @@ export async function seedActiveGrants(db: Db, options: { count: number; channel
       })),
     }),
   );
-  const actions = ['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED'];
+  const actions = ['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'REMINDER_SENT'];
   await inBatches(rows, 250, (batch) =>
     db.auditEvent.createMany({
       data: batch.flatMap(({ request, approver }) =>

@@ -688,6 +688,11 @@ export class AccessService {
     return true;
   }
 
+  /** No new expiry sweeps from this process (a stop); waits at most `graceMs` for the running ones. */
+  stopSweeping(graceMs: number): Promise<void> {
+    return this.sweeper.stop(graceMs);
+  }
+
   /** The expiry job: revoke when due, verify, record, summarize. Idempotent; throws to be retried. When the request
    * is due, the job sweeps every due request with it (see ExpirySweeper); the jobs of the others then find their
    * request ended, or wait for the sweep that has it. */

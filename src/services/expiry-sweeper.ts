@@ -19,6 +19,10 @@ const RECENTLY_ENDED_LIMIT = 50_000;
 /** Same bound as the single path's transaction: long enough for any provider call. */
 const LOCKED_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
 const TRANSACTION_MAX_WAIT_MS = 30_000;
+/** After a sweep that ended grants, the next sweep of this process starts by itself when more grants fall due within
+ * this window: during a burst (thousands of grants ending within the same second) revocation then keeps pace with
+ * the clock instead of waiting for BullMQ to deliver each grant's own job (docs/benchmarks.md). */
+const FOLLOW_ON_WINDOW_MS = 2_000;
 
 /** The advisory-lock key that serializes grant, overlap check and revoke of one piece of access. Providers whose
  * requests share access (`sharing: 'login'`) lock the access itself, [resource, grant, login], as `activate` does;
@@ -43,10 +47,11 @@ class Semaphore {
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** `first`: go before the work already waiting (FIFO otherwise). */
+  async run<T>(work: () => Promise<T>, options: { first?: boolean } = {}): Promise<T> {
     // A freed slot is handed straight to the next waiter (running stays the same), so a newcomer arriving between
     // the release and the waiter's wake-up cannot take it as well and exceed the limit.
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.running >= this.limit) await new Promise<void>((resolve) => (options.first ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
     else this.running++;
     try {
       return await work();
@@ -94,6 +99,10 @@ export class ExpirySweeper {
    * row versions from being pruned, making every later audit insert slower (docs/benchmarks.md). */
   private readonly chainWrites = new Semaphore(1);
   private readonly batchSize: number;
+  /** The follow-on sweep waiting for the next grant to fall due (at most one per process). */
+  private followOnTimer: NodeJS.Timeout | null = null;
+  private followOnPlanned = false;
+  private stopped = false;
 
   constructor(private readonly deps: ExpirySweeperDeps) {
     this.providerCalls = new Semaphore(Math.max(1, deps.providerConcurrency));
@@ -110,10 +119,10 @@ export class ExpirySweeper {
     return this.recent.has(requestId);
   }
 
-  /** Resolves once no sweep of this process is running, or after `maxWaitMs` (sweeps may follow each other for a
-   * long time; what waits must not wait forever). */
+  /** Resolves once no sweep of this process is running or planned to follow, or after `maxWaitMs` (sweeps may follow
+   * each other for a long time; what waits must not wait forever). */
   whenIdle(maxWaitMs: number): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
+    if (!this.busy) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, maxWaitMs);
       const waiters = this.idleWaiters;
@@ -128,29 +137,86 @@ export class ExpirySweeper {
   }
 
   /** Claims the due requests (`ownId` first when it is due), revokes them and records the outcome of each. */
-  async sweep(ownId: string, now = new Date()): Promise<Map<string, SweepOutcome>> {
+  async sweep(ownId: string | null, now = new Date()): Promise<Map<string, SweepOutcome>> {
     this.running++;
     let claimed: AccessRequest[] = [];
     try {
-      claimed = await this.claim(ownId, now);
+      let claimedUpTo: Date;
+      ({ claimed, claimedUpTo } = await this.claim(ownId, now));
       if (claimed.length === 0) return new Map();
+      this.planFollowOn(claimedUpTo);
       const outcomes = this.revokeClaimed(claimed);
       for (const request of claimed) this.inFlight.set(request.id, outcomes.then((all) => all.get(request.id)));
       return await outcomes;
     } finally {
       for (const request of claimed) this.inFlight.delete(request.id);
-      if (--this.running === 0) for (const done of [...this.idleWaiters]) done();
+      this.running--;
+      this.releaseIdleWaiters();
     }
+  }
+
+  /** A sweep is running, or the next one is planned: the burst is not over. */
+  private get busy(): boolean {
+    return this.running > 0 || this.followOnPlanned;
+  }
+
+  private releaseIdleWaiters(): void {
+    if (!this.busy) for (const done of [...this.idleWaiters]) done();
+  }
+
+  /** No more follow-on sweeps; resolves once the sweeps running in this process are done (or after `graceMs`). */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.followOnTimer) clearTimeout(this.followOnTimer);
+    this.followOnTimer = null;
+    this.followOnPlanned = false;
+    this.releaseIdleWaiters();
+    await this.whenIdle(graceMs);
+  }
+
+  /** Starts the next sweep by itself when the next grant falls due soon (see FOLLOW_ON_WINDOW_MS): right away when
+   * this claim left due requests behind (it was full), else when the first one after it is due. */
+  private planFollowOn(claimedUpTo: Date): void {
+    if (this.stopped || this.followOnPlanned) return;
+    this.followOnPlanned = true;
+    const plan = async () => {
+      const [next] = await this.deps.db.$queryRaw<Array<{ at: Date | null }>>`
+        SELECT min("expiresAt") AS at FROM "AccessRequest"
+        WHERE status IN ('ACTIVE', 'APPROVED') AND "expiresAt" > ${claimedUpTo.toISOString()}::timestamp`;
+      const nextDue = next?.at?.getTime() ?? Infinity;
+      if (this.stopped || nextDue > Date.now() + FOLLOW_ON_WINDOW_MS) {
+        this.followOnPlanned = false;
+        this.releaseIdleWaiters();
+        return;
+      }
+      this.followOnTimer = setTimeout(() => {
+        this.followOnTimer = null;
+        if (!this.stopped) {
+          // Failures are recorded by the sweep itself; their own jobs retry them. Started before the plan is
+          // cleared, so the process never looks idle in between.
+          this.sweep(null).catch((err) => this.deps.logger.warn({ err }, 'follow-on expiry sweep failed; the expiry jobs will retry'));
+        }
+        this.followOnPlanned = false;
+        this.releaseIdleWaiters();
+      }, Math.max(0, nextDue - Date.now()));
+    };
+    plan().catch((err) => {
+      this.followOnPlanned = false;
+      this.releaseIdleWaiters();
+      this.deps.logger.warn({ err }, 'could not plan the next expiry sweep; the expiry jobs will run it');
+    });
   }
 
   /** ACTIVE/APPROVED → REVOKING for every due request nobody else is claiming, with its audit event, atomically in
    * one statement (no transaction left open while the audit chain's lock is held). */
-  private async claim(ownId: string, now: Date): Promise<AccessRequest[]> {
+  private async claim(ownId: string | null, now: Date): Promise<{ claimed: AccessRequest[]; claimedUpTo: Date }> {
     const details = JSON.stringify({ from: ['ACTIVE', 'APPROVED'], to: 'REVOKING' });
+    let claimedUpTo = now;
     const rows = await this.chainWrites.run(() => {
       // Due as of now, not as of when the job started: a claim that waited its turn takes what fell due meanwhile
       // (one full claim instead of several small ones when many grants end within the same second).
-      const at = new Date(Math.max(now.getTime(), Date.now())).toISOString();
+      claimedUpTo = new Date(Math.max(now.getTime(), Date.now()));
+      const at = claimedUpTo.toISOString();
       return this.deps.db.$queryRaw<Array<{ id: string }>>`
       WITH own AS (
         SELECT id FROM "AccessRequest"
@@ -158,7 +224,7 @@ export class ExpirySweeper {
         FOR UPDATE SKIP LOCKED),
       due AS (
         SELECT id FROM "AccessRequest"
-        WHERE status IN ('ACTIVE', 'APPROVED') AND "expiresAt" <= ${at}::timestamp AND id <> ${ownId}::uuid
+        WHERE status IN ('ACTIVE', 'APPROVED') AND "expiresAt" <= ${at}::timestamp AND id IS DISTINCT FROM ${ownId}::uuid
         ORDER BY "expiresAt" LIMIT ${this.batchSize - 1}
         FOR UPDATE SKIP LOCKED),
       moved AS (
@@ -170,9 +236,11 @@ export class ExpirySweeper {
         SELECT id, 'system', 'EXPIRY_REACHED', ${details}::jsonb, now() AT TIME ZONE 'UTC' FROM moved)
       SELECT id::text AS id FROM moved`;
     });
-    if (rows.length === 0) return [];
+    if (rows.length === 0) return { claimed: [], claimedUpTo };
     this.deps.logger.info({ claimed: rows.length, to: 'REVOKING', action: 'EXPIRY_REACHED' }, 'expiry sweep claimed due requests');
-    return this.deps.db.accessRequest.findMany({ where: { id: { in: rows.map((row) => row.id) } } });
+    // A full claim left due requests behind: the follow-on sweep takes them at once.
+    if (rows.length >= this.batchSize) claimedUpTo = new Date(0);
+    return { claimed: await this.deps.db.accessRequest.findMany({ where: { id: { in: rows.map((row) => row.id) } } }), claimedUpTo };
   }
 
   /** Never rejects: whatever goes wrong becomes the failed outcome of the requests it concerns. */
@@ -277,6 +345,8 @@ export class ExpirySweeper {
           // commit together). It runs on its own pooled connection, committed by the server right after it, while
           // this transaction keeps the overlap locks until the records are visible: the audit chain's lock is then
           // never held across a round trip to this process, whose event loop may be busy.
+          // Before any claim still waiting: a claimed grant is closer to done than an unclaimed one, and recording
+          // it right away keeps each grant's lag to its own claim and record instead of every claim of the burst.
           const moved = await this.chainWrites.run(() => {
             endedAt = new Date();
             return this.deps.db.$queryRaw<Array<{ id: string }>>`
@@ -293,7 +363,7 @@ export class ExpirySweeper {
               INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
               SELECT id, 'system', 'EXPIRED', details::jsonb, ${endedAt.toISOString()}::timestamp FROM moved)
             SELECT id::text AS id FROM moved`;
-          });
+          }, { first: true });
           recorded = true;
           for (const { id } of moved) finished.set(id, { revoked: true });
         },

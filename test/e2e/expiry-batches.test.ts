@@ -96,6 +96,28 @@ describe('batched expiry', () => {
     );
   });
 
+  it('keeps sweeping by itself while more grants fall due within seconds, without their own jobs', async () => {
+    const grants = await activeGrants(USERS.slice(0, 3));
+    const start = Date.now();
+    // The first is due now; the others fall due shortly after. Their own jobs still sleep for an hour, and the
+    // reconcile is an hour away: only the follow-on sweeps can end them on time.
+    await makeDue([grants[0].id], new Date(start - 1_000));
+    await makeDue([grants[1].id], new Date(start + 700));
+    await makeDue([grants[2].id], new Date(start + 1_400));
+
+    await harness.bot.service.processExpiry(grants[0].id);
+    expect((await harness.request(grants[0].id)).status).toBe('EXPIRED');
+
+    for (const grant of grants.slice(1)) {
+      const ended = await statusBecomes(harness, grant.id, 'EXPIRED');
+      // Not before it was due.
+      expect(ended.endedAt!.getTime()).toBeGreaterThanOrEqual(ended.expiresAt!.getTime());
+      expect(revokeCalls(grant.id)).toHaveLength(1);
+      expect(await harness.auditActions(grant.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXPIRY_REACHED', 'EXPIRED']);
+    }
+    for (const user of USERS.slice(0, 3)) expect(webhook.granted.has(keyOf(user))).toBe(false);
+  });
+
   it('does not hold up the others when one target refuses, and keeps retrying that one on its own job', async () => {
     const users = USERS.slice(0, 3);
     const grants = await activeGrants(users);
