@@ -136,7 +136,7 @@ export function createBreakglass({
     surface,
     logger.child({ module: 'notifier' }),
     (requestId) => service.loadView(requestId),
-    (requestId) => queries.eventsOf(requestId),
+    (requestIds) => queries.eventsOfMany(requestIds),
   );
   const service: AccessService = new AccessService({
     db,

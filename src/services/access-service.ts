@@ -75,8 +75,6 @@ const ACCESS_LOCK_TIMEOUT_MS = 5 * 60_000;
 const TRANSACTION_MAX_WAIT_MS = 30_000;
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** When an expiry job finds its request in a sweep of this process, it looks again this much later. */
-const IN_FLIGHT_RECHECK_MS = 1_000;
 /** How long the Slack side of swept requests waits for the sweeps still running in this process to finish. */
 const ENDED_NOTICE_MAX_DEFER_MS = 10_000;
 const ENDED_NOTICE_SLICE = 25;
@@ -698,18 +696,17 @@ export class AccessService {
    * request ended, or wait for the sweep that has it. */
   async processExpiry(requestId: string, now = new Date()): Promise<{ notBefore?: Date }> {
     if (this.sweeper.recentlyEnded(requestId)) return {};
-    // A sweep here has it: look again once that sweep is likely done, rather than hold a worker slot meanwhile
-    // (the slots are what lets other sweeps run).
-    if (this.sweeper.inProgress(requestId)) return { notBefore: new Date(Date.now() + IN_FLIGHT_RECHECK_MS) };
+    // A sweep here has it: its outcome is this job's (sweeps do not need worker slots to go on, see
+    // ExpirySweeper's follow-on sweeps, so waiting here holds nothing up).
+    const swept = await this.sweeper.inProgress(requestId);
+    if (swept) return this.settle(requestId, swept);
     // One read, no approvals (revocation does not need them).
     let request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
     if (!request) return {};
     if (request.status === 'ACTIVE' || request.status === 'APPROVED') {
       if (request.expiresAt && request.expiresAt.getTime() > now.getTime()) return { notBefore: request.expiresAt };
-      const swept = await this.sweeper.sweep(requestId, now);
-      const outcome = swept.get(requestId);
+      const outcome = (await this.sweeper.sweep(requestId, now)).get(requestId) ?? (await this.sweeper.inProgress(requestId));
       if (outcome) return this.settle(requestId, outcome);
-      if (this.sweeper.inProgress(requestId)) return { notBefore: new Date(Date.now() + IN_FLIGHT_RECHECK_MS) };
       // Not claimed by a sweep here: another process has it, or a transaction held its row. The single path below
       // waits for either and finds out.
       request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
@@ -736,12 +733,15 @@ export class AccessService {
       // running for the event loop, the CPU and the pool (the summaries are paced per channel anyway).
       await this.sweeper.whenIdle(ENDED_NOTICE_MAX_DEFER_MS);
       const requests = await this.deps.db.accessRequest.findMany({ where: { id: { in: requestIds } }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
+      // One read for all their timelines: one each, started together, would queue thousands of reads in the pool
+      // ahead of the next sweep's.
+      const timelines = await this.deps.notifier.timelinesOf(requestIds);
       const notices: Promise<void>[] = [];
       for (const [index, request] of requests.entries()) {
         // Started a slice at a time, letting other work in between: Slack's acks must not wait behind hundreds of
         // messages being built at once.
         if (index > 0 && index % ENDED_NOTICE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        const notice = this.deps.notifier.ended(this.toView(request));
+        const notice = this.deps.notifier.ended(this.toView(request), timelines.get(request.id) ?? []);
         notice.catch(() => undefined); // reported through Promise.all below; not unhandled while we yield
         notices.push(notice);
       }

@@ -9,11 +9,6 @@ export type SweepOutcome = { revoked: true } | { revoked: false; error: string }
 
 /** How many due requests one sweep claims at most. */
 export const SWEEP_BATCH_SIZE = 500;
-/** How many claimed requests share one locked transaction: its commit releases their overlap locks and makes their
- * EXPIRED state visible, so a slow target delays at most this many grants' records. Each chunk's record takes the
- * audit chain's lock once, so fewer, larger chunks mean fewer hand-offs of that lock (100 → 500: see
- * docs/benchmarks.md). */
-const LOCK_CHUNK_SIZE = 500;
 /** Requests this process ended recently, so their own (now redundant) expiry jobs finish without a query. */
 const RECENTLY_ENDED_LIMIT = 50_000;
 /** Same bound as the single path's transaction: long enough for any provider call. */
@@ -40,25 +35,44 @@ export async function lockAccessKeys(tx: Prisma.TransactionClient, keys: readonl
     FROM (SELECT DISTINCT hashtextextended(key, 0) AS lock_id FROM unnest(${[...keys]}::text[]) AS key ORDER BY 1) AS ordered`;
 }
 
-/** Runs `work` on each item with at most `limit` running at once (shared across callers). */
+/** Takes the transaction-level advisory locks of `keys` that are free, without waiting; returns the keys it holds.
+ * Never waiting is what lets the sweep lock rows first and access second, the opposite of a grant's order. */
+export async function tryLockAccessKeys(tx: Prisma.TransactionClient, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await tx.$queryRaw<Array<{ key: string }>>`
+    SELECT key FROM unnest(${[...keys]}::text[]) AS key WHERE pg_try_advisory_xact_lock(hashtextextended(key, 0))`;
+  return new Set(rows.map((row) => row.key));
+}
+
+/** At most `limit` holders at once (shared across callers). */
 class Semaphore {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly limit: number) {}
 
-  /** `first`: go before the work already waiting (FIFO otherwise). */
-  async run<T>(work: () => Promise<T>, options: { first?: boolean } = {}): Promise<T> {
+  /** Waits for a slot (first come, first served) and returns its release. */
+  async acquire(): Promise<() => void> {
     // A freed slot is handed straight to the next waiter (running stays the same), so a newcomer arriving between
     // the release and the waiter's wake-up cannot take it as well and exceed the limit.
-    if (this.running >= this.limit) await new Promise<void>((resolve) => (options.first ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
-    try {
-      return await work();
-    } finally {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;
+    };
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await work();
+    } finally {
+      release();
     }
   }
 }
@@ -78,13 +92,19 @@ export interface ExpirySweeperDeps {
 }
 
 /**
- * Batched expiry. When many grants end together, one expiry job claims every due request at once (SKIP LOCKED, so
- * concurrent sweeps in any process take disjoint sets), moves them to REVOKING with their EXPIRY_REACHED events in
- * one statement, revokes each on its target with bounded concurrency, and records the successful ones as EXPIRED
- * (with their Grant rows and audit events) in one statement per chunk. A grant whose revoke fails stays REVOKING
- * with its failure recorded; its own expiry job, which still exists for every request, retries it. Each request's
- * job stays the safety net: when it runs after a sweep took its request, it waits for that sweep (same process),
- * or takes the request's lock and finds it done (another process), or retries it (the sweep failed or died).
+ * Batched expiry. When many grants end together, one expiry job revokes every due request at once, in batches of
+ * SWEEP_BATCH_SIZE, each batch one transaction:
+ *   1. claim: lock the due ACTIVE/APPROVED rows (FOR UPDATE SKIP LOCKED, so concurrent sweeps in any process take
+ *      disjoint sets, and anything else that would change those requests waits for this transaction);
+ *   2. take their access locks (revocationLockKey) without waiting: a request whose access is locked elsewhere (a
+ *      grant in flight, a revoke in another process) is left to its own job, so two lock orders can never deadlock;
+ *   3. see who else holds the same access, revoke and verify on the targets with bounded concurrency;
+ *   4. record every outcome in one statement: revoked ones ACTIVE → EXPIRED with their Grant rows and one EXPIRED
+ *      audit event each; failed ones → REVOKING with EXPIRY_REACHED, so their own expiry job retries them.
+ * Until the commit nothing is visible: a sweep that dies leaves its requests ACTIVE and due, and their jobs or the
+ * reconciler revoke them again (revoking is idempotent on every provider). Each request's job stays the safety
+ * net: when it runs while a sweep has its request it looks again later (same process) or waits for the row and
+ * finds it done (another process).
  */
 export class ExpirySweeper {
   /** Outcome undefined: another process ended the request while this sweep waited for its locks. */
@@ -94,7 +114,7 @@ export class ExpirySweeper {
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly providerCalls: Semaphore;
-  /** The sweeps' statements that add to the audit chain (claims, records), one at a time per process: queued here
+  /** The sweeps' records, which add to the audit chain, one at a time per process: queued here
    * rather than in PostgreSQL, where each waiting statement would hold a snapshot that keeps the chain head's dead
    * row versions from being pruned, making every later audit insert slower (docs/benchmarks.md). */
   private readonly chainWrites = new Semaphore(1);
@@ -136,23 +156,52 @@ export class ExpirySweeper {
     });
   }
 
-  /** Claims the due requests (`ownId` first when it is due), revokes them and records the outcome of each. */
+  /** Revokes the due requests (`ownId` first when it is due) and records the outcome of each. */
   async sweep(ownId: string | null, now = new Date()): Promise<Map<string, SweepOutcome>> {
     this.running++;
-    let claimed: AccessRequest[] = [];
+    const outcomes = new Map<string, SweepOutcome>();
+    const claimedIds: string[] = [];
+    let announce: (all: Map<string, SweepOutcome>) => void = () => undefined;
+    const announced = new Promise<Map<string, SweepOutcome>>((resolve) => (announce = resolve));
     try {
-      let claimedUpTo: Date;
-      ({ claimed, claimedUpTo } = await this.claim(ownId, now));
-      if (claimed.length === 0) return new Map();
-      this.planFollowOn(claimedUpTo);
-      const outcomes = this.revokeClaimed(claimed);
-      for (const request of claimed) this.inFlight.set(request.id, outcomes.then((all) => all.get(request.id)));
-      return await outcomes;
+      const batch = await this.revokeDue(ownId, now, (claimed, claimedUpTo) => {
+        for (const request of claimed) {
+          claimedIds.push(request.id);
+          this.inFlight.set(request.id, announced.then((all) => all.get(request.id)));
+        }
+        this.planFollowOn(claimedUpTo);
+      });
+      if (batch.ended.length) {
+        for (const request of batch.ended) outcomes.set(request.id, { revoked: true });
+        this.remember(batch.ended.map((request) => request.id));
+        this.deps.logger.info({ ended: batch.ended.length, action: 'EXPIRED' }, 'expiry sweep revoked due requests');
+        this.deps.ended(batch.ended, batch.endedAt);
+      }
+      for (const [request, err] of batch.failed) {
+        let error: string;
+        try {
+          error = await this.deps.recordFailure(request, err);
+        } catch (recordErr) {
+          this.deps.logger.error({ err: recordErr, requestId: request.id }, 'could not record a failed revocation');
+          error = err instanceof Error ? err.message : String(err);
+        }
+        outcomes.set(request.id, { revoked: false, error });
+      }
+    } catch (err) {
+      // The transaction failed (database gone, timeout): nothing of it was recorded, so its requests are still ACTIVE
+      // and due; their own jobs take them again.
+      this.deps.logger.warn({ err, claimed: claimedIds.length }, 'expiry sweep failed; the expiry jobs will retry its requests');
     } finally {
-      for (const request of claimed) this.inFlight.delete(request.id);
+      announce(outcomes);
+      for (const id of claimedIds) this.inFlight.delete(id);
+      // Again at the end: the plan made at the claim may have been another sweep's, which found nothing left to
+      // claim while this one still held its requests. Only after progress: requests whose access is locked
+      // elsewhere are claimed and left alone, and must not make sweeps spin until that lock is free.
+      if (outcomes.size > 0) this.planFollowOn(new Date(0));
       this.running--;
       this.releaseIdleWaiters();
     }
+    return outcomes;
   }
 
   /** A sweep is running, or the next one is planned: the burst is not over. */
@@ -194,7 +243,7 @@ export class ExpirySweeper {
         if (!this.stopped) {
           // Failures are recorded by the sweep itself; their own jobs retry them. Started before the plan is
           // cleared, so the process never looks idle in between.
-          this.sweep(null).catch((err) => this.deps.logger.warn({ err }, 'follow-on expiry sweep failed; the expiry jobs will retry'));
+          void this.sweep(null);
         }
         this.followOnPlanned = false;
         this.releaseIdleWaiters();
@@ -207,174 +256,142 @@ export class ExpirySweeper {
     });
   }
 
-  /** ACTIVE/APPROVED → REVOKING for every due request nobody else is claiming, with its audit event, atomically in
-   * one statement (no transaction left open while the audit chain's lock is held). */
-  private async claim(ownId: string | null, now: Date): Promise<{ claimed: AccessRequest[]; claimedUpTo: Date }> {
-    const details = JSON.stringify({ from: ['ACTIVE', 'APPROVED'], to: 'REVOKING' });
-    let claimedUpTo = now;
-    const rows = await this.chainWrites.run(() => {
-      // Due as of now, not as of when the job started: a claim that waited its turn takes what fell due meanwhile
-      // (one full claim instead of several small ones when many grants end within the same second).
-      claimedUpTo = new Date(Math.max(now.getTime(), Date.now()));
-      const at = claimedUpTo.toISOString();
-      return this.deps.db.$queryRaw<Array<{ id: string }>>`
-      WITH own AS (
-        SELECT id FROM "AccessRequest"
-        WHERE id = ${ownId}::uuid AND status IN ('ACTIVE', 'APPROVED') AND ("expiresAt" IS NULL OR "expiresAt" <= ${at}::timestamp)
-        FOR UPDATE SKIP LOCKED),
-      due AS (
-        SELECT id FROM "AccessRequest"
-        WHERE status IN ('ACTIVE', 'APPROVED') AND "expiresAt" <= ${at}::timestamp AND id IS DISTINCT FROM ${ownId}::uuid
-        ORDER BY "expiresAt" LIMIT ${this.batchSize - 1}
-        FOR UPDATE SKIP LOCKED),
-      moved AS (
-        UPDATE "AccessRequest" SET status = 'REVOKING', "endReason" = 'expired'
-        WHERE id IN (SELECT id FROM own UNION ALL SELECT id FROM due)
-        RETURNING id),
-      audit AS (
-        INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
-        SELECT id, 'system', 'EXPIRY_REACHED', ${details}::jsonb, now() AT TIME ZONE 'UTC' FROM moved)
-      SELECT id::text AS id FROM moved`;
-    });
-    if (rows.length === 0) return { claimed: [], claimedUpTo };
-    this.deps.logger.info({ claimed: rows.length, to: 'REVOKING', action: 'EXPIRY_REACHED' }, 'expiry sweep claimed due requests');
-    // A full claim left due requests behind: the follow-on sweep takes them at once.
-    if (rows.length >= this.batchSize) claimedUpTo = new Date(0);
-    return { claimed: await this.deps.db.accessRequest.findMany({ where: { id: { in: rows.map((row) => row.id) } } }), claimedUpTo };
-  }
-
-  /** Never rejects: whatever goes wrong becomes the failed outcome of the requests it concerns. */
-  private async revokeClaimed(claimed: AccessRequest[]): Promise<Map<string, SweepOutcome>> {
-    const outcomes = new Map<string, SweepOutcome>();
-    for (let start = 0; start < claimed.length; start += LOCK_CHUNK_SIZE) {
-      const chunk = claimed.slice(start, start + LOCK_CHUNK_SIZE);
-      let finished: Map<string, SweepOutcome>;
-      let failures = new Map<string, unknown>();
-      let endedAt = new Date();
-      try {
-        ({ finished, failures, endedAt } = await this.revokeChunk(chunk));
-      } catch (err) {
-        // The transaction itself failed (database gone, timeout): nothing in it was recorded as ended.
-        finished = new Map();
-        failures = new Map(chunk.map((request) => [request.id, err]));
-      }
-      for (const [id, outcome] of finished) outcomes.set(id, outcome);
-      const ended = [...finished].filter(([, outcome]) => outcome.revoked).map(([id]) => id);
-      if (ended.length) {
-        this.remember(ended);
-        this.deps.logger.info({ ended: ended.length, action: 'EXPIRED' }, 'expiry sweep recorded revocations');
-        this.deps.ended(chunk.filter((request) => finished.get(request.id)?.revoked), endedAt);
-      }
-      for (const request of chunk) {
-        if (!failures.has(request.id)) continue;
-        const err = failures.get(request.id);
-        let error: string;
-        try {
-          error = await this.deps.recordFailure(request, err);
-        } catch (recordErr) {
-          this.deps.logger.error({ err: recordErr, requestId: request.id }, 'could not record a failed revocation');
-          error = err instanceof Error ? err.message : String(err);
-        }
-        outcomes.set(request.id, { revoked: false, error });
-      }
-    }
-    return outcomes;
-  }
-
-  /** One locked transaction: overlap locks in order, re-check (another process may have finished some meanwhile),
-   * revoke and verify on the targets, then record the successful ones together, audit last. */
-  private async revokeChunk(chunk: AccessRequest[]): Promise<{ finished: Map<string, SweepOutcome>; failures: Map<string, unknown>; endedAt: Date }> {
-    const finished = new Map<string, SweepOutcome>();
-    const failures = new Map<string, unknown>();
-    const providers = new Map<string, AccessProvider>();
-    const lockable: AccessRequest[] = [];
-    for (const request of chunk) {
-      try {
-        providers.set(request.id, this.deps.providers.get(request.resourceId));
-        lockable.push(request);
-      } catch (err) {
-        failures.set(request.id, err);
-      }
-    }
+  /** One batch, one transaction (see the class comment). `onClaimed` hears which requests it holds as soon as it
+   * holds them. */
+  private async revokeDue(
+    ownId: string | null,
+    now: Date,
+    onClaimed: (claimed: AccessRequest[], claimedUpTo: Date) => void,
+  ): Promise<{ ended: AccessRequest[]; failed: Array<[AccessRequest, unknown]>; endedAt: Date }> {
+    const ended: AccessRequest[] = [];
+    const failed: Array<[AccessRequest, unknown]> = [];
     let endedAt = new Date();
-    if (lockable.length === 0) return { finished, failures, endedAt };
-    let recorded = false;
+    let releaseChainTurn: (() => void) | undefined;
     try {
       await this.deps.db.$transaction(
         async (tx) => {
-          await lockAccessKeys(
-            tx,
-            lockable.map((request) => revocationLockKey(request, providers.get(request.id)!)),
-          );
-          const ids = lockable.map((request) => request.id);
-          // Still REVOKING now that we hold the locks, and who else holds the same access (an ACTIVE request).
-          const current = await tx.$queryRaw<Array<{ id: string; heldBy: number | null }>>`
-            SELECT c.id::text AS id,
-              (SELECT o.number FROM "AccessRequest" o
-               WHERE o."resourceId" = c."resourceId" AND o."grantName" = c."grantName" AND o."requesterLogin" = c."requesterLogin"
-                 AND o.status = 'ACTIVE' AND o.id <> c.id
-               LIMIT 1) AS "heldBy"
-            FROM "AccessRequest" c
-            WHERE c.id = ANY(${ids}::uuid[]) AND c.status = 'REVOKING'`;
-          const stillRevoking = new Map(current.map((row) => [row.id, row.heldBy]));
-          const revoked: Array<{ id: string; details: string }> = [];
+          const claimedUpTo = new Date(Math.max(now.getTime(), Date.now()));
+          const at = claimedUpTo.toISOString();
+          // The rows themselves come back with the claim (one round trip, no second read through the client).
+          const claimed = await tx.$queryRaw<AccessRequest[]>`
+            WITH own AS (
+              SELECT id FROM "AccessRequest"
+              WHERE id = ${ownId}::uuid AND status IN ('ACTIVE', 'APPROVED') AND ("expiresAt" IS NULL OR "expiresAt" <= ${at}::timestamp)
+              FOR UPDATE SKIP LOCKED),
+            due AS (
+              SELECT id FROM "AccessRequest"
+              WHERE status IN ('ACTIVE', 'APPROVED') AND "expiresAt" <= ${at}::timestamp AND id IS DISTINCT FROM ${ownId}::uuid
+              ORDER BY "expiresAt" LIMIT ${this.batchSize - 1}
+              FOR UPDATE SKIP LOCKED)
+            SELECT r.*, r.id::text AS id, r.status::text AS status FROM "AccessRequest" r
+            WHERE r.id IN (SELECT id FROM own UNION ALL SELECT id FROM due)`;
+          if (claimed.length === 0) return;
+          const claimedIds = claimed.map((request) => request.id);
+          // A full batch left due requests behind: the follow-on sweep takes them at once.
+          onClaimed(claimed, claimed.length >= this.batchSize ? new Date(0) : claimedUpTo);
+
+          const providers = new Map<string, AccessProvider>();
+          const lockKeys = new Map<string, string>();
+          for (const request of claimed) {
+            try {
+              const provider = this.deps.providers.get(request.resourceId);
+              providers.set(request.id, provider);
+              lockKeys.set(request.id, revocationLockKey(request, provider));
+            } catch (err) {
+              failed.push([request, err]); // no provider for it any more: recorded as a failed revocation
+            }
+          }
+          const lockedKeys = await tryLockAccessKeys(tx, [...new Set(lockKeys.values())]);
+          // Access locked elsewhere: left untouched (still ACTIVE) for its own job, which waits for that lock.
+          const ours = claimed.filter((request) => lockedKeys.has(lockKeys.get(request.id) ?? ''));
+          const heldBy = await this.otherHolders(tx, ours, claimedIds);
+
+          const revoked: Array<{ request: AccessRequest; keptOnTargetFor: string | null }> = [];
           await Promise.all(
-            lockable.map(async (request) => {
-              if (!stillRevoking.has(request.id)) return; // finished by someone else while we waited for the locks
+            ours.map(async (request) => {
               const provider = providers.get(request.id)!;
-              const heldBy = provider.sharing === 'login' ? stillRevoking.get(request.id) ?? null : null;
+              const keptOnTargetFor = provider.sharing === 'login' ? heldBy.get(request.id) ?? null : null;
               try {
-                if (heldBy === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, this.deps.grantTarget(request)));
-                revoked.push({
-                  id: request.id,
-                  details: JSON.stringify({
-                    from: ['REVOKING'],
-                    to: 'EXPIRED',
-                    login: request.requesterLogin,
-                    grant: request.grantName,
-                    ...(heldBy !== null ? { keptOnTargetFor: humanRequestId(heldBy) } : {}),
-                  }),
-                });
+                if (keptOnTargetFor === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, this.deps.grantTarget(request)));
+                revoked.push({ request, keptOnTargetFor });
               } catch (err) {
-                failures.set(request.id, err);
+                failed.push([request, err]);
               }
             }),
           );
-          if (revoked.length === 0) return;
-          // Conditional on REVOKING like every transition, and one statement (state, Grant rows and audit events
-          // commit together). It runs on its own pooled connection, committed by the server right after it, while
-          // this transaction keeps the overlap locks until the records are visible: the audit chain's lock is then
-          // never held across a round trip to this process, whose event loop may be busy.
-          // Before any claim still waiting: a claimed grant is closer to done than an unclaimed one, and recording
-          // it right away keeps each grant's lag to its own claim and record instead of every claim of the burst.
-          const moved = await this.chainWrites.run(() => {
-            endedAt = new Date();
-            return this.deps.db.$queryRaw<Array<{ id: string }>>`
-            WITH done AS (
-              SELECT * FROM unnest(${revoked.map((row) => row.id)}::uuid[], ${revoked.map((row) => row.details)}::text[]) AS d(id, details)),
-            moved AS (
-              UPDATE "AccessRequest" r SET status = 'EXPIRED', "endedAt" = ${endedAt.toISOString()}::timestamp
-              FROM done WHERE r.id = done.id AND r.status = 'REVOKING'
-              RETURNING r.id, done.details),
-            grants AS (
-              UPDATE "Grant" g SET status = 'REVOKED', "revokedAt" = ${endedAt.toISOString()}::timestamp
-              FROM moved WHERE g."requestId" = moved.id AND g.status = 'ACTIVE'),
-            audit AS (
-              INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
-              SELECT id, 'system', 'EXPIRED', details::jsonb, ${endedAt.toISOString()}::timestamp FROM moved)
-            SELECT id::text AS id FROM moved`;
-          }, { first: true });
-          recorded = true;
-          for (const { id } of moved) finished.set(id, { revoked: true });
+
+          // The chain's turn is held until the commit (released below), so the audit chain's lock, which the
+          // record takes, is never waited for inside PostgreSQL by two statements of this process.
+          releaseChainTurn = await this.chainWrites.acquire();
+          endedAt = new Date();
+          const moved = await this.record(tx, revoked, failed.map(([request]) => request), endedAt);
+          for (const { request } of revoked) if (moved.has(request.id)) ended.push(request);
         },
         { timeout: LOCKED_TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
       );
-    } catch (err) {
-      // The records are committed; only the end of the lock-holding transaction failed (its locks go with it).
-      if (!recorded) throw err;
-      this.deps.logger.warn({ err }, 'expiry sweep: could not end the lock transaction after recording');
+    } finally {
+      releaseChainTurn?.();
     }
-    return { finished, failures, endedAt };
+    return { ended, failed, endedAt };
+  }
+
+  /** For each request, another ACTIVE request (not in this batch) that gives the same login the same access. */
+  private async otherHolders(tx: Prisma.TransactionClient, requests: AccessRequest[], batchIds: string[]): Promise<Map<string, string>> {
+    if (requests.length === 0) return new Map();
+    const rows = await tx.$queryRaw<Array<{ id: string; heldBy: number | null }>>`
+      SELECT c.id::text AS id,
+        (SELECT o.number FROM "AccessRequest" o
+         WHERE o."resourceId" = c."resourceId" AND o."grantName" = c."grantName" AND o."requesterLogin" = c."requesterLogin"
+           AND o.status = 'ACTIVE' AND o.id <> ALL(${batchIds}::uuid[])
+         LIMIT 1) AS "heldBy"
+      FROM "AccessRequest" c
+      WHERE c.id = ANY(${requests.map((request) => request.id)}::uuid[])`;
+    return new Map(rows.filter((row) => row.heldBy !== null).map((row) => [row.id, humanRequestId(row.heldBy!)]));
+  }
+
+  /** One statement (state, Grant rows and audit events together), conditional on the state the claim saw: revoked
+   * requests become EXPIRED, failed ones REVOKING for their retries. Returns the ids it moved. */
+  private async record(
+    tx: Prisma.TransactionClient,
+    revoked: Array<{ request: AccessRequest; keptOnTargetFor: string | null }>,
+    failed: AccessRequest[],
+    endedAt: Date,
+  ): Promise<Set<string>> {
+    const outcomes = [
+      ...revoked.map(({ request, keptOnTargetFor }) => ({
+        id: request.id,
+        status: 'EXPIRED',
+        action: 'EXPIRED',
+        details: JSON.stringify({
+          from: [request.status],
+          to: 'EXPIRED',
+          login: request.requesterLogin,
+          grant: request.grantName,
+          ...(keptOnTargetFor !== null ? { keptOnTargetFor } : {}),
+        }),
+      })),
+      ...failed.map((request) => ({ id: request.id, status: 'REVOKING', action: 'EXPIRY_REACHED', details: JSON.stringify({ from: [request.status], to: 'REVOKING' }) })),
+    ];
+    if (outcomes.length === 0) return new Set();
+    const at = endedAt.toISOString();
+    const moved = await tx.$queryRaw<Array<{ id: string }>>`
+      WITH outcome AS (
+        SELECT * FROM unnest(${outcomes.map((o) => o.id)}::uuid[], ${outcomes.map((o) => o.status)}::text[], ${outcomes.map((o) => o.action)}::text[], ${outcomes.map((o) => o.details)}::text[])
+          AS o(id, status, action, details)),
+      moved AS (
+        UPDATE "AccessRequest" r
+        SET status = outcome.status::"RequestStatus", "endReason" = 'expired',
+            "endedAt" = CASE WHEN outcome.status = 'EXPIRED' THEN ${at}::timestamp ELSE r."endedAt" END
+        FROM outcome WHERE r.id = outcome.id AND r.status IN ('ACTIVE', 'APPROVED')
+        RETURNING r.id, outcome.status, outcome.action, outcome.details),
+      grants AS (
+        UPDATE "Grant" g SET status = 'REVOKED', "revokedAt" = ${at}::timestamp
+        FROM moved WHERE g."requestId" = moved.id AND moved.status = 'EXPIRED' AND g.status = 'ACTIVE'),
+      audit AS (
+        INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
+        SELECT id, 'system', action, details::jsonb, ${at}::timestamp FROM moved)
+      SELECT id::text AS id FROM moved`;
+    return new Set(moved.map((row) => row.id));
   }
 
   private async revokeAndVerify(provider: AccessProvider, target: GrantTarget): Promise<void> {

@@ -35,8 +35,8 @@ export class RequestNotifier {
     private readonly logger: Logger,
     /** Re-reads a request when its message is about to be re-rendered. */
     private readonly loadView: (requestId: string) => Promise<RequestView>,
-    /** A request's audit events, for the timeline in its audit summary. */
-    private readonly loadEvents: (requestId: string) => Promise<TimelineEvent[]> = async () => [],
+    /** Requests' audit events, for the timelines in their audit summaries. */
+    private readonly loadEvents: (requestIds: readonly string[]) => Promise<Map<string, TimelineEvent[]>> = async () => new Map(),
   ) {}
 
   /** Registers who else wants to hear about request changes. It runs in the background, like Slack posts: it can
@@ -167,15 +167,24 @@ export class RequestNotifier {
     clearTimeout(timer);
   }
 
-  /** Access is gone: the message loses its buttons and the audit summary goes to the channel and the thread. */
-  async ended(view: RequestView): Promise<void> {
+  /** The audit timelines of requests that ended together, in one read, for `ended`. Never throws: without its
+   * timeline the summary still goes out, as it is the record people read. */
+  async timelinesOf(requestIds: readonly string[]): Promise<Map<string, TimelineEvent[]>> {
+    try {
+      return await this.loadEvents(requestIds);
+    } catch (err) {
+      this.logger.warn({ err, requests: requestIds.length }, 'could not load the timelines for the audit summaries');
+      return new Map();
+    }
+  }
+
+  /** Access is gone: the message loses its buttons and the audit summary goes to the channel and the thread.
+   * `timeline`: the request's audit events, when the caller loaded them already (timelinesOf). */
+  async ended(view: RequestView, timeline?: TimelineEvent[]): Promise<void> {
     this.changed(view);
     // Without its timeline or link the summary still goes out: it is the record people read.
     const [events, threadLink] = await Promise.all([
-      this.loadEvents(view.id).catch((err: unknown) => {
-        this.logger.warn({ err, requestId: view.id }, 'could not load the timeline for the audit summary');
-        return [];
-      }),
+      timeline ?? this.timelinesOf([view.id]).then((timelines) => timelines.get(view.id) ?? []),
       view.messageTs ? this.surface.permalink(view.channelId, view.messageTs).catch(() => null) : Promise.resolve(null),
     ]);
     const summary = buildAuditSummary(view, { events, threadLink });

@@ -94,13 +94,22 @@ export class RequestQueries {
 
   /** A request's audit events, oldest first, for whoever may already see the request (e.g. its audit summary). */
   async eventsOf(requestId: string): Promise<TimelineEvent[]> {
-    const rows = await this.deps.db.auditEvent.findMany({ where: { requestId }, orderBy: { id: 'asc' } });
-    return rows.map((row) => ({
-      at: row.createdAt,
-      actor: row.actor,
-      action: row.action,
-      details: row.details !== null && typeof row.details === 'object' && !Array.isArray(row.details) ? (row.details as Record<string, unknown>) : {},
-    }));
+    return (await this.eventsOfMany([requestId])).get(requestId) ?? [];
+  }
+
+  /** The audit events of many requests in one read (the summaries of a mass expiry), oldest first for each. */
+  async eventsOfMany(requestIds: readonly string[]): Promise<Map<string, TimelineEvent[]>> {
+    const rows = await this.deps.db.auditEvent.findMany({ where: { requestId: { in: [...requestIds] } }, orderBy: { id: 'asc' } });
+    const byRequest = new Map<string, TimelineEvent[]>(requestIds.map((id) => [id, []]));
+    for (const row of rows) {
+      byRequest.get(row.requestId!)?.push({
+        at: row.createdAt,
+        actor: row.actor,
+        action: row.action,
+        details: row.details !== null && typeof row.details === 'object' && !Array.isArray(row.details) ? (row.details as Record<string, unknown>) : {},
+      });
+    }
+    return byRequest;
   }
 
   async homeFor(userId: string, limits: HomeLimits): Promise<HomeContent> {

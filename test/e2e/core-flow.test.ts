@@ -106,7 +106,6 @@ describe('the core flow on a real PostgreSQL role', () => {
       'APPROVAL_RECORDED',
       'QUORUM_REACHED',
       'GRANTED',
-      'EXPIRY_REACHED',
       'EXPIRED',
     ]);
 
@@ -115,7 +114,7 @@ describe('the core flow on a real PostgreSQL role', () => {
     const slackCalls = () => harness.slack.calls.filter((call) => call.method !== 'views.publish').length;
     const callsBefore = slackCalls();
     await harness.bot.service.processExpiry(request.id);
-    expect((await harness.auditActions(request.id)).length).toBe(7);
+    expect((await harness.auditActions(request.id)).length).toBe(6);
     expect(slackCalls()).toBe(callsBefore);
     expect(await target.hasRole(login, writeRole)).toBe(false);
   });

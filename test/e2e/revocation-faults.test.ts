@@ -69,7 +69,7 @@ describe('Redis losing its data', () => {
     expect(await target.hasRole(login, target.name('read'))).toBe(false);
     // Revoked within a few reconcile periods of the expiry, not whenever someone notices.
     expect(expired.endedAt!.getTime() - expired.expiresAt!.getTime()).toBeLessThan(5_000);
-    expect(await bot.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXPIRY_REACHED', 'EXPIRED']);
+    expect(await bot.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXPIRED']);
   });
 });
 
@@ -92,7 +92,7 @@ describe('Redis down', () => {
     await waitFor(async () => (await bot.bot.expiryQueue.queue.getJob(expiryJobId(request.id))) === undefined, 'the late job to run and complete', 40_000);
     const actions = await bot.auditActions(request.id);
     expect(actions.filter((action) => action === 'EXPIRED')).toHaveLength(1);
-    expect(actions).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXPIRY_REACHED', 'EXPIRED']);
+    expect(actions).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXPIRED']);
     expect(summariesIn(bot, CHANNEL, `BG-${request.number}`)).toHaveLength(1);
   }, 60_000);
 });
@@ -125,7 +125,9 @@ describe('the bot database restarting', () => {
     expect(await target.hasRole(login, target.name('read'))).toBe(false);
     const actions = await bot.auditActions(request.id);
     expect(actions.filter((action) => action === 'APPROVAL_RECORDED')).toHaveLength(1);
-    expect(actions.slice(-2)).toEqual(['EXPIRY_REACHED', 'EXPIRED']);
+    // However the outage fell (a sweep whose transaction was cut, or a failure recorded and retried): ended once.
+    expect(actions.filter((action) => action === 'EXPIRED')).toHaveLength(1);
+    expect(actions.at(-1)).toBe('EXPIRED');
   });
 });
 
@@ -210,7 +212,7 @@ describe('overlapping grants', () => {
     const expired = await statusBecomes(bot, request.id, 'EXPIRED', 10_000);
     expect(expired.endedAt!.getTime()).toBeGreaterThanOrEqual(newExpiry.getTime());
     expect(hooksOf('grant')).toHaveLength(1);
-    expect(await bot.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXTENDED', 'EXPIRY_REACHED', 'EXPIRED']);
+    expect(await bot.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXTENDED', 'EXPIRED']);
     expect(await bot.bot.service.extend(request.id, APPROVER1, new Date(Date.now() + 60_000))).toMatchObject({ ok: false, code: 'not_active' });
   });
 });
