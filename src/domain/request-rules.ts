@@ -1,6 +1,9 @@
 import { findRole, principalMatches, requestableRoles } from '../policy/policy-queries';
 import type { Policy, ResourceRule, RoleRule } from '../policy/types';
 import { formatDuration, parseDuration } from './duration';
+import { liveRequestStates, type RequestState } from './request-state';
+import { humanRequestId } from './request-view';
+import { formatUtcTime } from './utc-time';
 
 export interface RequestInput {
   requesterId: string;
@@ -21,7 +24,9 @@ export type RequestRejectionCode =
   | 'too_long'
   | 'ticket_required'
   | 'bad_ticket'
-  | 'missing_reason';
+  | 'missing_reason'
+  | 'already_active'
+  | 'already_pending';
 
 export type RequestField = 'resource' | 'role' | 'duration' | 'ticket' | 'reason';
 
@@ -92,6 +97,38 @@ export function validateRequest(policy: Policy, input: RequestInput): ValidReque
     return reject('missing_reason', 'reason', `The reason is ${reason.length} characters long; keep it to ${MAX_REASON_LENGTH}.`);
   }
   return { ok: true, resource, role, durationSeconds, ticket, reason };
+}
+
+/** The requester's earlier request for the same resource and role. */
+export interface EarlierRequest {
+  number: number;
+  status: RequestState;
+  expiresAt: Date | null;
+}
+
+const EXTEND_HINT_DURATION = '30m';
+
+/** Refuses a second request for access the requester already holds or is waiting for: more time comes from extending
+ * the grant there is, never from a second, stacked one. Null when the earlier request (if any) is no longer live. */
+export function checkNotAlreadyRequested(resource: ResourceRule, role: RoleRule, earlier: EarlierRequest | null, now: Date = new Date()): RejectedRequest | null {
+  if (!earlier || !liveRequestStates.includes(earlier.status)) return null;
+  const id = humanRequestId(earlier.number);
+  if (earlier.status === 'PENDING') {
+    return reject(
+      'already_pending',
+      'role',
+      `You already asked for ${label(resource, role)} in ${id}, and it is still waiting for approval. See where it stands with \`/breakglass status ${id}\`; to ask differently, withdraw it first (Deny on its message).`,
+    );
+  }
+  const extend = `use Extend on its DM or \`/breakglass extend ${id} ${EXTEND_HINT_DURATION}\``;
+  if (earlier.expiresAt && earlier.expiresAt.getTime() <= now.getTime()) {
+    return reject('already_active', 'role', `Your ${label(resource, role)} access (${id}) has reached its end and is being taken away; ask again in a moment.`);
+  }
+  const until = earlier.expiresAt ? ` until ${formatUtcTime(earlier.expiresAt, now)}` : '';
+  if (earlier.status === 'APPROVED') {
+    return reject('already_active', 'role', `${label(resource, role)} is already being granted to you${until} (${id}). To keep it longer once it is active, ${extend}.`);
+  }
+  return reject('already_active', 'role', `You already hold ${label(resource, role)}${until} (${id}). To keep it longer, ${extend}.`);
 }
 
 function reject(code: RequestRejectionCode, field: RequestField, message: string): RejectedRequest {

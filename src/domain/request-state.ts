@@ -47,6 +47,10 @@ export function isFinal(state: RequestState): boolean {
   return allowedTransitions[state].length === 0;
 }
 
+/** States in which a request holds its access or may still come to: a requester has at most one such request per
+ * resource and role (a partial unique index guards it). REVOKING is not among them: that access is on its way out. */
+export const liveRequestStates: readonly RequestState[] = ['PENDING', 'APPROVED', 'ACTIVE'];
+
 /** States in which access may exist on the target, so the expiry machinery must still act. */
 export const accessMayExistStates: readonly RequestState[] = ['APPROVED', 'ACTIVE', 'REVOKING'];
 

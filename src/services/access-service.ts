@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Prisma, type AccessRequest, type Approval, type Db, type Extension, type ExtensionApproval, type RevokeAlert } from '../db/prisma';
 import { alreadyApproved, checkApproval, checkDenial, notPending, quorumReached, type DecisionContext, type Refusal } from '../domain/approval-rules';
-import { validateRequest } from '../domain/request-rules';
-import { accessMayExistStates, assertTransition, finalStateFor, type EndReason, type RequestState } from '../domain/request-state';
+import { checkNotAlreadyRequested, validateRequest, type RejectedRequest, type ValidRequest } from '../domain/request-rules';
+import { accessMayExistStates, assertTransition, finalStateFor, liveRequestStates, type EndReason, type RequestState } from '../domain/request-state';
 import { formatDuration } from '../domain/duration';
 import {
   checkExtensionApproval,
@@ -132,9 +132,12 @@ export class AccessService {
     return requestableRoles(this.deps.policy, userId, await this.deps.directory.groupsOf(userId));
   }
 
-  /** Checks a request against the policy without recording anything (the modal's inline validation). */
-  async checkRequest(input: SubmitRequestInput) {
-    return validateRequest(this.deps.policy, { ...input, requesterGroupIds: await this.deps.directory.groupsOf(input.requesterId) });
+  /** Checks a request against the policy, and that the requester does not already hold or wait for the same access,
+   * without recording anything (the modal's inline validation). */
+  async checkRequest(input: SubmitRequestInput): Promise<ValidRequest | RejectedRequest> {
+    const validation = validateRequest(this.deps.policy, { ...input, requesterGroupIds: await this.deps.directory.groupsOf(input.requesterId) });
+    if (!validation.ok) return validation;
+    return (await this.alreadyRequested(input.requesterId, validation)) ?? validation;
   }
 
   async submitRequest(input: SubmitRequestInput): Promise<Outcome<{ view: RequestView }, string>> {
@@ -149,29 +152,50 @@ export class AccessService {
         message: 'I do not know your login on the target systems: ask an admin to add you under `identities` in the policy, or set an email in your Slack profile.',
       };
     }
-    const created = await db.$transaction(async (tx) => {
-      const request = await tx.accessRequest.create({
-        data: {
-          requesterId: input.requesterId,
-          requesterLogin: login,
-          resourceId: validation.resource.id,
-          roleId: validation.role.id,
-          grantName: validation.role.grant,
-          durationSeconds: validation.durationSeconds,
-          reason: validation.reason,
-          ticket: validation.ticket,
-          channelId: input.channelId,
-          requiredApprovals: validation.role.approvals,
-        },
+    // A request of the same access left waiting past requestTtl is closed now rather than by the next reconcile,
+    // so it does not stand in the way of this one.
+    for (const request of await this.liveRequestsOf(input.requesterId, validation)) {
+      if (request.status === 'PENDING' && this.isStale(request)) await this.timeOut(request.id);
+    }
+    let created: AccessRequest;
+    try {
+      created = await db.$transaction(async (tx) => {
+        const request = await tx.accessRequest.create({
+          data: {
+            requesterId: input.requesterId,
+            requesterLogin: login,
+            resourceId: validation.resource.id,
+            roleId: validation.role.id,
+            grantName: validation.role.grant,
+            durationSeconds: validation.durationSeconds,
+            reason: validation.reason,
+            ticket: validation.ticket,
+            channelId: input.channelId,
+            requiredApprovals: validation.role.approvals,
+          },
+        });
+        await recordAudit(tx, {
+          requestId: request.id,
+          actor: input.requesterId,
+          action: 'REQUESTED',
+          details: { resource: request.resourceId, role: request.roleId, durationSeconds: request.durationSeconds, ticket: request.ticket, reason: request.reason, login, channel: input.channelId },
+        });
+        return request;
       });
-      await recordAudit(tx, {
-        requestId: request.id,
-        actor: input.requesterId,
-        action: 'REQUESTED',
-        details: { resource: request.resourceId, role: request.roleId, durationSeconds: request.durationSeconds, ticket: request.ticket, reason: request.reason, login, channel: input.channelId },
-      });
-      return request;
-    });
+    } catch (err) {
+      // The partial unique index on live requests: an identical submission (a double submit, a Slack retry) got in
+      // between the check above and this insert.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        return (
+          (await this.alreadyRequested(input.requesterId, validation)) ?? {
+            ok: false,
+            code: 'changed',
+            message: 'Another request of yours for the same access was being recorded at the same moment; look at it, and try again if you still need this one.',
+          }
+        );
+      }
+      throw err;
+    }
     let view = await this.loadView(created.id);
     try {
       const { ts } = await notifier.postRequest(view);
@@ -892,7 +916,7 @@ export class AccessService {
     return timedOut;
   }
 
-  private isStale(request: AccessRequest, now = new Date()): boolean {
+  private isStale(request: Pick<AccessRequest, 'createdAt'>, now = new Date()): boolean {
     return now.getTime() - request.createdAt.getTime() > this.deps.policy.requestTtlSeconds * 1000;
   }
 
@@ -955,6 +979,23 @@ export class AccessService {
     // Button values come from Slack: anything that is not a UUID cannot be ours.
     if (!UUID_PATTERN.test(requestId)) return null;
     return this.deps.db.accessRequest.findUnique({ where: { id: requestId }, include: { approvals: { orderBy: { createdAt: 'asc' } } } });
+  }
+
+  /** The refusal for a request of access this requester already holds or waits for, or null. A PENDING request past
+   * requestTtl does not count: it is as good as timed out (submitRequest closes it). */
+  private async alreadyRequested(requesterId: string, validation: ValidRequest): Promise<RejectedRequest | null> {
+    const live = (await this.liveRequestsOf(requesterId, validation)).find((request) => !(request.status === 'PENDING' && this.isStale(request)));
+    return checkNotAlreadyRequested(validation.resource, validation.role, live ?? null);
+  }
+
+  /** The requester's PENDING, APPROVED or ACTIVE requests for this resource and role, newest first: one, except for
+   * requests from before the unique index (see the one_live_request_per_role migration). */
+  private liveRequestsOf(requesterId: string, { resource, role }: ValidRequest) {
+    return this.deps.db.accessRequest.findMany({
+      where: { requesterId, resourceId: resource.id, roleId: role.id, status: { in: [...liveRequestStates] } },
+      select: { id: true, number: true, status: true, expiresAt: true, createdAt: true },
+      orderBy: { number: 'desc' },
+    });
   }
 
   private async decisionContext(request: RequestWithApprovals, actorId: string): Promise<DecisionContext> {

@@ -92,7 +92,8 @@ describe('exportAuditEvents', () => {
     db = createPrisma(process.env.TEST_DATABASE_URL!);
     await truncateAll(db);
     first = await createRequest(db);
-    second = await createRequest(db);
+    // Another requester: one requester has one live request per resource and role.
+    second = await createRequest(db, { requesterId: 'U0REQUESTER2' });
     const at = (daysAgo: number) => new Date(NOW.getTime() - daysAgo * DAY);
     await addEvent(db, { requestId: first.id, actor: 'U0ALICE', action: 'REQUESTED', details: { reason: 'disk full, "again"\nsecond line' }, createdAt: at(40) });
     await addEvent(db, { requestId: first.id, actor: 'U0BOB', action: 'APPROVAL_RECORDED', createdAt: at(20) });

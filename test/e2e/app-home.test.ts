@@ -2,7 +2,7 @@ import { ActionIds } from '../../src/slack/blocks/action-ids';
 import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { buttonValue, ephemeralFor, requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
+import { buttonValue, endLiveRequests, ephemeralFor, requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
 import { APPROVER1, APPROVER2, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
 
 /** The Home tab over signed HTTP: what requester, approver and admin see (read from the views.publish calls the
@@ -95,17 +95,21 @@ describe('App Home content', () => {
   let failing: { id: string; number: number };
 
   beforeAll(async () => {
-    ({ request: active } = await requestAccess(harness, 'payments-db read 1h INC-1 look at the ledger'));
-    await harness.click(ActionIds.approve, APPROVER1, active as any);
-    await statusBecomes(harness, active.id, 'ACTIVE');
+    // Denied before the same role is asked for again: one live request per requester and role.
     ({ request: denied } = await requestAccess(harness, 'payments-db read 30m INC-2 will be denied'));
     await harness.click(ActionIds.deny, APPROVER2, denied as any);
     await statusBecomes(harness, denied.id, 'DENIED');
+    ({ request: active } = await requestAccess(harness, 'payments-db read 1h INC-1 look at the ledger'));
+    await harness.click(ActionIds.approve, APPROVER1, active as any);
+    await statusBecomes(harness, active.id, 'ACTIVE');
     ({ request: pending } = await requestAccess(harness, 'payments-db write 30m INC-3 fix a payout row'));
     ({ request: failing } = await requestAccess(harness, 'deploy-console operator 1h - ship the hotfix'));
     await harness.click(ActionIds.approve, APPROVER1, failing as any);
     await statusBecomes(harness, failing.id, 'REVOKING');
   });
+
+  // The later tests ask for the same roles again (the failing rollback stays, as it does not count).
+  afterAll(() => endLiveRequests(harness));
 
   it('shows the requester their access with Extend and I’m done, their pending request and their history', async () => {
     const home = await openHome(REQUESTER, (h) => mentions(section(h, 'Your active access'), failing), 'the failing rollback');
@@ -152,6 +156,8 @@ describe('App Home content', () => {
 });
 
 describe('acting from the App Home', () => {
+  afterEach(() => endLiveRequests(harness));
+
   it('approves from the Home tab, answering in the Home, and republishes the Homes concerned', async () => {
     const { request } = await requestAccess(harness, 'payments-db write 30m INC-7 approve me from the Home');
     const ephemerals = harness.slack.callsOf('chat.postEphemeral').length;

@@ -47,7 +47,7 @@ describe('GET /audit', () => {
     const { request: first } = await requestAccess(harness, 'payments-db read 30m INC-1 first request');
     await harness.click(ActionIds.approve, APPROVER1, first);
     await statusBecomes(harness, first.id, 'ACTIVE');
-    const { request: second } = await requestAccess(harness, 'payments-db read 30m INC-2 second request');
+    const { request: second } = await requestAccess(harness, 'payments-db write 30m INC-2 second request');
     const firstActions = await harness.auditActions(first.id);
     expect(firstActions).toEqual(expect.arrayContaining(['REQUESTED', 'APPROVAL_RECORDED', 'GRANTED']));
 

@@ -44,12 +44,37 @@ export async function statusBecomes(harness: BotHarness, requestId: string, stat
   }, `request ${requestId} to become ${status}`, timeoutMs);
 }
 
+/** Ends what `userId` still has live, as they could themselves (withdraws what waits, revokes what is granted), and
+ * waits until it is gone. A requester has one live request per resource and role, so a test that leaves one behind
+ * would stop the next test from asking for the same access. */
+export async function endLiveRequests(harness: BotHarness, userId = REQUESTER): Promise<void> {
+  const { service } = harness.bot;
+  const live = await harness.db.accessRequest.findMany({ where: { requesterId: userId, status: { in: ['PENDING', 'APPROVED', 'ACTIVE'] } } });
+  for (const request of live) {
+    if (request.status === 'PENDING') {
+      await service.deny(request.id, userId);
+      continue;
+    }
+    // APPROVED: wait for the grant to finish (or fail) first.
+    const settled = await waitFor(async () => {
+      const current = await harness.request(request.id);
+      return current.status === 'APPROVED' ? null : current;
+    }, `${request.id} to be granted`);
+    if (settled.status === 'ACTIVE') await service.revokeNow(request.id, userId);
+  }
+  const ids = live.map((request) => request.id);
+  await waitFor(
+    async () => (await harness.db.accessRequest.count({ where: { id: { in: ids }, status: { in: ['PENDING', 'APPROVED', 'ACTIVE', 'REVOKING'] } } })) === 0,
+    `the live requests of ${userId} to end`,
+  );
+}
+
 /** The end-to-end world: a login and two real roles on the target cluster, and the bot started under the fixture
  * policy on empty tables. Without a webhook receiver, the webhook resource points nowhere. */
 export async function startE2eBot(
   target: TargetDatabase,
   webhook?: WebhookReceiver,
-  options: { policy?: { extra?: string; requestTtl?: string; extraResources?: string }; harness?: ConstructorParameters<typeof BotHarness>[1] } = {},
+  options: { policy?: { extra?: string; requestTtl?: string; extraResources?: string; identities?: Record<string, string> }; harness?: ConstructorParameters<typeof BotHarness>[1] } = {},
 ) {
   await target.connect();
   const login = await target.createRole('alice', { login: true });

@@ -21,6 +21,7 @@ const RECONCILE_EVERY_MS = 3_600_000;
 /** Several requesters, each its own login on the target (the fake Slack's email local part). */
 const USERS = ['U0ALPHA', 'U0BRAVO', 'U0CHARLIE', 'U0DELTA', 'U0ECHO', 'U0FOXTROT'];
 const loginOf = (userId: string) => userId.toLowerCase();
+const SECOND_ACCOUNT = 'U0ALPHA2';
 
 beforeAll(async () => {
   await webhook.start();
@@ -30,7 +31,9 @@ beforeAll(async () => {
     requesters: ["*"]
     approvers: [U0APPROVER1]
     roles: [ { id: operator, approvals: 1, maxDuration: 2h, requireTicket: false } ]`;
-  ({ harness, policyYaml } = await startE2eBot(target, webhook, { policy: { extraResources }, harness: { reconcileEveryMs: RECONCILE_EVERY_MS } }));
+  // A second Slack account of U0ALPHA's, mapped to the same login: the two can hold the same access at once.
+  const identities = { [SECOND_ACCOUNT]: loginOf(USERS[0]) };
+  ({ harness, policyYaml } = await startE2eBot(target, webhook, { policy: { extraResources, identities }, harness: { reconcileEveryMs: RECONCILE_EVERY_MS } }));
 });
 
 afterEach(async () => {
@@ -203,7 +206,8 @@ describe('batched expiry', () => {
   it('keeps the access on the target while another active request of the same login holds it', async () => {
     const [sharer, other] = USERS;
     const ending = await activeGrant(sharer);
-    const holding = await activeGrant(sharer);
+    const holding = await activeGrant(SECOND_ACCOUNT);
+    expect(holding.requesterLogin).toBe(loginOf(sharer));
     const unrelated = await activeGrant(other);
     await makeDue([ending.id, unrelated.id]);
 

@@ -4,7 +4,7 @@ import { ActionIds, ExtendModal } from '../../src/slack/blocks/action-ids';
 import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { buttonValue, ephemeralFor, requestAccess, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
+import { buttonValue, endLiveRequests, ephemeralFor, requestAccess, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
 import { APPROVER1, APPROVER2, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
@@ -29,6 +29,9 @@ beforeAll(async () => {
     },
   }));
 });
+
+// Several tests ask for the same role: each starts without the access an earlier one left active.
+afterEach(() => endLiveRequests(harness));
 
 afterAll(async () => {
   await harness?.stop();

@@ -12,13 +12,16 @@ export function e2ePolicy(targets: {
   requestTtl?: string;
   /** More entries for the resources list (YAML list items, indented by two spaces). */
   extraResources?: string;
+  /** More `identities` entries: Slack user id -> login on the targets. */
+  identities?: Record<string, string>;
 }): string {
+  const identities = { [REQUESTER]: targets.login, [REQUESTER2]: targets.login, ...targets.identities };
   return `
 defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$", requestTtl: ${targets.requestTtl ?? '1h'} }
 admins: [U0ADMIN]
 ${targets.extra ?? ''}
 identities:
-  U0REQUESTER: ${targets.login}
+${Object.entries(identities).map(([userId, login]) => `  ${userId}: ${login}`).join('\n')}
 resources:
   - id: payments-db
     description: Payments PostgreSQL (test)
@@ -39,6 +42,9 @@ ${targets.extraResources ?? ''}`;
 
 export const CHANNEL = 'C0INCIDENT';
 export const REQUESTER = 'U0REQUESTER';
+/** A second Slack account mapped to the same login as REQUESTER (someone's admin account, say): another requester,
+ * the same access on the targets. Its requests are the ones that can overlap with REQUESTER's on a target. */
+export const REQUESTER2 = 'U0REQUESTER2';
 export const APPROVER1 = 'U0APPROVER1';
 export const APPROVER2 = 'U0APPROVER2';
 export const GROUP_LEAD = 'U0LEAD';

@@ -19,13 +19,14 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-const variants: Array<[string, { timestampSec?: number; signature?: string }]> = [
-  ['a bad signature', { signature: `v0=${'0'.repeat(64)}` }],
-  ['a timestamp more than five minutes old', { timestampSec: now() - 6 * 60 }],
-  ['a timestamp more than five minutes in the future', { timestampSec: now() + 6 * 60 }],
+// Each variant's click goes to a request of its own requester: a requester has one live request per role.
+const variants: Array<[string, { timestampSec?: number; signature?: string }, string]> = [
+  ['a bad signature', { signature: `v0=${'0'.repeat(64)}` }, 'U0SIGNING1'],
+  ['a timestamp more than five minutes old', { timestampSec: now() - 6 * 60 }, 'U0SIGNING2'],
+  ['a timestamp more than five minutes in the future', { timestampSec: now() + 6 * 60 }, 'U0SIGNING3'],
 ];
 
-describe.each(variants)('a request with %s', (_what, signing) => {
+describe.each(variants)('a request with %s', (_what, signing, requester) => {
   it('is rejected as a slash command and records nothing', async () => {
     const calls = harness.slack.calls.length;
     const before = await harness.db.accessRequest.count();
@@ -37,7 +38,7 @@ describe.each(variants)('a request with %s', (_what, signing) => {
   });
 
   it('is rejected as a button click and changes nothing', async () => {
-    const { request } = await requestAccess(harness, 'payments-db read 30m INC-2 a real request');
+    const { request } = await requestAccess(harness, 'payments-db read 30m INC-2 a real request', requester);
     const response = await harness.sender.blockAction({ userId: APPROVER1, channelId: CHANNEL, actionId: ActionIds.approve, value: request.id, ...signing });
     expect(response.status).toBe(401);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -7,7 +7,7 @@ import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
 import { buttonValue, ephemeralFor, requestAccess, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
-import { APPROVER1, CHANNEL, REQUESTER } from './policy-fixture';
+import { APPROVER1, CHANNEL, REQUESTER, REQUESTER2 } from './policy-fixture';
 
 /** "No access outlives its expiry, whatever fails": each scenario ends with the access gone from the real target
  * and a complete audit trail. The bot's own PostgreSQL and Redis are taken down through a TCP proxy in front of the
@@ -46,8 +46,8 @@ async function start(options: Parameters<typeof startE2eBot>[2] = {}) {
 }
 
 /** Requests `text` and has APPROVER1 approve it (1-approval roles), returning the active request. */
-async function activeRequest(bot: BotHarness, text: string) {
-  const { request } = await requestAccess(bot, text);
+async function activeRequest(bot: BotHarness, text: string, userId = REQUESTER) {
+  const { request } = await requestAccess(bot, text, userId);
   await bot.click(ActionIds.approve, APPROVER1, request);
   return statusBecomes(bot, request.id, 'ACTIVE');
 }
@@ -178,8 +178,10 @@ describe('a target failing its revokes', () => {
 describe('overlapping grants', () => {
   it('keeps the access while another active request of the same login holds it, and revokes with the last one', async () => {
     const { harness: bot, login } = await start();
+    // Two Slack accounts mapped to one login: each may hold the role once, and together they overlap on the target.
     const short = await activeRequest(bot, 'payments-db read 4s INC-13 first request');
-    const long = await activeRequest(bot, 'payments-db read 10s INC-14 second, overlapping request');
+    const long = await activeRequest(bot, 'payments-db read 10s INC-14 second, overlapping request', REQUESTER2);
+    expect(long.requesterLogin).toBe(login);
     expect(long.grantedAt!.getTime()).toBeLessThan(short.expiresAt!.getTime());
 
     const firstEnded = await statusBecomes(bot, short.id, 'EXPIRED', 10_000);

@@ -2,7 +2,7 @@ import { ActionIds } from '../../src/slack/blocks/action-ids';
 import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
+import { endLiveRequests, requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
 import { APPROVER1, APPROVER2, CHANNEL, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
 
 /** `/breakglass list|status|revoke|extend|audit|help` over signed HTTP, with visibility: the requester, the role's
@@ -16,6 +16,9 @@ beforeAll(async () => {
   ({ harness, login } = await startE2eBot(target));
   harness.slack.setUserGroup('S0SRELEADS', [GROUP_LEAD]);
 });
+
+// The tests ask for the same roles again and again: each starts without what an earlier one left waiting or active.
+afterEach(() => endLiveRequests(harness));
 
 afterAll(async () => {
   await harness?.stop();
@@ -55,10 +58,11 @@ describe('/breakglass list', () => {
   it('lists the active and pending requests each user may see, and nothing else', async () => {
     const pendingWrite = (await requestAccess(harness, 'payments-db write 30m INC-2 fix a payout')).request;
     const deploy = (await requestAccess(harness, 'deploy-console operator 1h - ship the hotfix')).request;
-    const active = await activeRead('read the ledger');
+    // Denied before the same role is asked for again (and granted): one live request per requester and role.
     const denied = (await requestAccess(harness, 'payments-db read 30m INC-3 denied one')).request;
     await harness.click(ActionIds.deny, APPROVER1, denied);
     await statusBecomes(harness, denied.id, 'DENIED');
+    const active = await activeRead('read the ledger');
 
     const listed = async (userId: string) => {
       const answer = await slash(userId, 'list');
@@ -127,8 +131,9 @@ describe('/breakglass revoke', () => {
     expect(answer.text).toBe(`Revoking ${human(active)} now; the audit summary follows in <#${CHANNEL}> when it is done.`);
     const revoked = await statusBecomes(harness, active.id, 'REVOKED');
     expect(revoked.endedBy).toBe(APPROVER2);
-    // (The role itself stays on the target while the earlier tests' read grant for the same login is active.)
     expect(revoked.grant?.status).toBe('REVOKED');
+    // No other grant of the login holds the role (each test ends what it started), so it is gone from the target.
+    expect(await target.hasRole(login, target.name('read'))).toBe(false);
 
     const again = await slash(APPROVER2, `revoke ${human(active)}`);
     expect(again.text).toBe(':warning: This request is not active (it is revoked).');

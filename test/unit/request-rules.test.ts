@@ -1,4 +1,5 @@
-import { MAX_REASON_LENGTH, RequestInput, validateRequest } from '../../src/domain/request-rules';
+import { checkNotAlreadyRequested, MAX_REASON_LENGTH, RequestInput, validateRequest } from '../../src/domain/request-rules';
+import { formatUtcTime } from '../../src/domain/utc-time';
 import { parsePolicy } from '../../src/policy/load-policy';
 
 const policy = parsePolicy(
@@ -189,5 +190,62 @@ resources:
 
   it('accepts when a user group may supply the other approvers', () => {
     expect(ask('U0APPROVER1', 'grouped').ok).toBe(true);
+  });
+});
+
+describe('a second request for the same access', () => {
+  const valid = validateRequest(policy, request({ roleId: 'read' }));
+  if (!valid.ok) throw new Error('the fixture request should be valid');
+  const now = new Date('2026-11-21T14:00:00Z');
+  const check = (live: Parameters<typeof checkNotAlreadyRequested>[2]) => checkNotAlreadyRequested(valid.resource, valid.role, live, now);
+
+  it('is fine when the requester has no live request for it', () => {
+    expect(check(null)).toBeNull();
+    // Being revoked (on its way out) or ended: not live.
+    for (const status of ['REVOKING', 'EXPIRED', 'REVOKED', 'DENIED', 'FAILED', 'TIMED_OUT'] as const) {
+      expect(check({ number: 12, status, expiresAt: new Date('2026-11-21T14:30:00Z') })).toBeNull();
+    }
+  });
+
+  it('is refused while the earlier one is active, pointing at Extend', () => {
+    expect(check({ number: 12, status: 'ACTIVE', expiresAt: new Date('2026-11-21T14:30:00Z') })).toEqual({
+      ok: false,
+      code: 'already_active',
+      field: 'role',
+      message: 'You already hold `payments-db` / `read` until 14:30 UTC (BG-12). To keep it longer, use Extend on its DM or `/breakglass extend BG-12 30m`.',
+    });
+  });
+
+  it('is refused while the earlier one is being granted', () => {
+    const result = check({ number: 12, status: 'APPROVED', expiresAt: new Date('2026-11-21T14:30:00Z') });
+    expect(result).toMatchObject({ code: 'already_active', field: 'role' });
+    expect(result?.message).toBe(
+      '`payments-db` / `read` is already being granted to you until 14:30 UTC (BG-12). To keep it longer once it is active, use Extend on its DM or `/breakglass extend BG-12 30m`.',
+    );
+  });
+
+  it('says when access past its expiry is about to go, rather than "until" a time gone by', () => {
+    const result = check({ number: 12, status: 'ACTIVE', expiresAt: new Date('2026-11-21T13:59:00Z') });
+    expect(result).toMatchObject({ code: 'already_active' });
+    expect(result?.message).toBe('Your `payments-db` / `read` access (BG-12) has reached its end and is being taken away; ask again in a moment.');
+  });
+
+  it('is refused while the earlier one waits for approval', () => {
+    expect(check({ number: 7, status: 'PENDING', expiresAt: null })).toEqual({
+      ok: false,
+      code: 'already_pending',
+      field: 'role',
+      message:
+        'You already asked for `payments-db` / `read` in BG-7, and it is still waiting for approval. See where it stands with `/breakglass status BG-7`; to ask differently, withdraw it first (Deny on its message).',
+    });
+  });
+});
+
+describe('formatUtcTime', () => {
+  const now = new Date('2026-11-21T14:00:00Z');
+
+  it('shows the time of day in UTC, with the date only when it is not today', () => {
+    expect(formatUtcTime(new Date('2026-11-21T14:30:59Z'), now)).toBe('14:30 UTC');
+    expect(formatUtcTime(new Date('2026-11-22T02:05:00Z'), now)).toBe('2026-11-22 02:05 UTC');
   });
 });
