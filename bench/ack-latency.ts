@@ -60,6 +60,8 @@ export interface AckOptions {
 export interface AckResult {
   options: AckOptions;
   latencies: Record<Kind, Record<Target, Distribution>>;
+  /** The slowest ack of each measured round, in order. */
+  roundMaxima: Record<Kind, Record<Target, number[]>>;
   /** The bot's CPU per request of each kind (ms), over the measured rounds including their follow-up work. */
   botCpuMsPerRequest: Record<Kind, number>;
   /** SQL statements and Slack calls per request of each kind, follow-up work included. */
@@ -175,6 +177,12 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
       request: { bot: [], 'bare Bolt': [] },
       approve: { bot: [], 'bare Bolt': [] },
     };
+    /** The slowest ack of each measured round: shows whether a tail comes from every round or from one bad one. */
+    const roundMaxima: Record<Kind, Record<Target, number[]>> = {
+      help: { bot: [], 'bare Bolt': [] },
+      request: { bot: [], 'bare Bolt': [] },
+      approve: { bot: [], 'bare Bolt': [] },
+    };
     const failures: Record<Target, number> = { bot: 0, 'bare Bolt': 0 };
     const next: Record<Kind, Record<Target, number>> = { help: { bot: 0, 'bare Bolt': 0 }, request: { bot: 0, 'bare Bolt': 0 }, approve: { bot: 0, 'bare Bolt': 0 } };
 
@@ -204,7 +212,10 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
           return elapsed;
         }),
       );
-      if (record) samples[kind][target].push(...timings);
+      if (record) {
+        samples[kind][target].push(...timings);
+        roundMaxima[kind][target].push(Math.max(...timings));
+      }
       await settle(slack);
       if (record && target === 'bot') {
         botCpuUs[kind] += (await cpuNow()) - cpuBefore;
@@ -237,13 +248,14 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
     return {
       options,
       latencies,
+      roundMaxima,
       failures,
       botCpuMsPerRequest: cost.cpuMs,
       botSqlPerRequest: cost.sql,
       slackCallsPerRequest: cost.slack,
       followUps,
       followUpConcurrency,
-      report: report(options, latencies, failures, cost, followUps, followUpConcurrency),
+      report: report(options, latencies, roundMaxima, failures, cost, followUps, followUpConcurrency),
     };
   } finally {
     for (const child of children.reverse()) await child.stop();
@@ -256,6 +268,7 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
 function report(
   options: AckOptions,
   latencies: AckResult['latencies'],
+  roundMaxima: AckResult['roundMaxima'],
   failures: AckResult['failures'],
   cost: { cpuMs: Record<Kind, number>; sql: Record<Kind, number>; slack: Record<Kind, number> },
   followUps: AckResult['followUps'],
@@ -275,6 +288,10 @@ function report(
     '',
     `Target: bot p99 ≤ 1.5 × bare Bolt p99. Non-200 answers: bot ${failures.bot}, bare Bolt ${failures['bare Bolt']}. ` +
       `Latency = client send → full HTTP response, on the same machine (no network).`,
+    '',
+    `Slowest ack of each measured round (ms), bot | bare Bolt: ` +
+      KINDS.map((kind) => `${kind} ${roundMaxima[kind].bot.map(ms).join(' ')} | ${roundMaxima[kind]['bare Bolt'].map(ms).join(' ')}`).join('; ') +
+      '.',
     '',
     table(
       ['bot, per request (ack + follow-up work)', ...KINDS],
