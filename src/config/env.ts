@@ -32,7 +32,7 @@ export interface AppConfig {
 }
 
 /** SLACK_FOLLOW_UP_CONCURRENCY's default (docs/benchmarks.md, "Follow-up gate"). */
-export const DEFAULT_FOLLOW_UP_CONCURRENCY = 2;
+export const DEFAULT_FOLLOW_UP_CONCURRENCY = 4;
 
 /** Thrown with a single line that says which variable is wrong and why. */
 export class ConfigError extends Error {

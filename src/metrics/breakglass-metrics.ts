@@ -84,7 +84,7 @@ export class BreakglassMetrics implements AccessMetrics {
     });
     this.followUpsPastLimit = new Counter({
       name: 'breakglass_slack_follow_ups_past_limit_total',
-      help: 'Work after a Slack ack that waited the longest allowed for a slot (SLACK_FOLLOW_UP_CONCURRENCY all busy) and ran past the limit.',
+      help: 'Work after a Slack ack that waited the longest allowed for its turn and then ran anyway, past SLACK_FOLLOW_UP_CONCURRENCY.',
       registers,
     });
     new Gauge({

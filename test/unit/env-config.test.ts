@@ -48,7 +48,7 @@ describe('loadConfig: valid environment', () => {
       reconcileEveryMs: 60_000,
       jobLockMs: 30_000,
       expiryConcurrency: 20,
-      slackFollowUpConcurrency: 2,
+      slackFollowUpConcurrency: 4,
     });
   });
 

@@ -43,9 +43,12 @@ function submit(gate: FollowUpGate, ...names: string[]): Job[] {
 
 const startedNames = (jobs: Job[]) => jobs.filter((job) => job.started).map((job) => job.name);
 
+/** The slots alone: no quiet period, no maximum wait. */
+const NO_WAIT_LIMITS = { quietMs: 0, maxWaitMs: Number.POSITIVE_INFINITY };
+
 describe('FollowUpGate', () => {
   it('runs at most `limit` follow-ups at once and starts the rest as slots free up', async () => {
-    const gate = new FollowUpGate(2, { maxWaitMs: Number.POSITIVE_INFINITY });
+    const gate = new FollowUpGate(2, NO_WAIT_LIMITS);
     const jobs = submit(gate, 'a', 'b', 'c', 'd');
     await settle();
     expect(startedNames(jobs)).toEqual(['a', 'b']);
@@ -62,7 +65,7 @@ describe('FollowUpGate', () => {
   });
 
   it('starts waiting follow-ups in arrival order', async () => {
-    const gate = new FollowUpGate(1, { maxWaitMs: Number.POSITIVE_INFINITY });
+    const gate = new FollowUpGate(1, NO_WAIT_LIMITS);
     const jobs = submit(gate, 'first', 'second', 'third');
     await settle();
     expect(startedNames(jobs)).toEqual(['first']);
@@ -88,7 +91,7 @@ describe('FollowUpGate', () => {
       for (let i = 0; i < count; i++) await Promise.resolve();
     };
     const LIMIT = 3;
-    const gate = new FollowUpGate(LIMIT, { maxWaitMs: Number.POSITIVE_INFINITY });
+    const gate = new FollowUpGate(LIMIT, NO_WAIT_LIMITS);
     let active = 0;
     let mostActive = 0;
     const startOrder: number[] = [];
@@ -112,7 +115,7 @@ describe('FollowUpGate', () => {
   });
 
   it('frees the slot of a follow-up that throws, and rejects with its error', async () => {
-    const gate = new FollowUpGate(1, { maxWaitMs: Number.POSITIVE_INFINITY });
+    const gate = new FollowUpGate(1, NO_WAIT_LIMITS);
     const [failing, next] = submit(gate, 'failing', 'next');
     await settle();
     expect(next.started).toBe(false);
@@ -128,7 +131,7 @@ describe('FollowUpGate', () => {
   });
 
   it('frees the slot of a follow-up that throws before its first await', async () => {
-    const gate = new FollowUpGate(1, { maxWaitMs: Number.POSITIVE_INFINITY });
+    const gate = new FollowUpGate(1, NO_WAIT_LIMITS);
     const error = new Error('bad input');
     await expect(
       gate.run(() => {
@@ -146,6 +149,74 @@ describe('FollowUpGate', () => {
     expect(() => new FollowUpGate(1.5)).toThrow(/at least 1/);
   });
 
+  describe('quiet period (on jest’s fake clock)', () => {
+    const QUIET_MS = 20;
+
+    beforeEach(() => jest.useFakeTimers({ now: 0 }));
+    afterEach(() => jest.useRealTimers());
+
+    it('starts nothing while follow-ups keep arriving, then up to the limit in arrival order once none came for `quietMs`', async () => {
+      const gate = new FollowUpGate(2, { quietMs: QUIET_MS, maxWaitMs: 1000 });
+      const jobs: Job[] = [];
+      // A burst: one arrival every 5 ms for 50 ms.
+      for (let i = 0; i < 10; i++) {
+        jobs.push(...submit(gate, `j${i}`));
+        await jest.advanceTimersByTimeAsync(5);
+      }
+      expect(startedNames(jobs)).toEqual([]);
+      // The last arrived 5 ms ago.
+      await jest.advanceTimersByTimeAsync(QUIET_MS - 5 - 1);
+      expect(startedNames(jobs)).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(startedNames(jobs)).toEqual(['j0', 'j1']);
+
+      // Freed slots go on in order as long as it stays quiet.
+      await jobs[1].end();
+      expect(startedNames(jobs)).toEqual(['j0', 'j1', 'j2']);
+
+      // A newcomer makes it busy again: the next slot waits until it has been quiet for `quietMs` again, and then
+      // goes to the longest waiter, not to the newcomer.
+      const [late] = submit(gate, 'late');
+      await jobs[0].end();
+      await jest.advanceTimersByTimeAsync(QUIET_MS - 1);
+      expect(startedNames([...jobs, late])).toEqual(['j0', 'j1', 'j2']);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(startedNames([...jobs, late])).toEqual(['j0', 'j1', 'j2', 'j3']);
+
+      for (const job of [...jobs, late]) {
+        await jest.advanceTimersByTimeAsync(0);
+        if (job.started) await job.end();
+      }
+    });
+
+    it('makes a lone follow-up wait `quietMs`, no more', async () => {
+      const gate = new FollowUpGate(2, { quietMs: QUIET_MS, maxWaitMs: 1000 });
+      const [alone] = submit(gate, 'alone');
+      await jest.advanceTimersByTimeAsync(QUIET_MS - 1);
+      expect(alone.started).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(alone.started).toBe(true);
+      await alone.end();
+    });
+
+    it('runs a follow-up that waited `maxWaitMs` even if it never got quiet', async () => {
+      const gate = new FollowUpGate(1, { quietMs: QUIET_MS, maxWaitMs: 1000 });
+      const [first] = submit(gate, 'first');
+      const others: Job[] = [];
+      // Clicks keep coming every 10 ms: never quiet for 20 ms.
+      for (let elapsed = 0; elapsed < 990; elapsed += 10) {
+        await jest.advanceTimersByTimeAsync(10);
+        others.push(...submit(gate, `at${elapsed + 10}`));
+      }
+      expect(first.started).toBe(false);
+      await jest.advanceTimersByTimeAsync(10);
+      expect(first.started).toBe(true);
+      await first.end();
+      for (const job of others) job.end();
+      await jest.advanceTimersByTimeAsync(2000);
+    });
+  });
+
   describe('max wait (on jest’s fake clock)', () => {
     const MAX_WAIT_MS = 1000;
 
@@ -154,7 +225,7 @@ describe('FollowUpGate', () => {
 
     it('runs a follow-up that waited `maxWaitMs` anyway, beside the hung ones, and tells onOverflow', async () => {
       const overflows: Array<{ running: number; waiting: number }> = [];
-      const gate = new FollowUpGate(1, { maxWaitMs: MAX_WAIT_MS, onOverflow: (stats) => overflows.push(stats) });
+      const gate = new FollowUpGate(1, { quietMs: 0, maxWaitMs: MAX_WAIT_MS, onOverflow: (stats) => overflows.push(stats) });
       const [hung] = submit(gate, 'hung');
       await jest.advanceTimersByTimeAsync(500);
       const [second, third] = submit(gate, 'second', 'third');
@@ -189,7 +260,7 @@ describe('FollowUpGate', () => {
     });
 
     it('keeps the line in arrival order while nobody has waited `maxWaitMs`', async () => {
-      const gate = new FollowUpGate(1, { maxWaitMs: MAX_WAIT_MS });
+      const gate = new FollowUpGate(1, { quietMs: 0, maxWaitMs: MAX_WAIT_MS });
       const jobs = submit(gate, 'a', 'b', 'c');
       await jest.advanceTimersByTimeAsync(MAX_WAIT_MS / 2);
       await jobs[0].end();
@@ -203,7 +274,7 @@ describe('FollowUpGate', () => {
     });
 
     it('with a max wait of 0, never holds anything back', async () => {
-      const gate = new FollowUpGate(1, { maxWaitMs: 0 });
+      const gate = new FollowUpGate(1, { quietMs: 0, maxWaitMs: 0 });
       const jobs = submit(gate, 'a', 'b');
       await jest.advanceTimersByTimeAsync(0);
       expect(startedNames(jobs)).toEqual(['a', 'b']);
