@@ -14,6 +14,7 @@
  * Bot and bare app take turns round by round (the order alternating), after warm-up rounds; before the next round
  * the bot's follow-up work from the last one is allowed to finish (no new fake-Slack calls for 1.2 s: the per-channel pacer posts at most one message a second).
  */
+import { DEFAULT_FOLLOW_UP_CONCURRENCY } from '../src/config/env';
 import { ActionIds } from '../src/slack/blocks/action-ids';
 import { SlackRequestSender, type SlackHttpResponse } from '../test/support/slack-request-signer';
 import { Child } from './lib/child';
@@ -38,7 +39,8 @@ import {
   uniqueQueueName,
   type SeededRequest,
 } from './lib/setup';
-import { distribution, LATENCY_HEADERS, latencyRow, ratio, table, type Distribution } from './lib/stats';
+import type { Counters } from './lib/instrument';
+import { distribution, LATENCY_HEADERS, latencyRow, ms, ratio, table, type Distribution } from './lib/stats';
 import type { BotConfig } from './processes/bot';
 
 const KINDS = ['help', 'request', 'approve'] as const;
@@ -58,11 +60,18 @@ export interface AckOptions {
 export interface AckResult {
   options: AckOptions;
   latencies: Record<Kind, Record<Target, Distribution>>;
+  /** The slowest ack of each measured round, in order. */
+  roundMaxima: Record<Kind, Record<Target, number[]>>;
   /** The bot's CPU per request of each kind (ms), over the measured rounds including their follow-up work. */
   botCpuMsPerRequest: Record<Kind, number>;
   /** SQL statements and Slack calls per request of each kind, follow-up work included. */
   botSqlPerRequest: Record<Kind, number>;
   slackCallsPerRequest: Record<Kind, number>;
+  /** The bot's follow-ups (FollowUpGate.run) in the measured rounds: time waited for a slot, time run, and how many
+   * ran past the limit after the gate's maximum wait. */
+  followUps: Record<Kind, { waitMs: Distribution; runMs: Distribution; overflows: number }>;
+  /** SLACK_FOLLOW_UP_CONCURRENCY the bot ran with. */
+  followUpConcurrency: number;
   failures: Record<Target, number>;
   report: string;
 }
@@ -168,12 +177,21 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
       request: { bot: [], 'bare Bolt': [] },
       approve: { bot: [], 'bare Bolt': [] },
     };
+    /** The slowest ack of each measured round: shows whether a tail comes from every round or from one bad one. */
+    const roundMaxima: Record<Kind, Record<Target, number[]>> = {
+      help: { bot: [], 'bare Bolt': [] },
+      request: { bot: [], 'bare Bolt': [] },
+      approve: { bot: [], 'bare Bolt': [] },
+    };
     const failures: Record<Target, number> = { bot: 0, 'bare Bolt': 0 };
     const next: Record<Kind, Record<Target, number>> = { help: { bot: 0, 'bare Bolt': 0 }, request: { bot: 0, 'bare Bolt': 0 }, approve: { bot: 0, 'bare Bolt': 0 } };
 
     const botCpuUs: Record<Kind, number> = { help: 0, request: 0, approve: 0 };
     const botSql: Record<Kind, number> = { help: 0, request: 0, approve: 0 };
     const slackCalls: Record<Kind, number> = { help: 0, request: 0, approve: 0 };
+    const followUpWaits: Record<Kind, number[]> = { help: [], request: [], approve: [] };
+    const followUpRuns: Record<Kind, number[]> = { help: [], request: [], approve: [] };
+    const followUpOverflows: Record<Kind, number> = { help: 0, request: 0, approve: 0 };
     const cpuNow = async () => {
       const { user, system } = await bot.call<{ user: number; system: number }>('cpuUsage');
       return user + system;
@@ -194,11 +212,18 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
           return elapsed;
         }),
       );
-      if (record) samples[kind][target].push(...timings);
+      if (record) {
+        samples[kind][target].push(...timings);
+        roundMaxima[kind][target].push(Math.max(...timings));
+      }
       await settle(slack);
       if (record && target === 'bot') {
         botCpuUs[kind] += (await cpuNow()) - cpuBefore;
-        botSql[kind] += (await bot.call<{ sqlTotal: number }>('counters')).sqlTotal;
+        const counters = await bot.call<Counters>('counters');
+        botSql[kind] += counters.sqlTotal;
+        followUpWaits[kind].push(...counters.followUps.map((call) => call.waitMs));
+        followUpRuns[kind].push(...counters.followUps.map((call) => call.runMs));
+        followUpOverflows[kind] += counters.followUpOverflows;
         slackCalls[kind] += (await slack.call<number>('callCount')) - slackBefore;
       }
     };
@@ -216,14 +241,21 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
     const requests = options.rounds * options.concurrency;
     const perRequest = (totals: Record<Kind, number>, scale = 1) => Object.fromEntries(KINDS.map((kind) => [kind, totals[kind] / scale / requests])) as Record<Kind, number>;
     const cost = { cpuMs: perRequest(botCpuUs, 1000), sql: perRequest(botSql), slack: perRequest(slackCalls) };
+    const followUps = Object.fromEntries(
+      KINDS.map((kind) => [kind, { waitMs: distribution(followUpWaits[kind]), runMs: distribution(followUpRuns[kind]), overflows: followUpOverflows[kind] }]),
+    ) as AckResult['followUps'];
+    const followUpConcurrency = Number(process.env.SLACK_FOLLOW_UP_CONCURRENCY || DEFAULT_FOLLOW_UP_CONCURRENCY);
     return {
       options,
       latencies,
+      roundMaxima,
       failures,
       botCpuMsPerRequest: cost.cpuMs,
       botSqlPerRequest: cost.sql,
       slackCallsPerRequest: cost.slack,
-      report: report(options, latencies, failures, cost),
+      followUps,
+      followUpConcurrency,
+      report: report(options, latencies, roundMaxima, failures, cost, followUps, followUpConcurrency),
     };
   } finally {
     for (const child of children.reverse()) await child.stop();
@@ -236,8 +268,11 @@ export async function runAck(options: AckOptions): Promise<AckResult> {
 function report(
   options: AckOptions,
   latencies: AckResult['latencies'],
+  roundMaxima: AckResult['roundMaxima'],
   failures: AckResult['failures'],
   cost: { cpuMs: Record<Kind, number>; sql: Record<Kind, number>; slack: Record<Kind, number> },
+  followUps: AckResult['followUps'],
+  followUpConcurrency: number,
 ): string {
   const rows: string[][] = [];
   for (const kind of KINDS) {
@@ -247,12 +282,16 @@ function report(
     rows.push(latencyRow(`${kind}: bot`, bot, `${ratio(bot.p99, bare.p99)}${bot.p99 <= 1.5 * bare.p99 ? ' ✅' : ' ❌'}`));
   }
   return [
-    `### Ack latency — ${options.concurrency} concurrent requests per round, ${options.rounds} measured rounds per kind and target (after ${options.warmup} warm-up), Slack latency ${options.slackLatencyMs} ms`,
+    `### Ack latency — ${options.concurrency} concurrent requests per round, ${options.rounds} measured rounds per kind and target (after ${options.warmup} warm-up), Slack latency ${options.slackLatencyMs} ms, SLACK_FOLLOW_UP_CONCURRENCY ${followUpConcurrency}`,
     '',
     table([...LATENCY_HEADERS, 'p99 / bare p99'], rows),
     '',
     `Target: bot p99 ≤ 1.5 × bare Bolt p99. Non-200 answers: bot ${failures.bot}, bare Bolt ${failures['bare Bolt']}. ` +
       `Latency = client send → full HTTP response, on the same machine (no network).`,
+    '',
+    `Slowest ack of each measured round (ms), bot | bare Bolt: ` +
+      KINDS.map((kind) => `${kind} ${roundMaxima[kind].bot.map(ms).join(' ')} | ${roundMaxima[kind]['bare Bolt'].map(ms).join(' ')}`).join('; ') +
+      '.',
     '',
     table(
       ['bot, per request (ack + follow-up work)', ...KINDS],
@@ -263,8 +302,20 @@ function report(
         ['Slack calls', ...KINDS.map((kind) => cost.slack[kind].toFixed(1))],
       ],
     ),
+    '',
+    table(
+      ['bot follow-ups (after the ack, FollowUpGate)', ...KINDS],
+      [
+        ['count', ...KINDS.map((kind) => followUps[kind].waitMs.n.toLocaleString('en-US'))],
+        ['waited for a slot, p50 / p99 / max ms', ...KINDS.map((kind) => spread(followUps[kind].waitMs))],
+        ['ran, p50 / p99 / max ms', ...KINDS.map((kind) => spread(followUps[kind].runMs))],
+        ['ran past the limit after the max wait', ...KINDS.map((kind) => followUps[kind].overflows.toLocaleString('en-US'))],
+      ],
+    ),
   ].join('\n');
 }
+
+const spread = (d: Distribution) => `${ms(d.p50)} / ${ms(d.p99)} / ${ms(d.max)}`;
 
 if (require.main === module) {
   runAck(ackOptions(process.argv.slice(2)))

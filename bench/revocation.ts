@@ -463,6 +463,8 @@ function mergeCounters(all: Counters[]): Counters {
     redis: add(all.map((c) => c.redis)),
     redisTotal: all.reduce((total, c) => total + c.redisTotal, 0),
     reconcileRuns: all.flatMap((c) => c.reconcileRuns),
+    followUps: all.flatMap((c) => c.followUps),
+    followUpOverflows: all.reduce((total, c) => total + c.followUpOverflows, 0),
   };
 }
 

@@ -12,6 +12,8 @@
  *                                        default 'login', like postgres membership and webhook targets
  *   EXPIRY_CONCURRENCY=<n>               (any benchmark) the bot's expiry worker concurrency, as in production (the
  *                                        pool is sized from it); revocation's --concurrency overrides it
+ *   SLACK_FOLLOW_UP_CONCURRENCY=<n>      (ack) the bot's follow-up gate limit, as in production; ack reports how long
+ *                                        follow-ups waited for a slot and how many ran past the limit
  *   BENCH_BOT_PATCH=<module>[,…]         load bench/experiments/* into the bot process to measure a proposed change
  *   BENCH_KEEP_DB=1 / BENCH_BOT_LOG=warn keep the database afterwards / show the bot's logs on stderr
  *

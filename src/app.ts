@@ -26,6 +26,7 @@ import { RequestNotifier } from './services/request-notifier';
 import { RequestQueries } from './services/request-queries';
 import { UserDirectory } from './services/user-directory';
 import { boltLogger } from './slack/bolt-logger';
+import { FollowUpGate } from './slack/follow-up-gate';
 import { register as registerActions } from './slack/listeners/actions';
 import { register as registerCommands } from './slack/listeners/commands';
 import { register as registerEvents } from './slack/listeners/events';
@@ -51,6 +52,10 @@ export interface BreakglassOptions {
   slackPostIntervalMs?: number;
   /** The migrations the database must have for /readyz (default prisma/migrations); tests point it elsewhere. */
   migrationsDir?: string;
+  /** How long a Slack follow-up waits for a slot before it runs anyway (FollowUpGate's default); tests change it. */
+  followUpMaxWaitMs?: number;
+  /** How long the App Homes a change concerns wait before they are redrawn (HomePublisher's default); tests shorten it. */
+  homeChangeDelayMs?: number;
 }
 
 export interface Breakglass {
@@ -66,6 +71,8 @@ export interface Breakglass {
   stop(): Promise<void>;
 }
 
+/** The least time between two warnings that Slack follow-ups ran past the follow-up gate's limit. */
+const OVERFLOW_WARNING_EVERY_MS = 60_000;
 /** How long a shutdown waits for Slack posts still in flight. */
 const SHUTDOWN_NOTIFY_GRACE_MS = 5_000;
 /** How long a shutdown waits for a BullMQ worker to close. With Redis unreachable or reconnecting, a worker's close
@@ -104,6 +111,8 @@ export function createBreakglass({
   createProvider: create,
   slackPostIntervalMs,
   migrationsDir,
+  followUpMaxWaitMs,
+  homeChangeDelayMs,
 }: BreakglassOptions): Breakglass {
   const { queueName, reconcileEveryMs, jobLockMs } = config;
   const role = config.role ?? 'all';
@@ -153,7 +162,7 @@ export function createBreakglass({
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
 
   // Every role republishes the App Homes a change concerns (the worker's expiries too).
-  const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
+  const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }), changeDelayMs: homeChangeDelayMs });
   notifier.onRequestChange((view) => homes.requestChanged(view));
 
   const http = express();
@@ -181,7 +190,22 @@ export function createBreakglass({
       clientOptions: { slackApiUrl: config.slackApiUrl },
       logger: slackLogger,
     });
-    const deps = { service, queries, homes, surface, logger: logger.child({ module: 'slack' }) };
+    const slackLog = logger.child({ module: 'slack' });
+    let warnedAt = Number.NEGATIVE_INFINITY;
+    const followUps = new FollowUpGate(config.slackFollowUpConcurrency, {
+      maxWaitMs: followUpMaxWaitMs,
+      onOverflow: (stats) => {
+        metrics.slackFollowUpPastLimit();
+        // Once a minute at most: in a burst, every waiting follow-up may run past the limit; the metric counts them.
+        if (Date.now() - warnedAt < OVERFLOW_WARNING_EVERY_MS) return;
+        warnedAt = Date.now();
+        slackLog.warn(
+          { ...stats, limit: config.slackFollowUpConcurrency },
+          'Slack follow-ups waited too long for a slot and run past SLACK_FOLLOW_UP_CONCURRENCY (slow targets, or a burst); breakglass_slack_follow_ups_past_limit_total counts them',
+        );
+      },
+    });
+    const deps = { service, queries, homes, surface, followUps, logger: slackLog };
     registerCommands(bolt, deps);
     registerEvents(bolt, deps);
     registerActions(bolt, deps);

@@ -5,12 +5,19 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Reconciler } from '../../src/jobs/reconciler';
 import { AccessService } from '../../src/services/access-service';
+import { FollowUpGate } from '../../src/slack/follow-up-gate';
 
 export interface ExpiryCall {
   requestId: string;
   start: number;
   end: number;
   ok: boolean;
+}
+
+/** One Slack listener follow-up (FollowUpGate.run): how long it waited for a slot, and how long it then ran. */
+export interface FollowUpCall {
+  waitMs: number;
+  runMs: number;
 }
 
 export interface Counters {
@@ -21,6 +28,9 @@ export interface Counters {
   redis: Record<string, number>;
   redisTotal: number;
   reconcileRuns: Array<{ start: number; end: number; checked: number }>;
+  followUps: FollowUpCall[];
+  /** Follow-ups that waited the gate's maximum and ran past its limit. */
+  followUpOverflows: number;
 }
 
 const state = {
@@ -29,6 +39,8 @@ const state = {
   redis: new Map<string, number>(),
   expiryCalls: [] as ExpiryCall[],
   reconcileRuns: [] as Array<{ start: number; end: number; checked: number }>,
+  followUps: [] as FollowUpCall[],
+  followUpOverflows: 0,
 };
 
 function bump(map: Map<string, number>, key: string): void {
@@ -107,6 +119,27 @@ export function installInstrumentation(): void {
     }
   };
 
+  // The gate's private queue() resolves false when a follow-up gave up waiting and runs past the limit.
+  const gate = FollowUpGate.prototype as unknown as { run: FollowUpGate['run']; queue: () => Promise<boolean> };
+  const queue = gate.queue;
+  gate.queue = async function (this: FollowUpGate) {
+    const gotSlot = await queue.call(this);
+    if (!gotSlot) state.followUpOverflows++;
+    return gotSlot;
+  };
+  const gateRun = gate.run;
+  gate.run = function <T>(this: FollowUpGate, work: () => Promise<T>): Promise<T> {
+    const called = performance.now();
+    return gateRun.call(this, async () => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        state.followUps.push({ waitMs: started - called, runMs: performance.now() - started });
+      }
+    }) as Promise<T>;
+  };
+
   const run = Reconciler.prototype.run;
   Reconciler.prototype.run = async function (this: Reconciler) {
     const start = Date.now();
@@ -122,6 +155,8 @@ export function resetCounters(): void {
   state.redis.clear();
   state.expiryCalls.length = 0;
   state.reconcileRuns.length = 0;
+  state.followUps.length = 0;
+  state.followUpOverflows = 0;
 }
 
 export function counters(): Counters {
@@ -134,6 +169,8 @@ export function counters(): Counters {
     redis: sortedEntries(state.redis),
     redisTotal: [...state.redis.values()].reduce((a, b) => a + b, 0),
     reconcileRuns: state.reconcileRuns,
+    followUps: state.followUps,
+    followUpOverflows: state.followUpOverflows,
   };
 }
 

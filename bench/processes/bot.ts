@@ -98,6 +98,7 @@ const appConfig = {
     BREAKGLASS_POLICY: 'bench-policy.yaml',
     LOG_LEVEL: config.logLevel,
     EXPIRY_CONCURRENCY: config.expiryConcurrency !== undefined ? String(config.expiryConcurrency) : process.env.EXPIRY_CONCURRENCY,
+    SLACK_FOLLOW_UP_CONCURRENCY: process.env.SLACK_FOLLOW_UP_CONCURRENCY,
   }),
   port: 0,
 };

@@ -25,9 +25,14 @@ export interface AppConfig {
   jobLockMs: number;
   /** Expiry jobs (revocations) one process runs at once. */
   expiryConcurrency: number;
+  /** Slack listeners' follow-ups (the work after the ack) one process runs at once; see FollowUpGate. */
+  slackFollowUpConcurrency: number;
   /** Bearer token of GET /audit; without one the endpoint answers 404. */
   auditApiToken?: string;
 }
+
+/** SLACK_FOLLOW_UP_CONCURRENCY's default (docs/benchmarks.md, "Follow-up gate"). */
+export const DEFAULT_FOLLOW_UP_CONCURRENCY = 4;
 
 /** Thrown with a single line that says which variable is wrong and why. */
 export class ConfigError extends Error {
@@ -83,6 +88,7 @@ const envSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an Authorization header)')
     .optional(),
   EXPIRY_CONCURRENCY: z.coerce.number({ error: 'must be a whole number (1-500)' }).int('must be a whole number (1-500)').min(1, 'must be 1-500').max(500, 'must be 1-500').default(20),
+  SLACK_FOLLOW_UP_CONCURRENCY: z.coerce.number({ error: 'must be a whole number (1-100)' }).int('must be a whole number (1-100)').min(1, 'must be 1-100').max(100, 'must be 1-100').default(DEFAULT_FOLLOW_UP_CONCURRENCY),
 });
 
 /** `--role=web` or `--role web` from the command line (it wins over BREAKGLASS_ROLE); anything else is refused. */
@@ -132,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     reconcileEveryMs: e.RECONCILE_EVERY,
     jobLockMs: e.JOB_LOCK,
     expiryConcurrency: e.EXPIRY_CONCURRENCY,
+    slackFollowUpConcurrency: e.SLACK_FOLLOW_UP_CONCURRENCY,
     auditApiToken: e.AUDIT_API_TOKEN,
   };
 }

@@ -42,6 +42,7 @@ export class BreakglassMetrics implements AccessMetrics {
   private readonly revocationLag: Histogram<'resource'>;
   private readonly revocationFailures: Counter<'resource'>;
   private readonly slackErrors: Counter<'method' | 'error'>;
+  private readonly followUpsPastLimit: Counter;
 
   constructor(db: Db, policy: Policy, logger: Logger) {
     const registers = [this.registry];
@@ -79,6 +80,11 @@ export class BreakglassMetrics implements AccessMetrics {
       name: 'breakglass_slack_api_errors_total',
       help: 'Slack Web API calls that failed after the client’s own retries, by method and error code.',
       labelNames: ['method', 'error'],
+      registers,
+    });
+    this.followUpsPastLimit = new Counter({
+      name: 'breakglass_slack_follow_ups_past_limit_total',
+      help: 'Work after a Slack ack that waited the longest allowed for its turn and then ran anyway, past SLACK_FOLLOW_UP_CONCURRENCY.',
       registers,
     });
     new Gauge({
@@ -132,6 +138,11 @@ export class BreakglassMetrics implements AccessMetrics {
   /** For the Slack clients: a call that failed, by method and Slack's error code. */
   slackCallFailed(method: string, error: unknown): void {
     this.slackErrors.inc({ method, error: slackErrorCode(error) });
+  }
+
+  /** A listener's follow-up waited the gate's maximum and ran past its limit (see FollowUpGate). */
+  slackFollowUpPastLimit(): void {
+    this.followUpsPastLimit.inc();
   }
 }
 

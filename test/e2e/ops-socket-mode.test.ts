@@ -52,6 +52,7 @@ it('connects with the app token, acks a slash command envelope and posts the req
     reconcileEveryMs: 60_000,
     jobLockMs: 30_000,
     expiryConcurrency: 5,
+    slackFollowUpConcurrency: 4,
   };
   const policyYaml = e2ePolicy({
     login: 'alice',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createBreakglass, type Breakglass } from '../../src/app';
 import { reminderQueueName } from '../../src/jobs/reminder-queue';
-import type { AppConfig } from '../../src/config/env';
+import { DEFAULT_FOLLOW_UP_CONCURRENCY, type AppConfig } from '../../src/config/env';
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { parsePolicy } from '../../src/policy/load-policy';
 import { FakeSlackApi } from './fake-slack-api';
@@ -35,6 +35,8 @@ export class BotHarness {
       config?: Partial<AppConfig>;
       migrationsDir?: string;
       auditApiToken?: string;
+      /** How long a Slack follow-up waits for a slot before it runs anyway (default: the app's). */
+      followUpMaxWaitMs?: number;
     } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
@@ -55,6 +57,7 @@ export class BotHarness {
       reconcileEveryMs: this.options.reconcileEveryMs ?? 60_000,
       jobLockMs: 30_000,
       expiryConcurrency: 20,
+      slackFollowUpConcurrency: DEFAULT_FOLLOW_UP_CONCURRENCY,
       auditApiToken: this.options.auditApiToken,
       ...this.options.config,
     };
@@ -63,7 +66,16 @@ export class BotHarness {
       : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     // Slack's one-post-a-second pacing is tested on its own (channel-pacer, slack-rate-limits); here it would only
     // slow every test down.
-    this.bot = createBreakglass({ config, policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}), logger, slackPostIntervalMs: 20, migrationsDir: this.options.migrationsDir });
+    this.bot = createBreakglass({
+      config,
+      policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}),
+      logger,
+      slackPostIntervalMs: 20,
+      migrationsDir: this.options.migrationsDir,
+      followUpMaxWaitMs: this.options.followUpMaxWaitMs,
+      // Likewise the delay before App Homes are redrawn after a change (1 s in production).
+      homeChangeDelayMs: 100,
+    });
     this.port = await this.bot.start();
     this.sender = new SlackRequestSender({
       baseUrl: `http://127.0.0.1:${this.port}`,

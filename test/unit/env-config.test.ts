@@ -48,6 +48,7 @@ describe('loadConfig: valid environment', () => {
       reconcileEveryMs: 60_000,
       jobLockMs: 30_000,
       expiryConcurrency: 20,
+      slackFollowUpConcurrency: 4,
     });
   });
 
@@ -178,6 +179,16 @@ describe('loadConfig: queue settings', () => {
     expect(configError(validEnv({ RECONCILE_EVERY: 'often' })).message).toBe('RECONCILE_EVERY must be a duration such as 30s, 5m or 1h');
     expect(configError(validEnv({ BREAKGLASS_QUEUE: 'bull:x' })).message).toBe('BREAKGLASS_QUEUE must be letters, digits, "-" or "_"');
     expect(configError(validEnv({ EXPIRY_CONCURRENCY: '0' })).message).toBe('EXPIRY_CONCURRENCY must be 1-500');
+  });
+});
+
+describe('loadConfig: Slack follow-up concurrency', () => {
+  it('reads SLACK_FOLLOW_UP_CONCURRENCY', () => {
+    expect(loadConfig(validEnv({ SLACK_FOLLOW_UP_CONCURRENCY: '8' })).slackFollowUpConcurrency).toBe(8);
+  });
+
+  it.each(['0', '101', '2.5', 'many'])('refuses SLACK_FOLLOW_UP_CONCURRENCY=%s, naming the range', (value) => {
+    expect(configError(validEnv({ SLACK_FOLLOW_UP_CONCURRENCY: value })).message).toMatch(/^SLACK_FOLLOW_UP_CONCURRENCY must be (a whole number \()?1-100\)?$/);
   });
 });
 

@@ -2,9 +2,9 @@ import { remainingApprovals } from '../../../domain/approval-rules';
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function approveExtension({ service, surface, homes }: ListenerDeps) {
+export function approveExtension({ service, surface, followUps, homes }: ListenerDeps) {
   return requestButton(
-    surface,
+    { surface, followUps, homes },
     (extensionId, userId) => service.approveExtension(extensionId, userId),
     ({ view, extension, applied }) =>
       applied
@@ -12,6 +12,5 @@ export function approveExtension({ service, surface, homes }: ListenerDeps) {
         : extension.status === 'PENDING'
           ? `You approved the extension of ${view.humanId}; ${remainingApprovals(extension.approvals.length, extension.requiredApprovals)} more needed.`
           : `You approved the extension of ${view.humanId}, but it could not be applied: ${extension.refusalReason ?? 'the access changed'}.`,
-    homes,
   );
 }

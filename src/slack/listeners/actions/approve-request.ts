@@ -2,14 +2,13 @@ import { remainingApprovals } from '../../../domain/approval-rules';
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function approveRequest({ service, surface, homes }: ListenerDeps) {
+export function approveRequest({ service, surface, followUps, homes }: ListenerDeps) {
   return requestButton(
-    surface,
+    { surface, followUps, homes },
     (requestId, userId) => service.approve(requestId, userId),
     ({ view, quorum }) =>
       quorum
         ? `You approved ${view.humanId}; that completes the approvals.`
         : `You approved ${view.humanId}; ${remainingApprovals(view.approvals.length, view.requiredApprovals)} more needed.`,
-    homes,
   );
 }

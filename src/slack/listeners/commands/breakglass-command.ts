@@ -8,9 +8,10 @@ import { answerSubcommand } from './subcommand-answers';
 
 export const BREAKGLASS_COMMAND = '/breakglass';
 
-/** `/breakglass …`: help, the request modal, an inline request, or a subcommand. Acks at once; answers ephemerally. */
+/** `/breakglass …`: help, the request modal, an inline request, or a subcommand. Acks at once; answers ephemerally.
+ * Opening the modal must beat the trigger_id's 3 s, so it does not wait for the follow-up gate; the rest does. */
 export function breakglassCommand(deps: ListenerDeps) {
-  const { service, surface } = deps;
+  const { service, surface, followUps } = deps;
   return async ({ command, ack, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     const parsed = parseCommand(command.text ?? '');
     if (parsed.kind === 'invalid') {
@@ -20,34 +21,36 @@ export function breakglassCommand(deps: ListenerDeps) {
     await ack();
     const answer = (message: string | SlackMessage) =>
       respond({ response_type: 'ephemeral', replace_original: false, ...(typeof message === 'string' ? { text: message } : message) });
-    switch (parsed.kind) {
-      case 'help':
-        await answer(buildHelpText(await service.requestableFor(command.user_id)));
+    if (parsed.kind === 'open-modal') {
+      const requestable = await service.requestableFor(command.user_id);
+      if (requestable.length === 0) {
+        await answer('The Breakglass policy lets you request nothing yet; ask the Breakglass admins to add you as a requester.');
         return;
-      case 'open-modal': {
-        const requestable = await service.requestableFor(command.user_id);
-        if (requestable.length === 0) {
-          await answer('The Breakglass policy lets you request nothing yet; ask the Breakglass admins to add you as a requester.');
+      }
+      await surface.openModal(command.trigger_id, buildRequestModal({ requestable, channelId: command.channel_id }));
+      return;
+    }
+    await followUps.run(async () => {
+      switch (parsed.kind) {
+        case 'help':
+          await answer(buildHelpText(await service.requestableFor(command.user_id)));
+          return;
+        case 'request': {
+          const result = await service.submitRequest({
+            requesterId: command.user_id,
+            channelId: command.channel_id,
+            resourceId: parsed.resourceId,
+            roleId: parsed.roleId,
+            durationText: parsed.durationText,
+            ticket: parsed.ticket,
+            reason: parsed.reason,
+          });
+          if (!result.ok) await answer(`:warning: ${result.message}`);
           return;
         }
-        await surface.openModal(command.trigger_id, buildRequestModal({ requestable, channelId: command.channel_id }));
-        return;
+        default:
+          await answer(await answerSubcommand(deps, command.user_id, parsed));
       }
-      case 'request': {
-        const result = await service.submitRequest({
-          requesterId: command.user_id,
-          channelId: command.channel_id,
-          resourceId: parsed.resourceId,
-          roleId: parsed.roleId,
-          durationText: parsed.durationText,
-          ticket: parsed.ticket,
-          reason: parsed.reason,
-        });
-        if (!result.ok) await answer(`:warning: ${result.message}`);
-        return;
-      }
-      default:
-        await answer(await answerSubcommand(deps, command.user_id, parsed));
-    }
+    });
   };
 }

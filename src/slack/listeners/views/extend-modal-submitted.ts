@@ -3,8 +3,8 @@ import { ExtendModal } from '../../blocks/action-ids';
 import type { ListenerDeps } from '../types';
 
 /** Submitting the Extend form: problems inline (response_action: errors), otherwise close it, extend or ask for
- * approval, and tell the requester by DM (the form is gone by then). */
-export function extendModalSubmitted({ service, surface }: ListenerDeps) {
+ * approval, and tell the requester by DM (the form is gone by then; after the ack, through the follow-up gate). */
+export function extendModalSubmitted({ service, surface, followUps }: ListenerDeps) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs): Promise<void> => {
     const { blockId, actionId } = ExtendModal.blocks.duration;
     const durationText = (view.state.values[blockId]?.[actionId]?.value ?? '').trim();
@@ -16,8 +16,10 @@ export function extendModalSubmitted({ service, surface }: ListenerDeps) {
       return;
     }
     await ack();
-    const result = await service.requestExtension(requestId, userId, durationText);
-    const text = result.ok ? `:stopwatch: ${result.message}` : `:warning: ${result.message}`;
-    await surface.sendDirectMessage(userId, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+    await followUps.run(async () => {
+      const result = await service.requestExtension(requestId, userId, durationText);
+      const text = result.ok ? `:stopwatch: ${result.message}` : `:warning: ${result.message}`;
+      await surface.sendDirectMessage(userId, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+    });
   };
 }

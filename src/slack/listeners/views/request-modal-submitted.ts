@@ -19,8 +19,9 @@ export function readRequestModal(values: StateValues) {
   };
 }
 
-/** Submitting the request modal: field errors inline (response_action: errors), otherwise close and post. */
-export function requestModalSubmitted({ service, surface, logger }: ListenerDeps) {
+/** Submitting the request modal: field errors inline (response_action: errors), otherwise close it and post the
+ * request (after the ack, through the follow-up gate). */
+export function requestModalSubmitted({ service, surface, followUps, logger }: ListenerDeps) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs): Promise<void> => {
     const fields = readRequestModal(view.state.values);
     const input = { ...fields, requesterId: body.user.id, channelId: view.private_metadata };
@@ -37,14 +38,16 @@ export function requestModalSubmitted({ service, surface, logger }: ListenerDeps
       return;
     }
     await ack();
-    const result = await service.submitRequest(input);
-    if (result.ok) return;
-    // The modal is gone, so the refusal goes to the channel ephemerally, or by DM when that is impossible.
-    try {
-      await surface.postEphemeral(input.channelId, input.requesterId, `:warning: ${result.message}`);
-    } catch (err) {
-      logger.debug({ err }, 'ephemeral answer failed; sending a DM');
-      await surface.sendDirectMessage(input.requesterId, { text: `:warning: ${result.message}`, blocks: [] });
-    }
+    await followUps.run(async () => {
+      const result = await service.submitRequest(input);
+      if (result.ok) return;
+      // The modal is gone, so the refusal goes to the channel ephemerally, or by DM when that is impossible.
+      try {
+        await surface.postEphemeral(input.channelId, input.requesterId, `:warning: ${result.message}`);
+      } catch (err) {
+        logger.debug({ err }, 'ephemeral answer failed; sending a DM');
+        await surface.sendDirectMessage(input.requesterId, { text: `:warning: ${result.message}`, blocks: [] });
+      }
+    });
   };
 }
