@@ -55,8 +55,12 @@ function submitModal(fields: { role: string; duration: string; ticket: string; r
 }
 
 async function withdraw(request: { id: string; channelId: string; messageTs: string | null }) {
+  const ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
   await harness.click(ActionIds.deny, REQUESTER, request);
-  await statusBecomes(harness, request.id, 'DENIED');
+  const denied = await statusBecomes(harness, request.id, 'DENIED');
+  // The answer comes after the change (the click's work waits its turn after the ack): wait for it too, so it
+  // cannot be taken for the answer a later step waits for.
+  await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(ephemerals).find((call) => String(call.args.text).includes(`You withdrew BG-${denied.number}`)), 'the withdrawal answer');
 }
 
 /** A request row written straight to the database, as an older bot version or another writer might have. */
@@ -181,7 +185,7 @@ describe('identical submissions at the same moment (a double submit, a Slack ret
     // Both were valid when checked: the second either sees the first (an inline error) or loses the insert (an
     // ephemeral answer, as the modal has closed by then).
     const inline = responses.map((r) => r.json()).filter((body) => body?.response_action === 'errors');
-    const told = inline.length > 0 ? String(Object.values(inline[0].errors)[0]) : (await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(ephemerals)[0], 'the refusal')).args.text;
+    const told = inline.length > 0 ? String(Object.values(inline[0].errors)[0]) : (await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(ephemerals).find((call) => String(call.args.text).includes('You already asked')), 'the refusal')).args.text;
     expect(told).toContain(`You already asked for \`payments-db\` / \`read\` in BG-${live[0].number}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await liveReadRequests()).toBe(1);

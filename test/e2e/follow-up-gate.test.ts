@@ -3,7 +3,7 @@ import type { BotHarness } from '../support/bot-harness';
 import { plainTextInputValue, staticSelectValue } from '../support/slack-request-signer';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { ephemeralFor, requestAccess, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
+import { endLiveRequests, ephemeralFor, requestAccess, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
 import { APPROVER1, CHANNEL, OUTSIDER, REQUESTER } from './policy-fixture';
 
 /** The follow-up gate over signed HTTP, with one slot: a follow-up stuck in a Slack call (the fake Slack holds the
@@ -49,6 +49,11 @@ describe('with one slot and a long maximum wait', () => {
     ({ harness } = await startE2eBot(target, undefined, { harness: { config: { slackFollowUpConcurrency: 1 }, followUpMaxWaitMs: 60_000 } }));
   });
 
+  // One live request per requester and role: what a test left pending or active is ended before the next one asks.
+  afterEach(async () => {
+    await endLiveRequests(harness);
+  });
+
   afterAll(async () => {
     await harness?.stop();
     await target.dropAll();
@@ -85,7 +90,8 @@ describe('with one slot and a long maximum wait', () => {
       privateMetadata: CHANNEL,
       values: {
         [blocks.resource.blockId]: { [blocks.resource.actionId]: staticSelectValue('payments-db') },
-        [`${blocks.role.blockId}:payments-db`]: { [blocks.role.actionId]: staticSelectValue('write') },
+        // read: the held click is on this requester's write request (one live request per role).
+        [`${blocks.role.blockId}:payments-db`]: { [blocks.role.actionId]: staticSelectValue('read') },
         [blocks.duration.blockId]: { [blocks.duration.actionId]: plainTextInputValue('20m') },
         [blocks.ticket.blockId]: { [blocks.ticket.actionId]: plainTextInputValue('INC-3') },
         [blocks.reason.blockId]: { [blocks.reason.actionId]: plainTextInputValue('submitted while the slot is taken') },
@@ -149,6 +155,11 @@ describe('with one slot and a short maximum wait', () => {
 
   beforeAll(async () => {
     ({ harness } = await startE2eBot(target, undefined, { harness: { config: { slackFollowUpConcurrency: 1 }, followUpMaxWaitMs: 200, captureLogs: true } }));
+  });
+
+  // One live request per requester and role: what a test left pending or active is ended before the next one asks.
+  afterEach(async () => {
+    await endLiveRequests(harness);
   });
 
   afterAll(async () => {
