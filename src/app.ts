@@ -54,8 +54,6 @@ export interface BreakglassOptions {
   migrationsDir?: string;
   /** How long a Slack follow-up waits for a slot before it runs anyway (FollowUpGate's default); tests change it. */
   followUpMaxWaitMs?: number;
-  /** How long the App Homes a change concerns wait before they are redrawn (HomePublisher's default); tests shorten it. */
-  homeChangeDelayMs?: number;
 }
 
 export interface Breakglass {
@@ -112,7 +110,6 @@ export function createBreakglass({
   slackPostIntervalMs,
   migrationsDir,
   followUpMaxWaitMs,
-  homeChangeDelayMs,
 }: BreakglassOptions): Breakglass {
   const { queueName, reconcileEveryMs, jobLockMs } = config;
   const role = config.role ?? 'all';
@@ -162,7 +159,7 @@ export function createBreakglass({
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
 
   // Every role republishes the App Homes a change concerns (the worker's expiries too).
-  const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }), changeDelayMs: homeChangeDelayMs });
+  const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
   notifier.onRequestChange((view) => homes.requestChanged(view));
 
   const http = express();

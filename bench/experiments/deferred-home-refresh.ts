@@ -1,8 +1,4 @@
 /**
- * Superseded: src/ now redraws the Homes a change concerns after HOME_CHANGE_DELAY_MS (HomePublisher.requestChanged),
- * all changes of that delay together; with that, this patch only adds its own delay on top. Kept because
- * docs/benchmarks.md ("Follow-up gate") measured the idea with it first.
- *
  * Experiment (not a change): App Home republishing after request changes started a while later instead of at once,
  * to see whether moving that background work out of a burst's ack window is enough, or whether it must be cut.
  * Loaded into the bot process with BENCH_BOT_PATCH:

@@ -7,8 +7,6 @@ import type { RequestQueries } from './request-queries';
 /** Home publishes share the database pool with revocations; only this many run at once, however many changes pile up
  * (10,000 grants expiring together must not starve their own revocations). */
 const MAX_CONCURRENT_PUBLISHES = 2;
-/** How long the Homes a change concerns wait before they are redrawn (see requestChanged). */
-export const HOME_CHANGE_DELAY_MS = 1_000;
 
 /** Keeps App Home tabs current. Each publish re-reads the database, so publishes for one user are coalesced: while
  * one runs, any number of further changes cause exactly one more. Failures are logged and never thrown: a Home
@@ -25,8 +23,6 @@ export class HomePublisher {
   private readonly urgent = new Set<string>();
   private running = 0;
   private readonly waiting: Array<{ userId: string; start: () => void }> = [];
-  /** The users whose Homes changed since the current delay began, and the redraw that follows it. */
-  private changed: { users: Set<string>; redrawn: Promise<void> } | null = null;
 
   constructor(
     private readonly deps: {
@@ -34,8 +30,6 @@ export class HomePublisher {
       surface: Pick<SlackSurface, 'publishHome'>;
       logger: Logger;
       now?: () => Date;
-      /** HOME_CHANGE_DELAY_MS unless set (tests shorten it). */
-      changeDelayMs?: number;
     },
   ) {}
 
@@ -53,10 +47,7 @@ export class HomePublisher {
     return this.refresh(userId);
   }
 
-  /** A request changed: republish the Home of everyone it concerns (requester, approvers, admins). Not at once: the
-   * first change starts a short delay, and the Homes of every change made during it are redrawn together when it
-   * ends, each once. A burst of clicks thus neither draws the same Homes over and over nor competes with its own
-   * acks. Resolves once those Homes are published. */
+  /** A request changed: republish the Home of everyone it concerns (requester, approvers, admins). */
   async requestChanged(request: RequestAccessFacts): Promise<void> {
     let audience: string[];
     try {
@@ -65,18 +56,7 @@ export class HomePublisher {
       this.deps.logger.warn({ err }, 'could not work out whose App Home to refresh');
       return;
     }
-    if (!this.changed) {
-      const users = new Set<string>();
-      const delay = new Promise<void>((resolve) => setTimeout(resolve, this.deps.changeDelayMs ?? HOME_CHANGE_DELAY_MS).unref());
-      const redrawn = delay.then(async () => {
-        // Changes from here on start the next delay: their Homes are drawn after they happened.
-        this.changed = null;
-        await Promise.all([...users].map((userId) => this.refresh(userId)));
-      });
-      this.changed = { users, redrawn };
-    }
-    for (const userId of audience) this.changed.users.add(userId);
-    await this.changed.redrawn;
+    await Promise.all(audience.map((userId) => this.refresh(userId)));
   }
 
   /** Resolves once the user's Home reflects everything that happened before the call. */

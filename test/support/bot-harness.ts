@@ -73,8 +73,6 @@ export class BotHarness {
       slackPostIntervalMs: 20,
       migrationsDir: this.options.migrationsDir,
       followUpMaxWaitMs: this.options.followUpMaxWaitMs,
-      // Likewise the delay before App Homes are redrawn after a change (1 s in production).
-      homeChangeDelayMs: 100,
     });
     this.port = await this.bot.start();
     this.sender = new SlackRequestSender({
