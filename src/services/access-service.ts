@@ -89,6 +89,9 @@ function failureText(err: unknown, { forAudit = false } = {}): string {
   return 'unexpected error on the target (see the bot logs)';
 }
 
+/** A requester's PENDING, APPROVED or ACTIVE request, as far as the one-live-request rule needs it. */
+type LiveRequest = Pick<AccessRequest, 'id' | 'number' | 'status' | 'expiresAt' | 'createdAt'>;
+
 /** The rules of Breakglass: requests, approvals, grants and revocations, as guarded state transitions. */
 export class AccessService {
   private readonly sweeper: ExpirySweeper;
@@ -135,14 +138,20 @@ export class AccessService {
   /** Checks a request against the policy, and that the requester does not already hold or wait for the same access,
    * without recording anything (the modal's inline validation). */
   async checkRequest(input: SubmitRequestInput): Promise<ValidRequest | RejectedRequest> {
+    return (await this.checkWithLiveRequests(input)).validation;
+  }
+
+  /** checkRequest, and the requester's live requests of the same access it read (empty when the policy refused). */
+  private async checkWithLiveRequests(input: SubmitRequestInput) {
     const validation = validateRequest(this.deps.policy, { ...input, requesterGroupIds: await this.deps.directory.groupsOf(input.requesterId) });
-    if (!validation.ok) return validation;
-    return (await this.alreadyRequested(input.requesterId, validation)) ?? validation;
+    if (!validation.ok) return { validation, live: [] };
+    const live = await this.liveRequestsOf(input.requesterId, validation);
+    return { validation: this.alreadyRequested(validation, live) ?? validation, live };
   }
 
   async submitRequest(input: SubmitRequestInput): Promise<Outcome<{ view: RequestView }, string>> {
     const { db, directory, notifier } = this.deps;
-    const validation = await this.checkRequest(input);
+    const { validation, live } = await this.checkWithLiveRequests(input);
     if (!validation.ok) return validation;
     const login = await directory.loginFor(input.requesterId);
     if (!login) {
@@ -154,7 +163,7 @@ export class AccessService {
     }
     // A request of the same access left waiting past requestTtl is closed now rather than by the next reconcile,
     // so it does not stand in the way of this one.
-    for (const request of await this.liveRequestsOf(input.requesterId, validation)) {
+    for (const request of live) {
       if (request.status === 'PENDING' && this.isStale(request)) await this.timeOut(request.id);
     }
     let created: AccessRequest;
@@ -187,10 +196,10 @@ export class AccessService {
       // between the check above and this insert.
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
         return (
-          (await this.alreadyRequested(input.requesterId, validation)) ?? {
+          this.alreadyRequested(validation, await this.liveRequestsOf(input.requesterId, validation)) ?? {
             ok: false,
             code: 'changed',
-            message: 'Another request of yours for the same access was being recorded at the same moment; look at it, and try again if you still need this one.',
+            message: 'Another request of yours for the same access was being recorded at the same moment; see `/breakglass list`, and try again if you still need this one.',
           }
         );
       }
@@ -983,14 +992,14 @@ export class AccessService {
 
   /** The refusal for a request of access this requester already holds or waits for, or null. A PENDING request past
    * requestTtl does not count: it is as good as timed out (submitRequest closes it). */
-  private async alreadyRequested(requesterId: string, validation: ValidRequest): Promise<RejectedRequest | null> {
-    const live = (await this.liveRequestsOf(requesterId, validation)).find((request) => !(request.status === 'PENDING' && this.isStale(request)));
-    return checkNotAlreadyRequested(validation.resource, validation.role, live ?? null);
+  private alreadyRequested(validation: ValidRequest, live: LiveRequest[]): RejectedRequest | null {
+    const blocking = live.find((request) => !(request.status === 'PENDING' && this.isStale(request)));
+    return checkNotAlreadyRequested(validation.resource, validation.role, blocking ?? null);
   }
 
   /** The requester's PENDING, APPROVED or ACTIVE requests for this resource and role, newest first: one, except for
    * requests from before the unique index (see the one_live_request_per_role migration). */
-  private liveRequestsOf(requesterId: string, { resource, role }: ValidRequest) {
+  private liveRequestsOf(requesterId: string, { resource, role }: ValidRequest): Promise<LiveRequest[]> {
     return this.deps.db.accessRequest.findMany({
       where: { requesterId, resourceId: resource.id, roleId: role.id, status: { in: [...liveRequestStates] } },
       select: { id: true, number: true, status: true, expiresAt: true, createdAt: true },

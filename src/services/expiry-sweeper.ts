@@ -103,11 +103,12 @@ export interface ExpirySweeperDeps {
  *      audit event each; failed ones → REVOKING with EXPIRY_REACHED, so their own expiry job retries them.
  * Until the commit nothing is visible: a sweep that dies leaves its requests ACTIVE and due, and their jobs or the
  * reconciler revoke them again (revoking is idempotent on every provider). Each request's job stays the safety
- * net: when it runs while a sweep has its request it looks again later (same process) or waits for the row and
- * finds it done (another process).
+ * net: when it runs while a sweep has its request it takes that sweep's outcome (same process) or waits for the
+ * row and finds it done (another process).
  */
 export class ExpirySweeper {
-  /** Outcome undefined: another process ended the request while this sweep waited for its locks. */
+  /** Outcome undefined: the sweep left the request alone (its access was locked elsewhere) or failed as a whole;
+   * the request is still ACTIVE and its own job takes it. */
   private readonly inFlight = new Map<string, Promise<SweepOutcome | undefined>>();
   private readonly recent = new Set<string>();
   /** Sweeps running in this process, and who waits for there to be none (whenIdle). */

@@ -2,9 +2,10 @@ import { remainingApprovals } from '../../../domain/approval-rules';
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function approveExtension({ service, surface, followUps, homes }: ListenerDeps) {
+export function approveExtension(deps: ListenerDeps) {
+  const { service } = deps;
   return requestButton(
-    { surface, followUps, homes },
+    deps,
     (extensionId, userId) => service.approveExtension(extensionId, userId),
     ({ view, extension, applied }) =>
       applied

@@ -2,9 +2,10 @@ import { remainingApprovals } from '../../../domain/approval-rules';
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function approveRequest({ service, surface, followUps, homes }: ListenerDeps) {
+export function approveRequest(deps: ListenerDeps) {
+  const { service } = deps;
   return requestButton(
-    { surface, followUps, homes },
+    deps,
     (requestId, userId) => service.approve(requestId, userId),
     ({ view, quorum }) =>
       quorum

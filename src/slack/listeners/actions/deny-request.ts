@@ -1,9 +1,10 @@
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function denyRequest({ service, surface, followUps, homes }: ListenerDeps) {
+export function denyRequest(deps: ListenerDeps) {
+  const { service } = deps;
   return requestButton(
-    { surface, followUps, homes },
+    deps,
     (requestId, userId) => service.deny(requestId, userId),
     ({ view, withdrawn }) => `${withdrawn ? 'You withdrew' : 'You denied'} ${view.humanId}.`,
   );

@@ -1,9 +1,10 @@
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function retryRevocation({ service, surface, followUps }: ListenerDeps) {
+export function retryRevocation(deps: ListenerDeps) {
+  const { service } = deps;
   return requestButton(
-    { surface, followUps },
+    deps,
     (requestId, userId) => service.retryRevocation(requestId, userId),
     ({ view }) => `Retrying the revocation of ${view.humanId} now; the alert updates with the result.`,
   );

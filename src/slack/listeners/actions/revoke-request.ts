@@ -1,9 +1,10 @@
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
-export function revokeRequest({ service, surface, followUps }: ListenerDeps) {
+export function revokeRequest(deps: ListenerDeps) {
+  const { service } = deps;
   return requestButton(
-    { surface, followUps },
+    deps,
     (requestId, userId) => service.revokeNow(requestId, userId),
     ({ view }) => `Revoking ${view.humanId} now; the audit summary follows when it is done.`,
   );
