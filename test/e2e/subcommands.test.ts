@@ -182,6 +182,8 @@ describe('/breakglass audit', () => {
   it("shows the request's timeline with times and actors, to those who may see it", async () => {
     const { request } = await requestAccess(harness, 'payments-db write 30m INC-6 the full story');
     await harness.click(ActionIds.approve, APPROVER1, request);
+    // Clicks are acked first and worked on after (the follow-up gate): the order below is the order recorded.
+    await waitFor(async () => (await harness.request(request.id)).approvals.length === 1, 'the first approval');
     await harness.click(ActionIds.approve, GROUP_LEAD, request);
     await statusBecomes(harness, request.id, 'ACTIVE');
     await slash(REQUESTER, `revoke ${human(request)}`);
