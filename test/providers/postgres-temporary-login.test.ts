@@ -148,7 +148,7 @@ describe('PostgresProvider in temporary-login mode', () => {
     expect(credentials).toEqual({
       username,
       password: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      connectionHint: `postgresql://${username}@127.0.0.1:5432/breakglass_target`,
+      connectionHint: `postgresql://${username}@127.0.0.1:5432/${new URL(process.env.TEST_TARGET_DATABASE_URL!).pathname.slice(1)}`,
     });
     expect(await provider.verify(target)).toBe(true);
 
