@@ -113,5 +113,5 @@ export class BotHarness {
 
 /** Every test file starts from empty tables so sweeps (the reconciler) only see that file's requests. */
 export async function truncateAll(db: Db): Promise<void> {
-  await db.$executeRawUnsafe('TRUNCATE "AuditEvent", "AuditChainHead", "Approval", "Grant", "AccessRequest" RESTART IDENTITY CASCADE');
+  await db.$executeRawUnsafe('TRUNCATE "AuditEvent", "AuditChainHead", "Approval", "Grant", "AccessRequest", "Effect", "EffectRunnerBeat" RESTART IDENTITY CASCADE');
 }
