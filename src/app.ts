@@ -20,10 +20,13 @@ import { BreakglassMetrics } from './metrics/breakglass-metrics';
 import type { Policy } from './policy/types';
 import { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
+import { Deliveries } from './deliveries';
+import { RequestReads } from './requests/request-reads';
+import { RequestStore } from './requests/request-store';
 import { AccessService } from './services/access-service';
 import { HomePublisher } from './services/home-publisher';
-import { RequestNotifier } from './services/request-notifier';
 import { RequestQueries } from './services/request-queries';
+import { credentialsDirectMessage } from './slack/blocks/notices';
 import { UserDirectory } from './services/user-directory';
 import { boltLogger } from './slack/bolt-logger';
 import { FollowUpGate } from './slack/follow-up-gate';
@@ -63,6 +66,8 @@ export interface Breakglass {
   reminderQueue: ReminderQueue;
   reconciler: Reconciler;
   metrics: BreakglassMetrics;
+  /** The effect runners: grants, Slack messages, jobs and App Home refreshes, delivered from the outbox. */
+  deliveries: Deliveries;
   /** Starts what the role runs (HTTP always, for the ops endpoints); resolves with the port actually bound (PORT=0
    * picks a free one). */
   start(): Promise<number>;
@@ -71,8 +76,9 @@ export interface Breakglass {
 
 /** The least time between two warnings that Slack follow-ups ran past the follow-up gate's limit. */
 const OVERFLOW_WARNING_EVERY_MS = 60_000;
-/** How long a shutdown waits for Slack posts still in flight. */
-const SHUTDOWN_NOTIFY_GRACE_MS = 5_000;
+/** How long a shutdown waits for effects in delivery (Slack posts, grants); what is not done by then stays in the
+ * outbox for the next process (a post may then go out twice; see docs). */
+const SHUTDOWN_DELIVERY_GRACE_MS = 5_000;
 /** How long a shutdown waits for a BullMQ worker to close. With Redis unreachable or reconnecting, a worker's close
  * can wait forever for its blocked fetch; its jobs stay in Redis and are picked up again once their locks lapse. */
 const WORKER_CLOSE_GRACE_MS = 5_000;
@@ -137,30 +143,42 @@ export function createBreakglass({
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
   const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
-  const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => service.loadView(requestId) });
-  const notifier = new RequestNotifier(
-    surface,
-    logger.child({ module: 'notifier' }),
-    (requestId) => service.loadView(requestId),
-    (requestIds) => queries.eventsOfMany(requestIds),
-  );
-  const service: AccessService = new AccessService({
+  const reads = new RequestReads({ db, policy });
+  const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => reads.loadView(requestId) });
+  const store = new RequestStore({ db, logger: logger.child({ module: 'requests' }), metrics, wake: () => deliveries.wake() });
+  const service = new AccessService({
     db,
     policy,
     providers,
     directory,
-    notifier,
+    store,
+    reads,
     expiry: expiryQueue,
-    reminders: reminderQueue,
     logger: logger.child({ module: 'access' }),
     metrics,
     expiryConcurrency: config.expiryConcurrency,
+    credentials: { deliver: (view, credentials) => surface.sendDirectMessage(view.requesterId, credentialsDirectMessage(view, credentials)) },
   });
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
-
   // Every role republishes the App Homes a change concerns (the worker's expiries too).
   const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
-  notifier.onRequestChange((view) => homes.requestChanged(view));
+  // Every role delivers effects, whichever process committed them.
+  const deliveries: Deliveries = new Deliveries({
+    db,
+    policy,
+    logger,
+    metrics,
+    surface,
+    providers,
+    reads,
+    queries,
+    homes,
+    service,
+    expiry: expiryQueue,
+    reminders: reminderQueue,
+    providerLanes: config.expiryConcurrency,
+    livenessMs: config.effectLivenessMs,
+  });
 
   const http = express();
   const readiness = new Readiness({ db, redisReachable: (timeoutMs) => expiryQueue.reachable(timeoutMs), logger: logger.child({ module: 'readiness' }), migrationsDir });
@@ -231,11 +249,13 @@ export function createBreakglass({
     reminderQueue,
     reconciler,
     metrics,
+    deliveries,
     async start() {
       // Bolt checks the token with auth.test; a worker has no Bolt, so it checks it itself: a bad token must stop
       // the process at start, not at the first summary.
       if (app) await app.init();
       else await new WebClient(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: slackLogger }).auth.test();
+      await deliveries.start();
       if (runsExpiries) {
         worker = new ExpiryWorker({ connection: workerConnection!, queueName, service, reconciler, logger: logger.child({ module: 'worker' }), lockMs: jobLockMs, concurrency: config.expiryConcurrency });
         await worker.waitUntilReady();
@@ -268,7 +288,7 @@ export function createBreakglass({
         closeWithin(worker?.close(), WORKER_CLOSE_GRACE_MS, closeTimedOut('the expiry worker')),
         closeWithin(reminderWorker?.close(), WORKER_CLOSE_GRACE_MS, closeTimedOut('the reminder worker')),
       ]);
-      await notifier.idle(SHUTDOWN_NOTIFY_GRACE_MS);
+      await deliveries.stop(SHUTDOWN_DELIVERY_GRACE_MS);
       await expiryQueue.close();
       await reminderQueue.close();
       // Not quit(): with Redis away it would wait for a reconnection that may never come.

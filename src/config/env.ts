@@ -23,6 +23,9 @@ export interface AppConfig {
   queueName: string;
   reconcileEveryMs: number;
   jobLockMs: number;
+  /** How long a process may stay silent before the effects it was delivering are taken over by another
+   * (EFFECT_LIVENESS; default 30s). */
+  effectLivenessMs?: number;
   /** Expiry jobs (revocations) one process runs at once. */
   expiryConcurrency: number;
   /** Slack listeners' follow-ups (the work after the ack) one process runs at once; see FollowUpGate. */
@@ -82,6 +85,7 @@ const envSchema = z.object({
   BREAKGLASS_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"').default('breakglass-expiry'),
   RECONCILE_EVERY: duration('1m'),
   JOB_LOCK: duration('30s'),
+  EFFECT_LIVENESS: duration('30s'),
   AUDIT_API_TOKEN: z
     .string()
     .min(32, 'must be at least 32 characters, e.g. the output of `openssl rand -hex 32`')
@@ -137,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     queueName: e.BREAKGLASS_QUEUE,
     reconcileEveryMs: e.RECONCILE_EVERY,
     jobLockMs: e.JOB_LOCK,
+    effectLivenessMs: e.EFFECT_LIVENESS,
     expiryConcurrency: e.EXPIRY_CONCURRENCY,
     slackFollowUpConcurrency: e.SLACK_FOLLOW_UP_CONCURRENCY,
     auditApiToken: e.AUDIT_API_TOKEN,

@@ -14,9 +14,12 @@ export type RequestState =
 const allowedTransitions: Record<RequestState, readonly RequestState[]> = {
   // PENDING → TIMED_OUT when nobody decided within the policy's requestTtl.
   PENDING: ['APPROVED', 'DENIED', 'FAILED', 'TIMED_OUT'],
-  // APPROVED → REVOKING when the grant fails (roll back) or expiry arrives while granting.
-  APPROVED: ['ACTIVE', 'REVOKING'],
-  ACTIVE: ['REVOKING'],
+  // APPROVED → REVOKING when the grant fails (roll back) or expiry arrives while granting; → EXPIRED when an expiry
+  // sweep finds it due and revokes whatever may be there in one step (a grant re-checks the status before granting).
+  APPROVED: ['ACTIVE', 'REVOKING', 'EXPIRED'],
+  // ACTIVE → EXPIRED when an expiry sweep revoked it on the target and records both at once; → REVOKING on the way
+  // to REVOKED (Revoke now, I'm done) or when a revocation at expiry failed and is retried.
+  ACTIVE: ['REVOKING', 'EXPIRED'],
   // REVOKING ends in the state named by the request's endReason.
   REVOKING: ['EXPIRED', 'REVOKED', 'FAILED'],
   EXPIRED: [],

@@ -43,6 +43,7 @@ export class BreakglassMetrics implements AccessMetrics {
   private readonly revocationFailures: Counter<'resource'>;
   private readonly slackErrors: Counter<'method' | 'error'>;
   private readonly followUpsPastLimit: Counter;
+  private readonly effects: Counter<'pool' | 'kind' | 'outcome'>;
 
   constructor(db: Db, policy: Policy, logger: Logger) {
     const registers = [this.registry];
@@ -86,6 +87,42 @@ export class BreakglassMetrics implements AccessMetrics {
       name: 'breakglass_slack_follow_ups_past_limit_total',
       help: 'Work after a Slack ack that waited the longest allowed for its turn and then ran anyway, past SLACK_FOLLOW_UP_CONCURRENCY.',
       registers,
+    });
+    this.effects = new Counter({
+      name: 'breakglass_effects_total',
+      help: 'Effects from the outbox (grants, Slack messages, jobs, App Home refreshes) by pool, kind and outcome: delivered, failed (retried later) or gave_up (Slack refused it for good).',
+      labelNames: ['pool', 'kind', 'outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'breakglass_effects_undelivered',
+      help: 'Effects committed and not yet delivered, by pool (from the database at scrape time).',
+      labelNames: ['pool'],
+      registers,
+      async collect() {
+        this.reset();
+        try {
+          const groups = await db.effect.groupBy({ by: ['pool'], where: { deliveredAt: null }, _count: { _all: true } });
+          for (const group of groups) this.set({ pool: group.pool }, group._count._all);
+        } catch (err) {
+          logger.warn({ err }, 'could not count undelivered effects for /metrics');
+        }
+      },
+    });
+    new Gauge({
+      name: 'breakglass_effects_oldest_undelivered_seconds',
+      help: 'Age of the oldest undelivered effect (0 when none): Slack down or rate limiting for long, a target down.',
+      labelNames: ['pool'],
+      registers,
+      async collect() {
+        this.reset();
+        try {
+          const groups = await db.effect.groupBy({ by: ['pool'], where: { deliveredAt: null }, _min: { createdAt: true } });
+          for (const group of groups) this.set({ pool: group.pool }, group._min.createdAt ? seconds(group._min.createdAt, new Date()) : 0);
+        } catch (err) {
+          logger.warn({ err }, 'could not read the effect backlog for /metrics');
+        }
+      },
     });
     new Gauge({
       name: 'breakglass_active_grants',
@@ -138,6 +175,18 @@ export class BreakglassMetrics implements AccessMetrics {
   /** For the Slack clients: a call that failed, by method and Slack's error code. */
   slackCallFailed(method: string, error: unknown): void {
     this.slackErrors.inc({ method, error: slackErrorCode(error) });
+  }
+
+  effectsDelivered(pool: string, kind: string, count: number): void {
+    this.effects.inc({ pool, kind, outcome: 'delivered' }, count);
+  }
+
+  effectFailed(pool: string, kind: string): void {
+    this.effects.inc({ pool, kind, outcome: 'failed' });
+  }
+
+  effectGaveUp(pool: string, kind: string): void {
+    this.effects.inc({ pool, kind, outcome: 'gave_up' });
   }
 
   /** A listener's follow-up waited the gate's maximum and ran past its limit (see FollowUpGate). */

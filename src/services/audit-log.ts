@@ -26,7 +26,9 @@ export type AuditAction =
   | 'EXTENSION_WITHDRAWN'
   | 'EXTENSION_REFUSED'
   | 'EXTENSION_CANCELLED'
-  | 'REMINDER_SENT';
+  | 'REMINDER_SENT'
+  // A grant that could not be recorded as ACTIVE (the request ended meanwhile), revoked on the spot.
+  | 'LATE_GRANT_REVOKED';
 
 export const SYSTEM_ACTOR = 'system';
 

@@ -4,7 +4,7 @@ import { humanRequestId, type RequestView } from '../domain/request-view';
 import { awaitsApprovalFrom, canSee, notVisibleMessage, viewerOf, type RequestAccessFacts, type Viewer } from '../domain/visibility';
 import { findRole } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
-import type { Outcome } from './access-service';
+import type { Outcome } from '../domain/outcome';
 import type { UserDirectory } from './user-directory';
 
 /** Requests still in play: waiting, or holding (or about to hold, or losing) access. */
@@ -40,13 +40,8 @@ export interface HomeLimits {
   allActive: number;
 }
 
-/** One AuditEvent row, as the timeline shows it. */
-export interface TimelineEvent {
-  at: Date;
-  actor: string;
-  action: string;
-  details: Record<string, unknown>;
-}
+export type { TimelineEvent } from '../domain/timeline';
+import type { TimelineEvent } from '../domain/timeline';
 
 const factsSelect = { id: true, requesterId: true, resourceId: true, roleId: true } as const;
 

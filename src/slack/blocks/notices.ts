@@ -61,3 +61,10 @@ export function credentialsDirectMessage(view: RequestView, credentials: Credent
   lines.push('Only you can see this. The login is dropped and its sessions are ended when the access expires or is revoked.');
   return { text: `Temporary login for ${view.humanId} (the details are in this message)`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }] };
 }
+
+/** The drift check found the access of an active request missing on the target. */
+export function accessMissingNotice(view: RequestView): SlackMessage {
+  return textMessage(
+    `:warning: The drift check found \`${view.roleId}\` on \`${view.resourceId}\` missing for ${view.humanId} (\`${escapeText(view.requesterLogin)}\`) although it is active: someone took it away on the target. Nothing was changed; request again if it is still needed.`,
+  );
+}

@@ -3,6 +3,10 @@ import type { AccessRequest, Db, Prisma } from '../db/prisma';
 import { humanRequestId } from '../domain/request-view';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider, type GrantTarget } from '../providers/types';
+import { revocationLockKey, tryLockAccessKeys } from './access-locks';
+import { closePendingExtensionsIn } from './extensions';
+import { grantTarget } from './request-reads';
+import type { RequestStore, SweptRequest } from './request-store';
 
 /** What became of one request a sweep claimed. */
 export type SweepOutcome = { revoked: true } | { revoked: false; error: string };
@@ -18,31 +22,6 @@ const TRANSACTION_MAX_WAIT_MS = 30_000;
  * this window: during a burst (thousands of grants ending within the same second) revocation then keeps pace with
  * the clock instead of waiting for BullMQ to deliver each grant's own job (docs/benchmarks.md). */
 const FOLLOW_ON_WINDOW_MS = 2_000;
-
-/** The advisory-lock key that serializes grant, overlap check and revoke of one piece of access. Providers whose
- * requests share access (`sharing: 'login'`) lock the access itself, [resource, grant, login], as `activate` does;
- * others lock the request, so two revocations of it never run side by side. */
-export function revocationLockKey(request: Pick<AccessRequest, 'id' | 'resourceId' | 'grantName' | 'requesterLogin'>, provider: AccessProvider): string {
-  return provider.sharing === 'login' ? JSON.stringify([request.resourceId, request.grantName, request.requesterLogin]) : JSON.stringify(['request', request.id]);
-}
-
-/** Takes transaction-level advisory locks on `keys` in one global order (by lock id), so two transactions locking
- * overlapping sets cannot deadlock on each other. */
-export async function lockAccessKeys(tx: Prisma.TransactionClient, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
-  await tx.$queryRaw`
-    SELECT count(pg_advisory_xact_lock(lock_id))::int AS locked
-    FROM (SELECT DISTINCT hashtextextended(key, 0) AS lock_id FROM unnest(${[...keys]}::text[]) AS key ORDER BY 1) AS ordered`;
-}
-
-/** Takes the transaction-level advisory locks of `keys` that are free, without waiting; returns the keys it holds.
- * Never waiting is what lets the sweep lock rows first and access second, the opposite of a grant's order. */
-export async function tryLockAccessKeys(tx: Prisma.TransactionClient, keys: readonly string[]): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const rows = await tx.$queryRaw<Array<{ key: string }>>`
-    SELECT key FROM unnest(${[...keys]}::text[]) AS key WHERE pg_try_advisory_xact_lock(hashtextextended(key, 0))`;
-  return new Set(rows.map((row) => row.key));
-}
 
 /** At most `limit` holders at once (shared across callers). */
 class Semaphore {
@@ -79,16 +58,15 @@ class Semaphore {
 
 export interface ExpirySweeperDeps {
   db: Db;
+  /** Records the outcomes (the one writer of request status), with the ended ones' summaries as effects. */
+  store: RequestStore;
   providers: ProviderRegistry;
   logger: Logger;
   /** Provider calls in flight at once across all sweeps of this process (the expiry worker's concurrency). */
   providerConcurrency: number;
   batchSize?: number;
-  grantTarget(request: AccessRequest): GrantTarget;
   /** Counts a failed revocation (and alerts from the threshold on); the request stays REVOKING. */
   recordFailure(request: AccessRequest, err: unknown): Promise<string>;
-  /** The requests were revoked and recorded as EXPIRED at `endedAt`: count them, tell Slack in the background. */
-  ended(requests: AccessRequest[], endedAt: Date): void;
 }
 
 /**
@@ -99,8 +77,9 @@ export interface ExpirySweeperDeps {
  *   2. take their access locks (revocationLockKey) without waiting: a request whose access is locked elsewhere (a
  *      grant in flight, a revoke in another process) is left to its own job, so two lock orders can never deadlock;
  *   3. see who else holds the same access, revoke and verify on the targets with bounded concurrency;
- *   4. record every outcome in one statement: revoked ones ACTIVE → EXPIRED with their Grant rows and one EXPIRED
- *      audit event each; failed ones → REVOKING with EXPIRY_REACHED, so their own expiry job retries them.
+ *   4. record every outcome through the store (RequestStore.recordSweepIn, one statement): revoked ones ACTIVE →
+ *      EXPIRED with their Grant rows, one EXPIRED audit event each and their audit summaries as effects; failed ones
+ *      → REVOKING with EXPIRY_REACHED, so their own expiry job retries them.
  * Until the commit nothing is visible: a sweep that dies leaves its requests ACTIVE and due, and their jobs or the
  * reconciler revoke them again (revoking is idempotent on every provider). Each request's job stays the safety
  * net: when it runs while a sweep has its request it takes that sweep's outcome (same process) or waits for the
@@ -176,7 +155,6 @@ export class ExpirySweeper {
         for (const request of batch.ended) outcomes.set(request.id, { revoked: true });
         this.remember(batch.ended.map((request) => request.id));
         this.deps.logger.info({ ended: batch.ended.length, action: 'EXPIRED' }, 'expiry sweep revoked due requests');
-        this.deps.ended(batch.ended, batch.endedAt);
       }
       for (const [request, err] of batch.failed) {
         let error: string;
@@ -263,13 +241,12 @@ export class ExpirySweeper {
     ownId: string | null,
     now: Date,
     onClaimed: (claimed: AccessRequest[], claimedUpTo: Date) => void,
-  ): Promise<{ ended: AccessRequest[]; failed: Array<[AccessRequest, unknown]>; endedAt: Date }> {
+  ): Promise<{ ended: AccessRequest[]; failed: Array<[AccessRequest, unknown]> }> {
     const ended: AccessRequest[] = [];
     const failed: Array<[AccessRequest, unknown]> = [];
-    let endedAt = new Date();
     let releaseChainTurn: (() => void) | undefined;
     try {
-      await this.deps.db.$transaction(
+      await this.deps.store.transaction(
         async (tx) => {
           const claimedUpTo = new Date(Math.max(now.getTime(), Date.now()));
           const at = claimedUpTo.toISOString();
@@ -313,7 +290,7 @@ export class ExpirySweeper {
               const provider = providers.get(request.id)!;
               const keptOnTargetFor = provider.sharing === 'login' ? heldBy.get(request.id) ?? null : null;
               try {
-                if (keptOnTargetFor === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, this.deps.grantTarget(request)));
+                if (keptOnTargetFor === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, grantTarget(request)));
                 revoked.push({ request, keptOnTargetFor });
               } catch (err) {
                 failed.push([request, err]);
@@ -324,16 +301,20 @@ export class ExpirySweeper {
           // The chain's turn is held until the commit (released below), so the audit chain's lock, which the
           // record takes, is never waited for inside PostgreSQL by two statements of this process.
           releaseChainTurn = await this.chainWrites.acquire();
-          endedAt = new Date();
-          const moved = await this.record(tx, revoked, failed.map(([request]) => request), endedAt);
+          const outcomes: SweptRequest[] = [
+            ...revoked.map(({ request, keptOnTargetFor }) => ({ request, revoked: true as const, keptOnTargetFor })),
+            ...failed.map(([request]) => ({ request, revoked: false as const })),
+          ];
+          const moved = await this.deps.store.recordSweepIn(tx, outcomes, new Date());
           for (const { request } of revoked) if (moved.has(request.id)) ended.push(request);
+          await closePendingExtensionsIn(tx, ended);
         },
         { timeout: LOCKED_TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
       );
     } finally {
       releaseChainTurn?.();
     }
-    return { ended, failed, endedAt };
+    return { ended, failed };
   }
 
   /** For each request, another ACTIVE request (not in this batch) that gives the same login the same access. */
@@ -348,51 +329,6 @@ export class ExpirySweeper {
       FROM "AccessRequest" c
       WHERE c.id = ANY(${requests.map((request) => request.id)}::uuid[])`;
     return new Map(rows.filter((row) => row.heldBy !== null).map((row) => [row.id, humanRequestId(row.heldBy!)]));
-  }
-
-  /** One statement (state, Grant rows and audit events together), conditional on the state the claim saw: revoked
-   * requests become EXPIRED, failed ones REVOKING for their retries. Returns the ids it moved. */
-  private async record(
-    tx: Prisma.TransactionClient,
-    revoked: Array<{ request: AccessRequest; keptOnTargetFor: string | null }>,
-    failed: AccessRequest[],
-    endedAt: Date,
-  ): Promise<Set<string>> {
-    const outcomes = [
-      ...revoked.map(({ request, keptOnTargetFor }) => ({
-        id: request.id,
-        status: 'EXPIRED',
-        action: 'EXPIRED',
-        details: JSON.stringify({
-          from: [request.status],
-          to: 'EXPIRED',
-          login: request.requesterLogin,
-          grant: request.grantName,
-          ...(keptOnTargetFor !== null ? { keptOnTargetFor } : {}),
-        }),
-      })),
-      ...failed.map((request) => ({ id: request.id, status: 'REVOKING', action: 'EXPIRY_REACHED', details: JSON.stringify({ from: [request.status], to: 'REVOKING' }) })),
-    ];
-    if (outcomes.length === 0) return new Set();
-    const at = endedAt.toISOString();
-    const moved = await tx.$queryRaw<Array<{ id: string }>>`
-      WITH outcome AS (
-        SELECT * FROM unnest(${outcomes.map((o) => o.id)}::uuid[], ${outcomes.map((o) => o.status)}::text[], ${outcomes.map((o) => o.action)}::text[], ${outcomes.map((o) => o.details)}::text[])
-          AS o(id, status, action, details)),
-      moved AS (
-        UPDATE "AccessRequest" r
-        SET status = outcome.status::"RequestStatus", "endReason" = 'expired',
-            "endedAt" = CASE WHEN outcome.status = 'EXPIRED' THEN ${at}::timestamp ELSE r."endedAt" END
-        FROM outcome WHERE r.id = outcome.id AND r.status IN ('ACTIVE', 'APPROVED')
-        RETURNING r.id, outcome.status, outcome.action, outcome.details),
-      grants AS (
-        UPDATE "Grant" g SET status = 'REVOKED', "revokedAt" = ${at}::timestamp
-        FROM moved WHERE g."requestId" = moved.id AND moved.status = 'EXPIRED' AND g.status = 'ACTIVE'),
-      audit AS (
-        INSERT INTO "AuditEvent" ("requestId", actor, action, details, "createdAt")
-        SELECT id, 'system', action, details::jsonb, ${at}::timestamp FROM moved)
-      SELECT id::text AS id FROM moved`;
-    return new Set(moved.map((row) => row.id));
   }
 
   private async revokeAndVerify(provider: AccessProvider, target: GrantTarget): Promise<void> {

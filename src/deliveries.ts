@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Db } from './db/prisma';
+import { EffectRunner, RunnerBeat, type EffectHandler } from './effects/effect-runner';
+import type { BreakglassMetrics } from './metrics/breakglass-metrics';
+import type { Policy } from './policy/types';
+import type { ProviderRegistry } from './providers/provider-registry';
+import { jobEffectHandlers, providerEffectHandlers, type ReminderScheduler } from './requests/effect-handlers';
+import type { ExpiryScheduler } from './requests/request-deps';
+import { toExtensionView, type RequestReads } from './requests/request-reads';
+import type { AccessService } from './services/access-service';
+import type { HomePublisher } from './services/home-publisher';
+import type { RequestQueries } from './services/request-queries';
+import { extensionMessageHandlers } from './slack/deliveries/extension-messages';
+import { homeRefreshHandlers } from './slack/deliveries/home-refresh';
+import { requestMessageHandlers } from './slack/deliveries/request-messages';
+import { revokeAlertHandlers } from './slack/deliveries/revoke-alerts';
+import type { SlackSurface } from './slack/surface';
+
+/** Lanes in delivery at once, per pool. Slack's are mostly waiting on its per-channel pace (about one post a second
+ * per channel), so many lanes keep many channels busy; targets and Redis get fewer. */
+const SLACK_LANES = 64;
+const JOB_LANES = 8;
+const HOME_LANES = 1;
+
+export interface DeliveriesDeps {
+  db: Db;
+  policy: Policy;
+  logger: Logger;
+  metrics: BreakglassMetrics;
+  surface: SlackSurface;
+  providers: ProviderRegistry;
+  reads: RequestReads;
+  queries: RequestQueries;
+  homes: HomePublisher;
+  service: AccessService;
+  expiry: ExpiryScheduler;
+  reminders: ReminderScheduler;
+  /** Lanes of grant work in flight at once (the expiry worker's concurrency). */
+  providerLanes: number;
+  livenessMs?: number;
+}
+
+/** The effect runners of one process: one per pool, all delivering from the outbox whatever any process committed,
+ * and taking over the effects of a process that died (RunnerBeat). */
+export class Deliveries {
+  private readonly beat: RunnerBeat;
+  private readonly runners: EffectRunner[];
+
+  constructor(deps: DeliveriesDeps) {
+    const { db, logger, reads, service, surface } = deps;
+    const processId = `${process.pid}-${randomUUID()}`;
+    this.beat = new RunnerBeat(db, processId, { livenessMs: deps.livenessMs, logger: logger.child({ module: 'effects' }) });
+    const loadExtension = async (extensionId: string) => {
+      const extension = await reads.findExtension(extensionId);
+      return extension ? toExtensionView(extension) : null;
+    };
+    const slack: Record<string, EffectHandler> = {
+      ...requestMessageHandlers({
+        surface,
+        logger: logger.child({ module: 'slack-effects' }),
+        loadView: (requestId) => reads.loadView(requestId),
+        loadViews: async (requestIds) => (await reads.findRequests(requestIds)).map((request) => reads.toView(request)),
+        loadExtension,
+        timelines: (requestIds) => deps.queries.eventsOfMany(requestIds),
+        reminderOptions: async (view) => {
+          const options = await service.extensions.options(view.id, view.requesterId);
+          return options.ok ? { maxMoreSeconds: options.maxMoreSeconds, approvals: options.approvals } : null;
+        },
+        recordMessageTs: async (requestId, ts) => {
+          await db.accessRequest.updateMany({ where: { id: requestId, messageTs: null }, data: { messageTs: ts } });
+        },
+        requestPostFailed: (requestId, reason) => service.submit.postFailed(requestId, reason),
+      }),
+      ...extensionMessageHandlers({
+        surface,
+        loadView: (requestId) => reads.loadView(requestId),
+        loadExtension,
+        recordExtensionTs: async (extensionId, ts) => {
+          await db.extension.updateMany({ where: { id: extensionId, messageTs: null }, data: { messageTs: ts } });
+        },
+        extensionPostFailed: (extensionId) => service.extensions.postFailed(extensionId),
+      }),
+      ...revokeAlertHandlers({ db, surface, securityChannel: deps.policy.revokeAlerts.securityChannel, loadView: (requestId) => reads.loadView(requestId) }),
+    };
+    const home = homeRefreshHandlers({
+      loadFacts: (requestIds) => db.accessRequest.findMany({ where: { id: { in: [...requestIds] } }, select: { requesterId: true, resourceId: true, roleId: true } }),
+      requestChanged: (request) => deps.homes.requestChanged(request),
+    });
+    const pools: Array<[string, number, Record<string, EffectHandler>]> = [
+      ['provider', deps.providerLanes, providerEffectHandlers({ db, providers: deps.providers, grants: service.grants, logger })],
+      ['jobs', JOB_LANES, jobEffectHandlers({ expiry: deps.expiry, reminders: deps.reminders })],
+      ['slack', SLACK_LANES, slack],
+      ['home', HOME_LANES, home],
+    ];
+    this.runners = pools.map(
+      ([pool, concurrency, handlers]) =>
+        new EffectRunner({
+          db,
+          logger: logger.child({ module: 'effects', pool }),
+          pool,
+          processId,
+          concurrency,
+          handlers,
+          livenessMs: deps.livenessMs,
+          onDelivered: (kind, count) => deps.metrics.effectsDelivered(pool, kind, count),
+          onFailed: (kind) => deps.metrics.effectFailed(pool, kind),
+          onGaveUp: (kind) => deps.metrics.effectGaveUp(pool, kind),
+        }),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.beat.start();
+    for (const runner of this.runners) runner.start();
+  }
+
+  /** New effects were committed in this process: deliver them now rather than at the next poll. */
+  wake(): void {
+    for (const runner of this.runners) runner.wake();
+  }
+
+  /** Stops claiming, waits up to `graceMs` for deliveries in flight, and frees what is left for other processes. */
+  async stop(graceMs: number): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop(graceMs)));
+    await this.beat.stop();
+  }
+}

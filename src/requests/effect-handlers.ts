@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/prisma';
+import type { EffectHandler } from '../effects/effect-runner';
+import type { EffectRow } from '../effects/outbox';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import type { GrantAccess } from './grant-access';
+import { failureText, type ExpiryScheduler } from './request-deps';
+import { grantTarget } from './request-reads';
+
+/** Where "your access ends soon" reminders wait (BullMQ). */
+export interface ReminderScheduler {
+  schedule(requestId: string, at: Date, expiresAt: Date): Promise<void>;
+}
+
+/** Work on the targets, delivered from the outbox: never behind a Slack call. */
+export function providerEffectHandlers(deps: { db: Db; providers: ProviderRegistry; grants: GrantAccess; logger: Logger }): Record<string, EffectHandler> {
+  /** The target's own expiry (e.g. VALID UNTIL) follows an extension. Best effort: access stays until our own
+   * revocation, which runs at the new time anyway; only the target's second line of defence keeps the old time. */
+  async function extendOnTarget([effect]: EffectRow[]): Promise<void> {
+    const requestId = effect.requestId!;
+    const expiresAt = new Date(String(effect.payload.expiresAt));
+    const request = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
+    if (request?.status !== 'ACTIVE' || request.expiresAt?.getTime() !== expiresAt.getTime()) return; // moved on meanwhile
+    try {
+      await deps.providers.get(request.resourceId).extend({ ...grantTarget(request), expiresAt });
+    } catch (err) {
+      deps.logger.warn({ err, requestId }, 'the target did not take the new expiry');
+      await deps.db.$transaction((tx) => recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTEND_ON_TARGET_FAILED', details: { error: failureText(err, { forAudit: true }) } }));
+    }
+  }
+
+  return {
+    'access.grant': { deliver: ([effect]) => deps.grants.grant(effect.requestId!) },
+    'access.extend': { deliver: extendOnTarget },
+  };
+}
+
+/** The alarm clocks (BullMQ), set from the outbox; a Redis outage delays them, the reconciler catches up too. */
+export function jobEffectHandlers(deps: { expiry: ExpiryScheduler; reminders: ReminderScheduler }): Record<string, EffectHandler> {
+  return {
+    'expiry.schedule': { deliver: ([effect]) => deps.expiry.schedule(effect.requestId!, new Date(String(effect.payload.at))) },
+    'reminder.schedule': {
+      deliver: ([effect]) => deps.reminders.schedule(effect.requestId!, new Date(String(effect.payload.at)), new Date(String(effect.payload.expiresAt))),
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { NewEffect } from '../effects/outbox';
+
+/** What an effect needs to know about its request to be routed: ids for lanes, nothing that changes. */
+export interface EffectSubject {
+  id: string;
+  channelId: string;
+  requesterId: string;
+}
+
+/** The thread notices a state change can imply; each is rendered from the request as it is when delivered, plus
+ * the facts of the moment in its payload (who clicked, how many approvals there were then). */
+export type ThreadNotice =
+  | { notice: 'approval_recorded'; approverId: string; approvals: number }
+  | { notice: 'granted' }
+  | { notice: 'grant_failed' }
+  | { notice: 'denied' }
+  | { notice: 'revoke_requested'; actorId: string }
+  | { notice: 'timed_out'; requestTtlSeconds: number }
+  | { notice: 'extended'; actorId: string; extendBySeconds: number }
+  | { notice: 'extension_outcome'; extensionId: string }
+  | { notice: 'access_missing' }
+  | { notice: 'summary' };
+
+export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | { message: 'extension_outcome'; extensionId: string };
+
+/**
+ * Effects by pool and lane. A lane is delivered one effect at a time, in the order written:
+ * - `thread:<request>`: the approval message, then every reply in its thread (they need its ts, and read in order);
+ * - `message:<request>`: updates of the approval message, each rendering the request as it is then (so a burst of
+ *   them is one update);
+ * - `summary:<channel>`: audit summaries posted to the channel, merged when several wait;
+ * - `dm:<user>`: direct messages;
+ * - `access:<request>`: work on the target (grant, moving its expiry), never behind a Slack call;
+ * - `jobs:<request>`: BullMQ alarm clocks (expiry, reminder);
+ * - `alert:<request>`: the failing-revocation alerts;
+ * - `home`: App Home refreshes, handed over in batches.
+ */
+export const effectsFor = {
+  postRequest: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'request.post', requestId: r.id }),
+  refresh: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `message:${r.id}`, kind: 'request.refresh', requestId: r.id }),
+  thread: (r: EffectSubject, notice: ThreadNotice): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'thread.notice', requestId: r.id, payload: notice }),
+  summary: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `summary:${r.channelId}`, kind: 'channel.summary', requestId: r.id }),
+  directMessage: (r: EffectSubject, message: DirectMessage): NewEffect => ({ pool: 'slack', lane: `dm:${r.requesterId}`, kind: 'dm.requester', requestId: r.id, payload: message }),
+  extensionPost: (r: EffectSubject, extensionId: string): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'extension.post', requestId: r.id, payload: { extensionId } }),
+  extensionRefresh: (r: EffectSubject, extensionId: string): NewEffect => ({ pool: 'slack', lane: `extension:${extensionId}`, kind: 'extension.refresh', requestId: r.id, payload: { extensionId } }),
+  revokeAlert: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `alert:${r.id}`, kind: 'revoke.alert', requestId: r.id }),
+  home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
+  grant: (r: EffectSubject): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.grant', requestId: r.id }),
+  extendOnTarget: (r: EffectSubject, expiresAt: Date): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.extend', requestId: r.id, payload: { expiresAt: expiresAt.toISOString() } }),
+  scheduleExpiry: (r: EffectSubject, at: Date): NewEffect => ({ pool: 'jobs', lane: `jobs:${r.id}`, kind: 'expiry.schedule', requestId: r.id, payload: { at: at.toISOString() } }),
+  scheduleReminder: (r: EffectSubject, at: Date, expiresAt: Date): NewEffect => ({
+    pool: 'jobs',
+    lane: `jobs:${r.id}`,
+    kind: 'reminder.schedule',
+    requestId: r.id,
+    payload: { at: at.toISOString(), expiresAt: expiresAt.toISOString() },
+  }),
+};
+
+/** What people see change with any state change: the approval message, the thread, the App Homes. */
+export function shown(r: EffectSubject, notice: ThreadNotice): NewEffect[] {
+  return [effectsFor.refresh(r), effectsFor.thread(r, notice), effectsFor.home(r)];
+}
+
+/** Access is gone (expired, revoked, rolled back): the message loses its buttons, the thread and (unless the grant
+ * never took) the channel get the audit summary. */
+export function accessEnded(r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect[] {
+  return [...shown(r, { notice: 'summary' }), ...(grantFailed ? [] : [effectsFor.summary(r)])];
+}

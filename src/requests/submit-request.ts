@@ -1,0 +1,159 @@
+import { Prisma, type AccessRequest } from '../db/prisma';
+import type { Outcome } from '../domain/outcome';
+import { checkNotAlreadyRequested, validateRequest, type RejectedRequest, type ValidRequest } from '../domain/request-rules';
+import { liveRequestStates } from '../domain/request-state';
+import type { RequestView } from '../domain/request-view';
+import { requestableRoles } from '../policy/policy-queries';
+import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import { queueEffects } from './request-store';
+import { effectsFor } from './effect-plans';
+import type { Housekeeping } from './housekeeping';
+import { isStale, type RequestDeps } from './request-deps';
+
+export interface SubmitRequestInput {
+  requesterId: string;
+  channelId: string;
+  resourceId: string;
+  roleId: string;
+  durationText: string;
+  ticket: string | null;
+  reason: string;
+}
+
+/** A requester's PENDING, APPROVED or ACTIVE request, as far as the one-live-request rule needs it. */
+type LiveRequest = Pick<AccessRequest, 'id' | 'number' | 'status' | 'expiresAt' | 'createdAt'>;
+
+/** How long submitting waits for the approval message to be posted, to answer a failure (bot not in the channel)
+ * in place. Past it the answer is "recorded": the message goes out when Slack takes it. */
+const POST_ANSWER_WAIT_MS = 3_000;
+const POST_POLL_MS = 50;
+
+/** `/breakglass <resource> <role> …` and the request form: checks, records the request with its approval message
+ * as an effect, and answers once Slack has taken (or refused) the message. */
+export class SubmitRequest {
+  constructor(private readonly deps: Pick<RequestDeps, 'db' | 'policy' | 'directory' | 'store' | 'reads' | 'logger'> & { housekeeping: Housekeeping }) {}
+
+  /** Resources and roles this user may request (for the modal and help). */
+  async requestableFor(userId: string) {
+    return requestableRoles(this.deps.policy, userId, await this.deps.directory.groupsOf(userId));
+  }
+
+  /** Checks a request against the policy, and that the requester does not already hold or wait for the same access,
+   * without recording anything (the modal's inline validation). */
+  async check(input: SubmitRequestInput): Promise<ValidRequest | RejectedRequest> {
+    return (await this.checkWithLiveRequests(input)).validation;
+  }
+
+  async submit(input: SubmitRequestInput): Promise<Outcome<{ view: RequestView }, string>> {
+    const { directory, store } = this.deps;
+    const { validation, live } = await this.checkWithLiveRequests(input);
+    if (!validation.ok) return validation;
+    const login = await directory.loginFor(input.requesterId);
+    if (!login) {
+      return {
+        ok: false,
+        code: 'no_login',
+        message: 'I do not know your login on the target systems: ask an admin to add you under `identities` in the policy, or set an email in your Slack profile.',
+      };
+    }
+    // A request of the same access left waiting past requestTtl is closed now rather than by the next reconcile,
+    // so it does not stand in the way of this one.
+    for (const request of live) {
+      if (request.status === 'PENDING' && isStale(this.deps.policy, request)) await this.deps.housekeeping.timeOut(request.id);
+    }
+    let created: AccessRequest;
+    try {
+      created = await store.transaction(async (tx) => {
+        const request = await tx.accessRequest.create({
+          data: {
+            requesterId: input.requesterId,
+            requesterLogin: login,
+            resourceId: validation.resource.id,
+            roleId: validation.role.id,
+            grantName: validation.role.grant,
+            durationSeconds: validation.durationSeconds,
+            reason: validation.reason,
+            ticket: validation.ticket,
+            channelId: input.channelId,
+            requiredApprovals: validation.role.approvals,
+          },
+        });
+        await recordAudit(tx, {
+          requestId: request.id,
+          actor: input.requesterId,
+          action: 'REQUESTED',
+          details: { resource: request.resourceId, role: request.roleId, durationSeconds: request.durationSeconds, ticket: request.ticket, reason: request.reason, login, channel: input.channelId },
+        });
+        queueEffects(tx, [effectsFor.postRequest(request), effectsFor.home(request)]);
+        return request;
+      });
+    } catch (err) {
+      // The partial unique index on live requests: an identical submission (a double submit, a Slack retry) got in
+      // between the check above and this insert.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        return (
+          this.alreadyRequested(validation, await this.liveRequestsOf(input.requesterId, validation)) ?? {
+            ok: false,
+            code: 'changed',
+            message: 'Another request of yours for the same access was being recorded at the same moment; see `/breakglass list`, and try again if you still need this one.',
+          }
+        );
+      }
+      throw err;
+    }
+    const view = await this.postedOrFailed(created.id);
+    if (view.status === 'FAILED') {
+      return { ok: false, code: 'post_failed', message: `I could not post the approval request in <#${input.channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.` };
+    }
+    return { ok: true, view };
+  }
+
+  /** The approval message was refused for good (the bot is not in the channel…): nobody can act on the request,
+   * so it fails; the requester hears it from `submit` when it is still waiting, and sees it in the App Home. */
+  async postFailed(requestId: string, reason: string): Promise<void> {
+    await this.deps.store.move({
+      requestId,
+      from: ['PENDING'],
+      to: 'FAILED',
+      data: { failureReason: reason },
+      actor: SYSTEM_ACTOR,
+      action: 'POST_FAILED',
+      effects: (moved) => [effectsFor.home(moved)],
+    });
+  }
+
+  /** The request once its approval message is out or could not be posted, or as it is after POST_ANSWER_WAIT_MS. */
+  private async postedOrFailed(requestId: string): Promise<RequestView> {
+    const deadline = Date.now() + POST_ANSWER_WAIT_MS;
+    for (;;) {
+      const view = await this.deps.reads.loadView(requestId);
+      if (view.messageTs || view.status !== 'PENDING' || Date.now() >= deadline) return view;
+      await new Promise((resolve) => setTimeout(resolve, POST_POLL_MS));
+    }
+  }
+
+  /** check, and the requester's live requests of the same access it read (empty when the policy refused). */
+  private async checkWithLiveRequests(input: SubmitRequestInput) {
+    const validation = validateRequest(this.deps.policy, { ...input, requesterGroupIds: await this.deps.directory.groupsOf(input.requesterId) });
+    if (!validation.ok) return { validation, live: [] };
+    const live = await this.liveRequestsOf(input.requesterId, validation);
+    return { validation: this.alreadyRequested(validation, live) ?? validation, live };
+  }
+
+  /** The refusal for a request of access this requester already holds or waits for, or null. A PENDING request past
+   * requestTtl does not count: it is as good as timed out (submit closes it). */
+  private alreadyRequested(validation: ValidRequest, live: LiveRequest[]): RejectedRequest | null {
+    const blocking = live.find((request) => !(request.status === 'PENDING' && isStale(this.deps.policy, request)));
+    return checkNotAlreadyRequested(validation.resource, validation.role, blocking ?? null);
+  }
+
+  /** The requester's PENDING, APPROVED or ACTIVE requests for this resource and role, newest first: one, except for
+   * requests from before the unique index (see the one_live_request_per_role migration). */
+  private liveRequestsOf(requesterId: string, { resource, role }: ValidRequest): Promise<LiveRequest[]> {
+    return this.deps.db.accessRequest.findMany({
+      where: { requesterId, resourceId: resource.id, roleId: role.id, status: { in: [...liveRequestStates] } },
+      select: { id: true, number: true, status: true, expiresAt: true, createdAt: true },
+      orderBy: { number: 'desc' },
+    });
+  }
+}

@@ -1,0 +1,174 @@
+import type { Logger } from 'pino';
+import type { RequestView } from '../../domain/request-view';
+import type { TimelineEvent } from '../../domain/timeline';
+import { RetryLater } from '../../effects/effect-errors';
+import type { EffectHandler } from '../../effects/effect-runner';
+import type { EffectRow } from '../../effects/outbox';
+import type { DirectMessage, ThreadNotice } from '../../requests/effect-plans';
+import { buildApprovalMessage } from '../blocks/approval-message';
+import { buildAuditSummary } from '../blocks/audit-summary';
+import { buildReminderMessage, extendedNotice, extensionOutcomeNotice } from '../blocks/extension';
+import type { SlackMessage } from '../blocks/message';
+import { approvalRecordedNotice, deniedNotice, grantedDirectMessage, grantedNotice, grantFailedNotice, revokeRequestedNotice, timedOutNotice, accessMissingNotice } from '../blocks/notices';
+import { groupWithinBlockLimit, mergeSummaries } from '../summary-batches';
+import type { SlackSurface } from '../surface';
+import { isPermanentSlackError, rethrowForRunner } from './slack-failure';
+import type { ExtensionView } from '../../domain/extension-view';
+
+/** How long an update waits for the approval message to exist (its post is still queued), and how many times: past
+ * that the post, whenever it goes out, renders the request as it is then anyway. */
+const WAIT_FOR_MESSAGE_MS = 2_000;
+const WAIT_FOR_MESSAGE_TRIES = 150;
+/** Audit summaries handed over together, merged into as few messages as Slack's block limit allows. */
+const SUMMARY_BATCH = 40;
+
+export interface RequestMessagesDeps {
+  surface: SlackSurface;
+  logger: Logger;
+  loadView(requestId: string): Promise<RequestView>;
+  loadViews(requestIds: readonly string[]): Promise<RequestView[]>;
+  loadExtension(extensionId: string): Promise<ExtensionView | null>;
+  /** Audit events of many requests in one read (summaries' timelines). */
+  timelines(requestIds: readonly string[]): Promise<Map<string, TimelineEvent[]>>;
+  /** Extend's limits for the reminder DM; null when the access can no longer be extended (it ended). */
+  reminderOptions(view: RequestView): Promise<{ maxMoreSeconds: number; approvals: number } | null>;
+  /** Where the approval message's ts is kept (its thread and updates need it). */
+  recordMessageTs(requestId: string, ts: string): Promise<void>;
+  /** The request's approval message was refused for good (the bot is not in the channel…): the request fails. */
+  requestPostFailed(requestId: string, reason: string): Promise<void>;
+}
+
+/** The Slack side of a request, delivered from the outbox. Each effect renders the request as it is when
+ * delivered, plus the facts of the moment its payload carries, so a late delivery never shows a stale state. */
+export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string, EffectHandler> {
+  const { surface } = deps;
+
+  async function postRequest([effect]: EffectRow[]): Promise<void> {
+    const view = await deps.loadView(effect.requestId!);
+    if (view.messageTs) return; // posted already (delivered again after a crash before the record)
+    try {
+      const { ts } = await surface.postMessage(view.channelId, buildApprovalMessage(view));
+      await deps.recordMessageTs(view.id, ts);
+    } catch (err) {
+      if (!isPermanentSlackError(err)) throw err;
+      await deps.requestPostFailed(view.id, 'the approval message could not be posted');
+      rethrowForRunner(err, 'posting the approval message');
+    }
+  }
+
+  async function refresh(effects: EffectRow[]): Promise<void> {
+    // Every update waiting for this message is one: the message shows the request as it is now.
+    const view = await deps.loadView(effects[0].requestId!);
+    if (!view.messageTs) {
+      if (view.status === 'FAILED' || effects[0].attempts >= WAIT_FOR_MESSAGE_TRIES) return; // never posted: nothing to update
+      throw new RetryLater(WAIT_FOR_MESSAGE_MS, 'the approval message is not posted yet');
+    }
+    try {
+      await surface.updateMessage(view.channelId, view.messageTs, buildApprovalMessage(view));
+    } catch (err) {
+      rethrowForRunner(err, 'updating the approval message');
+    }
+  }
+
+  async function threadNotice([effect]: EffectRow[]): Promise<void> {
+    const view = await deps.loadView(effect.requestId!);
+    if (!view.messageTs) return; // the approval message was never posted: there is no thread
+    const message = await renderNotice(view, effect.payload as ThreadNotice);
+    if (!message) return;
+    try {
+      await surface.postMessage(view.channelId, message, view.messageTs);
+    } catch (err) {
+      rethrowForRunner(err, 'replying in the thread');
+    }
+  }
+
+  async function renderNotice(view: RequestView, notice: ThreadNotice): Promise<SlackMessage | null> {
+    switch (notice.notice) {
+      case 'approval_recorded':
+        return approvalRecordedNotice({ ...view, approvals: view.approvals.slice(0, notice.approvals) }, notice.approverId);
+      case 'granted':
+        return grantedNotice(view);
+      case 'grant_failed':
+        return grantFailedNotice(view);
+      case 'denied':
+        return deniedNotice(view);
+      case 'revoke_requested':
+        return revokeRequestedNotice(view, notice.actorId);
+      case 'timed_out':
+        return timedOutNotice(view, notice.requestTtlSeconds);
+      case 'extended':
+        return extendedNotice(view, notice.actorId, notice.extendBySeconds);
+      case 'access_missing':
+        return accessMissingNotice(view);
+      case 'extension_outcome': {
+        const extension = await deps.loadExtension(notice.extensionId);
+        return extension ? extensionOutcomeNotice(view, extension) : null;
+      }
+      case 'summary':
+        return (await summaries([view]))[0];
+    }
+  }
+
+  /** Audit summaries with their timelines and thread links; without them a summary still goes out. */
+  async function summaries(views: RequestView[]): Promise<SlackMessage[]> {
+    const timelines = await deps.timelines(views.map((view) => view.id)).catch((err: unknown) => {
+      deps.logger.warn({ err, requests: views.length }, 'could not load the timelines for the audit summaries');
+      return new Map<string, TimelineEvent[]>();
+    });
+    return Promise.all(
+      views.map(async (view) => {
+        const threadLink = view.messageTs ? await surface.permalink(view.channelId, view.messageTs).catch(() => null) : null;
+        return buildAuditSummary(view, { events: timelines.get(view.id) ?? [], threadLink });
+      }),
+    );
+  }
+
+  async function channelSummaries(effects: EffectRow[]): Promise<void> {
+    const views = await deps.loadViews(effects.map((effect) => effect.requestId!));
+    if (views.length === 0) return;
+    const messages = await summaries(views);
+    // All of one channel (the lane): merged within Slack's block limit, posted in order. A crash part-way posts
+    // the first ones again (at least once).
+    for (const group of groupWithinBlockLimit(messages.map((message) => ({ message })))) {
+      try {
+        await surface.postMessage(views[0].channelId, mergeSummaries(group.map(({ message }) => message)));
+      } catch (err) {
+        rethrowForRunner(err, 'posting the audit summary');
+      }
+    }
+  }
+
+  async function directMessage([effect]: EffectRow[]): Promise<void> {
+    const view = await deps.loadView(effect.requestId!);
+    const message = await renderDirectMessage(view, effect.payload as DirectMessage);
+    if (!message) return;
+    try {
+      await surface.sendDirectMessage(view.requesterId, message);
+    } catch (err) {
+      rethrowForRunner(err, 'sending a direct message');
+    }
+  }
+
+  async function renderDirectMessage(view: RequestView, dm: DirectMessage): Promise<SlackMessage | null> {
+    switch (dm.message) {
+      case 'granted':
+        return grantedDirectMessage(view);
+      case 'reminder': {
+        const options = await deps.reminderOptions(view);
+        return options ? buildReminderMessage(view, options) : null;
+      }
+      case 'extension_outcome': {
+        const extension = await deps.loadExtension(dm.extensionId);
+        return extension ? extensionOutcomeNotice(view, extension) : null;
+      }
+    }
+  }
+
+  return {
+    'request.post': { deliver: postRequest },
+    'request.refresh': { deliver: refresh, batch: 50 },
+    'thread.notice': { deliver: threadNotice },
+    'channel.summary': { deliver: channelSummaries, batch: SUMMARY_BATCH },
+    'dm.requester': { deliver: directMessage },
+  };
+}
