@@ -22,6 +22,25 @@ import type { SlackSurface } from './slack/surface';
 const SLACK_LANES = 64;
 const JOB_LANES = 8;
 const HOME_LANES = 1;
+/** During a burst of expiries, Slack and App Home work waits (at most this long) for this process's sweeps:
+ * thousands of summaries' reads would otherwise fill the pool between two sweeps and stall revocation. */
+const AFTER_SWEEPS_MAX_WAIT_MS = 10_000;
+
+/** The same handlers, each waiting first for `ready`. */
+function after(ready: () => Promise<void>, handlers: Record<string, EffectHandler>): Record<string, EffectHandler> {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([kind, handler]) => [
+      kind,
+      {
+        ...handler,
+        deliver: async (effects) => {
+          await ready();
+          await handler.deliver(effects);
+        },
+      },
+    ]),
+  );
+}
 
 export interface DeliveriesDeps {
   db: Db;
@@ -87,11 +106,12 @@ export class Deliveries {
       loadFacts: (requestIds) => db.accessRequest.findMany({ where: { id: { in: [...requestIds] } }, select: { requesterId: true, resourceId: true, roleId: true } }),
       requestChanged: (request) => deps.homes.requestChanged(request),
     });
+    const sweepsDone = () => service.ending.whenSweepsIdle(AFTER_SWEEPS_MAX_WAIT_MS);
     const pools: Array<[string, number, Record<string, EffectHandler>]> = [
       ['provider', deps.providerLanes, providerEffectHandlers({ db, providers: deps.providers, grants: service.grants, logger })],
       ['jobs', JOB_LANES, jobEffectHandlers({ expiry: deps.expiry, reminders: deps.reminders })],
-      ['slack', SLACK_LANES, slack],
-      ['home', HOME_LANES, home],
+      ['slack', SLACK_LANES, after(sweepsDone, slack)],
+      ['home', HOME_LANES, after(sweepsDone, home)],
     ];
     this.runners = pools.map(
       ([pool, concurrency, handlers]) =>

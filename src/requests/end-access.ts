@@ -77,6 +77,12 @@ export class EndAccess {
     return { ok: true, view: await this.deps.reads.loadView(requestId) };
   }
 
+  /** Resolves once no expiry sweep of this process is running or planned, or after `maxWaitMs`: Slack work waits for
+   * a burst's revocations, which would otherwise compete with it for the event loop, the CPU and the pool. */
+  whenSweepsIdle(maxWaitMs: number): Promise<void> {
+    return this.sweeper.whenIdle(maxWaitMs);
+  }
+
   /** No new expiry sweeps from this process (a stop); waits at most `graceMs` for the running ones. */
   stopSweeping(graceMs: number): Promise<void> {
     return this.sweeper.stop(graceMs);

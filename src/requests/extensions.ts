@@ -9,6 +9,7 @@ import { humanRequestId, type RequestView } from '../domain/request-view';
 import type { NewEffect } from '../effects/outbox';
 import { findRole } from '../policy/policy-queries';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import { ANSWER_WAIT_MS, readUntilSettled } from './answer-wait';
 import { Refused } from './decide-request';
 import { effectsFor, type EffectSubject } from './effect-plans';
 import { changedMeanwhile, isApprover, notFound, type RequestDeps } from './request-deps';
@@ -117,17 +118,26 @@ export class Extensions {
       return { ok: true, view, applied: true, message: `${humanId} now ends in ${formatDuration((check.newExpiresAt.getTime() - Date.now()) / 1000)} (${more} more).` };
     }
 
+    let extensionId: string;
     try {
-      await store.transaction(async (tx) => {
+      extensionId = await store.transaction(async (tx) => {
         const created = await tx.extension.create({ data: { requestId, requestedBy: actorId, extendBySeconds: check.extendBySeconds, requiredApprovals: required } });
         await recordAudit(tx, { requestId, actor: actorId, action: 'EXTENSION_REQUESTED', details: { extensionId: created.id, extendBySeconds: check.extendBySeconds, approvalsRequired: required } });
         queueEffects(tx, [effectsFor.extensionPost(request, created.id)]);
+        return created.id;
       });
     } catch (err) {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
         return { ok: false, code: 'already_pending', message: `An extension of ${humanId} is already waiting for approval in the request's thread.` };
       }
       throw err;
+    }
+    const posted = await readUntilSettled(
+      () => reads.findExtension(extensionId),
+      (extension) => extension?.messageTs != null || extension?.status !== 'PENDING',
+    );
+    if (posted?.status === 'CANCELLED') {
+      return { ok: false, code: 'post_failed', message: `I could not post the extension request in ${humanId}'s thread, so nothing was asked. Try again in a moment.` };
     }
     const approvals = required === 1 ? '1 approval' : `${required} approvals`;
     return { ok: true, view: reads.toView(request), applied: false, message: `Asked for ${more} more on ${humanId}; it needs ${approvals} in the request's thread. I will DM you the outcome.` };
@@ -195,7 +205,8 @@ export class Extensions {
   }
 
   /** The extension's message could not be posted in the thread: without it nobody could approve or withdraw it,
-   * and it would block every later ask, so it is closed and the requester told. */
+   * and it would block every later ask, so it is closed. The requester is told by the ask's answer when it is still
+   * waiting for the post (readUntilSettled), by a DM otherwise. */
   async postFailed(extensionId: string): Promise<void> {
     await this.deps.store.transaction(async (tx) => {
       const [closed] = await tx.extension.updateManyAndReturn({
@@ -205,7 +216,8 @@ export class Extensions {
       });
       if (!closed) return;
       await recordAudit(tx, { requestId: closed.requestId, actor: SYSTEM_ACTOR, action: 'EXTENSION_CANCELLED', details: { extensionId, reason: 'the request in the thread could not be posted' } });
-      queueEffects(tx, [effectsFor.directMessage(closed.request, { message: 'extension_outcome', extensionId }), effectsFor.home(closed.request)]);
+      const answeredInPlace = Date.now() - closed.createdAt.getTime() < ANSWER_WAIT_MS;
+      queueEffects(tx, [...(answeredInPlace ? [] : [effectsFor.directMessage(closed.request, { message: 'extension_outcome', extensionId })]), effectsFor.home(closed.request)]);
     });
   }
 

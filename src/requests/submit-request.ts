@@ -6,6 +6,7 @@ import type { RequestView } from '../domain/request-view';
 import { requestableRoles } from '../policy/policy-queries';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
 import { queueEffects } from './request-store';
+import { readUntilSettled } from './answer-wait';
 import { effectsFor } from './effect-plans';
 import type { Housekeeping } from './housekeeping';
 import { isStale, type RequestDeps } from './request-deps';
@@ -22,11 +23,6 @@ export interface SubmitRequestInput {
 
 /** A requester's PENDING, APPROVED or ACTIVE request, as far as the one-live-request rule needs it. */
 type LiveRequest = Pick<AccessRequest, 'id' | 'number' | 'status' | 'expiresAt' | 'createdAt'>;
-
-/** How long submitting waits for the approval message to be posted, to answer a failure (bot not in the channel)
- * in place. Past it the answer is "recorded": the message goes out when Slack takes it. */
-const POST_ANSWER_WAIT_MS = 3_000;
-const POST_POLL_MS = 50;
 
 /** `/breakglass <resource> <role> …` and the request form: checks, records the request with its approval message
  * as an effect, and answers once Slack has taken (or refused) the message. */
@@ -101,7 +97,10 @@ export class SubmitRequest {
       }
       throw err;
     }
-    const view = await this.postedOrFailed(created.id);
+    const view = await readUntilSettled(
+      () => this.deps.reads.loadView(created.id),
+      (current) => current.messageTs !== null || current.status !== 'PENDING',
+    );
     if (view.status === 'FAILED') {
       return { ok: false, code: 'post_failed', message: `I could not post the approval request in <#${input.channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.` };
     }
@@ -120,16 +119,6 @@ export class SubmitRequest {
       action: 'POST_FAILED',
       effects: (moved) => [effectsFor.home(moved)],
     });
-  }
-
-  /** The request once its approval message is out or could not be posted, or as it is after POST_ANSWER_WAIT_MS. */
-  private async postedOrFailed(requestId: string): Promise<RequestView> {
-    const deadline = Date.now() + POST_ANSWER_WAIT_MS;
-    for (;;) {
-      const view = await this.deps.reads.loadView(requestId);
-      if (view.messageTs || view.status !== 'PENDING' || Date.now() >= deadline) return view;
-      await new Promise((resolve) => setTimeout(resolve, POST_POLL_MS));
-    }
   }
 
   /** check, and the requester's live requests of the same access it read (empty when the policy refused). */

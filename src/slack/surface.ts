@@ -9,8 +9,6 @@ export type { SlackMessage } from './blocks/message';
 /** The narrow part of Slack the services use. Only this file talks to WebClient. */
 export interface SlackSurface {
   postMessage(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }>;
-  /** Posts an audit summary to a channel; summaries waiting there together are merged into one message. */
-  postChannelSummary(channel: string, message: SlackMessage): Promise<void>;
   updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void>;
   postEphemeral(channel: string, userId: string, message: SlackMessage | string): Promise<void>;
   sendDirectMessage(userId: string, message: SlackMessage): Promise<void>;
@@ -96,10 +94,6 @@ export class WebClientSurface implements SlackSurface {
 
   postMessage(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }> {
     return this.pacer.post(channel, message, threadTs);
-  }
-
-  postChannelSummary(channel: string, message: SlackMessage): Promise<void> {
-    return this.pacer.postSummary(channel, message);
   }
 
   /** Not paced: chat.update is Tier 3 rather than one-a-second per channel, and waiting behind a channel's queued

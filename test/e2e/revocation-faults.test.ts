@@ -204,6 +204,8 @@ describe('overlapping grants', () => {
     const result = await bot.bot.service.extend(request.id, APPROVER1, newExpiry);
     expect(result.ok).toBe(true);
     const hooksOf = (action: string) => webhook.received.filter((hook) => hook.action === action && hook.payload.requestId === request.id);
+    // The target hears of the new expiry from the outbox, just after the change is committed.
+    await waitFor(() => hooksOf('extend').at(-1), 'the extend webhook');
     expect(hooksOf('extend').at(-1)?.payload.expiresAt).toBe(newExpiry.toISOString());
 
     // Past the old expiry it is still active (the job woke early and went back to sleep) …

@@ -1,6 +1,5 @@
 import { ErrorCode, type KnownBlock } from '@slack/web-api';
 import { ChannelPacer } from '../../src/slack/channel-pacer';
-import { MAX_BLOCKS_PER_MESSAGE } from '../../src/slack/summary-batches';
 import type { SlackMessage } from '../../src/slack/surface';
 
 /** Jest's fake clock drives the pacer: every assertion is about virtual time, so nothing depends on machine speed. */
@@ -20,15 +19,6 @@ function rateLimited(retryAfterSeconds: number): Error {
 
 function message(text: string): SlackMessage {
   return { text, blocks: [{ type: 'section', block_id: 'body', text: { type: 'mrkdwn', text } }] };
-}
-
-function summary(name: string, blockCount = 4): SlackMessage {
-  const blocks: KnownBlock[] = Array.from({ length: blockCount }, (_, index) => ({
-    type: 'section',
-    block_id: `part${index}`,
-    text: { type: 'mrkdwn', text: `${name} part ${index}` },
-  }));
-  return { text: `Audit summary ${name}`, blocks };
 }
 
 let sent: Sent[];
@@ -132,80 +122,5 @@ describe('ChannelPacer', () => {
     await expect(refused).rejects.toThrow('channel_not_found');
     await advance(INTERVAL_MS);
     await expect(next).resolves.toEqual({ ts: 'ts-1' });
-  });
-});
-
-describe('ChannelPacer audit summaries', () => {
-  it('posts a lone summary as it is', async () => {
-    const lone = summary('BG-1');
-    await Promise.all([pacer.postSummary('C1', lone), advance(0)]);
-    expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ channel: 'C1', text: lone.text, blocks: lone.blocks, threadTs: undefined });
-  });
-
-  it('merges the summaries waiting in a channel into one message, ahead of other waiting posts', async () => {
-    // As when several grants expire together: each has a thread reply and a channel summary.
-    const done = [];
-    for (const name of ['BG-1', 'BG-2', 'BG-3']) {
-      done.push(pacer.post('C1', message(`thread ${name}`), `${name}.ts`));
-      done.push(pacer.postSummary('C1', summary(name)));
-    }
-    done.push(pacer.postSummary('C2', summary('BG-9')));
-    await advance(0);
-    expect(texts()).toEqual(['C1:thread BG-1', 'C2:Audit summary BG-9']);
-    await advance(INTERVAL_MS);
-    const merged = sent[2];
-    expect(merged.channel).toBe('C1');
-    expect(merged.threadTs).toBeUndefined();
-    expect(merged.text).toBe('Audit summary BG-1\nAudit summary BG-2\nAudit summary BG-3');
-    expect(merged.blocks.map((block) => block.type)).toEqual([
-      ...['section', 'section', 'section', 'section', 'divider'],
-      ...['section', 'section', 'section', 'section', 'divider'],
-      ...['section', 'section', 'section', 'section'],
-    ]);
-    // Every summary has the same block ids; Slack wants them unique within a message.
-    const blockIds = merged.blocks.map((block) => block.block_id).filter(Boolean);
-    expect(new Set(blockIds).size).toBe(12);
-    await advance(2 * INTERVAL_MS);
-    expect(texts().slice(3)).toEqual(['C1:thread BG-2', 'C1:thread BG-3']);
-    await expect(Promise.all(done)).resolves.toHaveLength(7);
-  });
-
-  it('sends a summary before the thread replies that were queued ahead of it', async () => {
-    const done = ['a', 'b', 'c'].map((name) => pacer.post('C1', message(`thread ${name}`), `${name}.ts`));
-    done.push(pacer.postSummary('C1', summary('BG-5')).then(() => ({ ts: 'summary' })));
-    await advance(0);
-    await advance(INTERVAL_MS);
-    expect(texts()).toEqual(['C1:thread a', 'C1:Audit summary BG-5']);
-    await advance(2 * INTERVAL_MS);
-    expect(texts().slice(2)).toEqual(['C1:thread b', 'C1:thread c']);
-    await expect(Promise.all(done)).resolves.toHaveLength(4);
-  });
-
-  it('splits merged summaries so that no message has more than 50 blocks', async () => {
-    void pacer.post('C1', message('busy'));
-    const names = Array.from({ length: 12 }, (_, index) => `BG-${index + 1}`);
-    const done = names.map((name) => pacer.postSummary('C1', summary(name)));
-    await advance(3 * INTERVAL_MS);
-    const summaries = sent.slice(1);
-    // Ten summaries of four blocks with nine dividers make 49 blocks; an eleventh would not fit.
-    expect(summaries.map((post) => post.blocks.length)).toEqual([49, 9]);
-    expect(summaries.every((post) => post.blocks.length <= MAX_BLOCKS_PER_MESSAGE)).toBe(true);
-    expect(summaries[0].text.split('\n')).toEqual(names.slice(0, 10).map((name) => `Audit summary ${name}`));
-    expect(summaries[1].text.split('\n')).toEqual(names.slice(10).map((name) => `Audit summary ${name}`));
-    expect(summaries[1].at - summaries[0].at).toBe(INTERVAL_MS);
-    await Promise.all(done);
-  });
-
-  it('rejects every summary of a merged message Slack refuses', async () => {
-    void pacer.post('C1', message('busy'));
-    const outcomes = Promise.allSettled([pacer.postSummary('C1', summary('BG-1')), pacer.postSummary('C1', summary('BG-2'))]);
-    failures.push(new Error('invalid_blocks'));
-    await advance(INTERVAL_MS);
-    expect((await outcomes).map((outcome) => outcome.status === 'rejected' && String(outcome.reason))).toEqual([
-      'Error: invalid_blocks',
-      'Error: invalid_blocks',
-    ]);
-    expect(texts()).toEqual(['C1:busy']);
   });
 });

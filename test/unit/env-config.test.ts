@@ -47,6 +47,7 @@ describe('loadConfig: valid environment', () => {
       queueName: 'breakglass-expiry',
       reconcileEveryMs: 60_000,
       jobLockMs: 30_000,
+      effectLivenessMs: 30_000,
       expiryConcurrency: 20,
       slackFollowUpConcurrency: 4,
     });

@@ -24,7 +24,7 @@ function extensionStatusLine(extension: ExtensionView): string {
     case 'REFUSED':
       return `:x: Approved but not applied: ${escapeText(extension.refusalReason ?? 'unknown reason')}`;
     case 'CANCELLED':
-      return ':lock: Closed: the access ended before a decision';
+      return `:lock: Closed: ${escapeText(extension.refusalReason ?? 'the access ended before a decision')}`;
   }
 }
 
