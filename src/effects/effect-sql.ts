@@ -54,6 +54,9 @@ export async function claimLanes(db: Db, o: ClaimOptions): Promise<EffectRow[][]
       SELECT e.id, e.lane, e.kind FROM "Effect" e
       WHERE e.pool = ${o.pool} AND e."deliveredAt" IS NULL ${laneOnly} ${notSettledE}
         AND e."runAfter" <= ${NOW} AND ${leaseFree(o.livenessMs)}
+        -- This process's own leases are deliveries in flight here, even if its beat looks late (a slow database):
+        -- taking them again would deliver a lane twice at once.
+        AND e."leasedBy" IS DISTINCT FROM ${o.processId}
         AND NOT EXISTS (SELECT 1 FROM "Effect" p WHERE p.lane = e.lane AND p."deliveredAt" IS NULL AND p.id < e.id ${notSettledP})
       ORDER BY e.id
       LIMIT ${o.limit}::int
