@@ -89,6 +89,49 @@ describe('FakeSlackApi', () => {
     expect(recovered).toMatchObject({ ok: true, channel: 'C1', ts: '1.2' });
   });
 
+  it('keeps answering 429 to several methods until the rate limit is lifted, and records what was delivered', async () => {
+    const client = clientWithToken(BOT_TOKEN, { rejectRateLimitedCalls: true });
+    fake.respondWith('chat.postMessage', (args) => (args.channel === 'C_PRIVATE' ? { ok: false, error: 'not_in_channel' } : undefined));
+    const limit = fake.rateLimit(['chat.postMessage', 'chat.update'], 30, (args) => args.channel !== 'C_SPARED');
+
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const refused = await client.chat.postMessage({ channel: 'C1', text: 'held back' }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(WebAPIRateLimitedError);
+      expect((refused as WebAPIRateLimitedError).retryAfter).toBe(30);
+    }
+    await expect(client.chat.update({ channel: 'C1', ts: '1.2', text: 'x' })).rejects.toBeInstanceOf(WebAPIRateLimitedError);
+    // Calls the condition spares, and other methods, are answered as usual.
+    await expect(client.chat.postMessage({ channel: 'C_SPARED', text: 'through' })).resolves.toMatchObject({ ok: true });
+    await expect(client.auth.test()).resolves.toMatchObject({ ok: true });
+    expect(limit.active).toBe(true);
+
+    limit.lift();
+    limit.lift();
+    expect(limit.active).toBe(false);
+    await expect(client.chat.postMessage({ channel: 'C1', text: 'delivered' })).resolves.toMatchObject({ ok: true });
+    // The respondWith answer set before the outage is back in force.
+    await expect(client.chat.postMessage({ channel: 'C_PRIVATE', text: 'refused' })).rejects.toBeInstanceOf(WebAPIPlatformError);
+
+    expect(fake.callsOf('chat.postMessage').map((call) => call.answer)).toEqual([
+      { status: 429, ok: false },
+      { status: 429, ok: false },
+      { status: 429, ok: false },
+      { status: 200, ok: true },
+      { status: 200, ok: true },
+      { status: 200, ok: false },
+    ]);
+    expect(fake.deliveredCallsOf('chat.postMessage').map((call) => call.args.text)).toEqual(['through', 'delivered']);
+  });
+
+  it('lifts every outage on reset', async () => {
+    const client = clientWithToken(BOT_TOKEN, { rejectRateLimitedCalls: true });
+    const down = fake.outage(['chat.postMessage'], () => ({ status: 503, body: 'down' }));
+    await expect(client.chat.postMessage({ channel: 'C1', text: 'x' })).rejects.toBeInstanceOf(WebAPIHTTPError);
+    fake.reset();
+    expect(down.active).toBe(false);
+    await expect(client.chat.postMessage({ channel: 'C1', text: 'x' })).resolves.toMatchObject({ ok: true });
+  });
+
   it('answers a wrong token with invalid_auth', async () => {
     const client = clientWithToken('xoxb-test-wrong');
 

@@ -16,6 +16,9 @@ export interface RecordedCall {
   tokenAccepted: boolean;
   /** Request path, e.g. `/api/chat.postMessage`. */
   path: string;
+  /** How the fake answered, once it has: the HTTP status and whether it was a success (200 with `ok` not false).
+   * Tells a delivered message from an attempt Slack refused (429, 500, a platform error). */
+  answer?: { status: number; ok: boolean };
 }
 
 /** A full HTTP answer, for simulating rate limits (429 + Retry-After), server errors or non-JSON bodies. */
@@ -34,6 +37,18 @@ export type FakeResponder = (
   args: Record<string, any>,
   call: RecordedCall,
 ) => object | FakeHttpResponse | undefined | Promise<object | FakeHttpResponse | undefined>;
+
+/** A lasting condition started by {@link FakeSlackApi.outage} or {@link FakeSlackApi.rateLimit}. */
+export interface FakeOutage {
+  /** Ends it: later calls get their usual answers again. Calling it twice is harmless. */
+  lift(): void;
+  readonly active: boolean;
+}
+
+/** A 429 as Slack sends it, with Retry-After in seconds. */
+export function rateLimitedAnswer(retryAfterSeconds: number): FakeHttpResponse {
+  return { status: 429, headers: { 'Retry-After': String(retryAfterSeconds) }, body: { ok: false, error: 'ratelimited' } };
+}
 
 export interface FakeSlackUser {
   id: string;
@@ -79,6 +94,8 @@ export class FakeSlackApi {
   private readonly events = new EventEmitter();
   /** Per method: one-shot answers first (in registration order), then at most one lasting answer. */
   private readonly responders = new Map<string, { responder: FakeResponder; once: boolean }[]>();
+  /** Lasting outages, checked before the per-method responders, in the order they were started. */
+  private readonly outages: { methods: ReadonlySet<string>; responder: FakeResponder; state: { active: boolean } }[] = [];
   private readonly users = new Map<string, FakeSlackUserOverrides>();
   private readonly userGroups = new Map<string, string[]>();
   private messageCounter = 0;
@@ -186,6 +203,37 @@ export class FakeSlackApi {
     this.responders.set(method, entries);
   }
 
+  /**
+   * Answers every call of `methods` with `responder` until the returned outage is lifted (a Slack that stays rate
+   * limited or down for a while). It comes before respondWith/respondOnce, which are left untouched and answer
+   * again once it is lifted; a responder returning `undefined` lets that call through to them. Several outages may
+   * overlap; the first started answers.
+   */
+  outage(methods: readonly string[], responder: FakeResponder): FakeOutage {
+    const entry = { methods: new Set(methods), responder, state: { active: true } };
+    this.outages.push(entry);
+    return {
+      lift: () => {
+        entry.state.active = false;
+        const index = this.outages.indexOf(entry);
+        if (index !== -1) this.outages.splice(index, 1);
+      },
+      get active() {
+        return entry.state.active;
+      },
+    };
+  }
+
+  /** An {@link outage} answering 429 with `Retry-After: retryAfterSeconds`, to the calls `when` selects (all by default). */
+  rateLimit(methods: readonly string[], retryAfterSeconds: number, when: (args: Record<string, any>, call: RecordedCall) => boolean = () => true): FakeOutage {
+    return this.outage(methods, (args, call) => (when(args, call) ? rateLimitedAnswer(retryAfterSeconds) : undefined));
+  }
+
+  /** Calls of `method` the fake answered with a success: what Slack actually took (posted, updated, opened). */
+  deliveredCallsOf(method: string): RecordedCall[] {
+    return this.callsOf(method).filter((call) => call.answer?.ok === true);
+  }
+
   /** Overrides what users.info (and users.lookupByEmail) return for `id`; `profile` is merged into the default one. */
   setUser(id: string, overrides: FakeSlackUserOverrides): void {
     const previous = this.users.get(id) ?? {};
@@ -223,6 +271,7 @@ export class FakeSlackApi {
   reset(): void {
     this.clearCalls();
     this.responders.clear();
+    for (const outage of this.outages.splice(0)) outage.state.active = false;
     this.users.clear();
     this.userGroups.clear();
     this.messageCounter = 0;
@@ -233,6 +282,16 @@ export class FakeSlackApi {
   private get origin(): string {
     if (this.port === undefined) throw new Error('FakeSlackApi is not started: await start() first');
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The answer of the first active outage covering `method` that has one for this call. */
+  private async outageAnswer(method: string, args: Record<string, any>, call: RecordedCall): Promise<object | FakeHttpResponse | undefined> {
+    for (const outage of [...this.outages]) {
+      if (!outage.methods.has(method)) continue;
+      const answer = await outage.responder(args, call);
+      if (answer !== undefined) return answer;
+    }
+    return undefined;
   }
 
   /** The responder for the next call of `method`, consuming it if it is one-shot. */
@@ -282,14 +341,17 @@ export class FakeSlackApi {
     this.events.emit(CALL_EVENT, call);
 
     if (!tokenAccepted) {
+      call.answer = { status: 200, ok: false };
       sendJson(res, 200, { ok: false, error: token === undefined ? 'not_authed' : 'invalid_auth' });
       return;
     }
-    const override = await this.takeResponder(method)?.(args, call);
+    const override = (await this.outageAnswer(method, args, call)) ?? (await this.takeResponder(method)?.(args, call));
     const answer = override ?? this.defaultAnswer(method, args);
     if (isHttpResponse(answer)) {
+      call.answer = { status: answer.status, ok: answer.status === 200 && typeof answer.body === 'object' && (answer.body as { ok?: unknown }).ok !== false };
       sendRaw(res, answer);
     } else {
+      call.answer = { status: 200, ok: (answer as { ok?: unknown }).ok !== false };
       sendJson(res, 200, answer);
     }
   }
