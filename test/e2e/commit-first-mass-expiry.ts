@@ -30,18 +30,16 @@ export const CHANNELS = ['C0MASSA', 'C0MASSB', 'C0MASSC'];
 const RETRY_AFTER_SECONDS = 5;
 
 /**
- * How long the second process may take to deliver what the first one left. The new design may only take over a
- * dead process's work once its claim (lease) lapses; with a lease of a few seconds (see TAKEOVER_ENV) this is ample.
- * Lower it once the lease knob exists.
+ * How long the second process may take to deliver what the first one left: it takes over a dead process's leases
+ * once that process has not beaten for EFFECT_LIVENESS (3 s in TAKEOVER_ENV), then paces the posts per channel.
  */
-export const TAKEOVER_TIMEOUT_MS = 40_000;
+export const TAKEOVER_TIMEOUT_MS = 20_000;
 
 /**
- * Settings for both bot processes. JOB_LOCK and RECONCILE_EVERY exist today (short, so an abandoned job is taken
- * over in seconds). LEAD: add here the setting that shortens how long a dead process's claim on outbox rows lasts
- * (e.g. `OUTBOX_LEASE: '3s'`), if the runners have one; unknown variables are ignored by the current bot.
+ * Settings for both bot processes, short so an abandoned job (JOB_LOCK) or an abandoned delivery (EFFECT_LIVENESS)
+ * is taken over in seconds.
  */
-export const TAKEOVER_ENV: Record<string, string> = { JOB_LOCK: '2s', RECONCILE_EVERY: '1s' };
+export const TAKEOVER_ENV: Record<string, string> = { JOB_LOCK: '2s', RECONCILE_EVERY: '1s', EFFECT_LIVENESS: '3s' };
 
 const userOf = (index: number) => `U0MASS${String(index + 1).padStart(2, '0')}`;
 const channelOf = (index: number) => CHANNELS[index % CHANNELS.length];
