@@ -26,6 +26,12 @@ export class WebhookReceiver {
   failWith: number | null = null;
   /** Logins whose revoke calls are answered 503 (one broken account among many), while every other call works. */
   readonly failRevokesOf = new Set<string>();
+  /** Logins whose verify calls are answered `granted: false` even while granted: a target that took a grant but
+   * does not show it (the bot must roll such a grant back). */
+  readonly hideGrantsOf = new Set<string>();
+  /** Called with each call as it arrives, before it is answered: lets a test make something happen at that moment
+   * (e.g. Slack starting to rate-limit just as a grant lands). */
+  onHook: ((hook: ReceivedHook) => void) | null = null;
   private server: Server | null = null;
   /** While set, revoke calls are held unanswered (a target that hangs). */
   private heldRevokes: ServerResponse[] | null = null;
@@ -55,12 +61,13 @@ export class WebhookReceiver {
           result: undefined,
         };
         this.received.push(hook);
+        this.onHook?.(hook);
         const answer = (status: number, body: object = {}) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         if (!signatureValid) return answer(401, { error: 'bad signature' });
         if (this.failWith) return answer(this.failWith, { error: 'target is down' });
         if (payload.action === 'revoke' && this.failRevokesOf.has(payload.user.login)) return answer(503, { error: 'this account is locked' });
         const key = `${payload.user.login}:${payload.resource}:${payload.role}`;
-        if (payload.action === 'verify') return answer(200, { granted: this.granted.has(key) });
+        if (payload.action === 'verify') return answer(200, { granted: this.granted.has(key) && !this.hideGrantsOf.has(payload.user.login) });
         if (payload.action === 'revoke' && this.heldRevokes && (this.heldLogin === null || this.heldLogin === payload.user.login)) {
           this.heldRevokes.push(res);
           return;
