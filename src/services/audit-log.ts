@@ -26,7 +26,12 @@ export type AuditAction =
   | 'EXTENSION_WITHDRAWN'
   | 'EXTENSION_REFUSED'
   | 'EXTENSION_CANCELLED'
-  | 'REMINDER_SENT';
+  | 'REMINDER_SENT'
+  // The drift check (src/requests/drift-check.ts): access found on a target that the database says has ended, and
+  // taken away again (or not); access missing from a target for an ACTIVE request. Never a status change.
+  | 'DRIFT_REVOKED'
+  | 'DRIFT_REVOKE_FAILED'
+  | 'DRIFT_MISSING';
 
 export const SYSTEM_ACTOR = 'system';
 
