@@ -21,6 +21,9 @@ import type { Policy } from './policy/types';
 import { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { Deliveries } from './deliveries';
+import { DriftSchedule } from './jobs/drift-schedule';
+import { DriftCheck } from './requests/drift-check';
+import { driftReports } from './requests/drift-reports';
 import { RequestReads } from './requests/request-reads';
 import { RequestStore } from './requests/request-store';
 import { AccessService } from './services/access-service';
@@ -236,6 +239,15 @@ export function createBreakglass({
     return bolt;
   }
 
+  // The safety net for causes nobody foresaw: targets checked against the database, in the processes that expire.
+  const drift =
+    runsExpiries && config.driftCheckEveryMs
+      ? new DriftSchedule(
+          new DriftCheck({ db, providers, policy, logger: logger.child({ module: 'drift' }), metrics, reports: driftReports(store) }),
+          logger.child({ module: 'drift' }),
+          config.driftCheckEveryMs,
+        )
+      : null;
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
   let worker: ExpiryWorker | null = null;
   let reminderWorker: ReminderWorker | null = null;
@@ -265,6 +277,7 @@ export function createBreakglass({
         await reconciler.run();
         await expiryQueue.startReconcileSchedule(reconcileEveryMs);
         watchdog.start();
+        drift?.start();
       }
       server = await listen(http, config.port);
       if (app && socketMode) {
@@ -282,6 +295,7 @@ export function createBreakglass({
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       server = null;
       await watchdog.stop();
+      await drift?.stop();
       await service.stopSweeping(WORKER_CLOSE_GRACE_MS);
       const closeTimedOut = (what: string) => () => logger.warn({ graceMs: WORKER_CLOSE_GRACE_MS }, `${what} did not close in time (Redis unreachable?); stopping anyway`);
       await Promise.all([

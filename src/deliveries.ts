@@ -78,6 +78,7 @@ export class Deliveries {
       ...requestMessageHandlers({
         surface,
         logger: logger.child({ module: 'slack-effects' }),
+        securityChannel: deps.policy.revokeAlerts.securityChannel,
         loadView: (requestId) => reads.loadView(requestId),
         loadViews: async (requestIds) => (await reads.findRequests(requestIds)).map((request) => reads.toView(request)),
         loadExtension,

@@ -32,6 +32,9 @@ export interface AppConfig {
   slackFollowUpConcurrency: number;
   /** Bearer token of GET /audit; without one the endpoint answers 404. */
   auditApiToken?: string;
+  /** How often the drift check runs in processes that run expiries (src/requests/drift-check.ts); null: never.
+   * Unset in hand-built configs (tests, the bench): never. */
+  driftCheckEveryMs?: number | null;
 }
 
 /** SLACK_FOLLOW_UP_CONCURRENCY's default (docs/benchmarks.md, "Follow-up gate"). */
@@ -68,6 +71,21 @@ const duration = (fallback: string) =>
       return seconds * 1000;
     });
 
+/** `duration`, or `0` / `off` for "never" (null). */
+const durationOrOff = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, context) => {
+      if (/^\s*(0|off)\s*$/i.test(value)) return null;
+      const seconds = parseDuration(value);
+      if (seconds === null) {
+        context.addIssue({ code: 'custom', message: 'must be a duration such as 15m or 1h, or 0 / off to disable it' });
+        return z.NEVER;
+      }
+      return seconds * 1000;
+    });
+
 const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
   // Required by the web role in HTTP mode only; checked after the role is known.
@@ -86,6 +104,7 @@ const envSchema = z.object({
   RECONCILE_EVERY: duration('1m'),
   JOB_LOCK: duration('30s'),
   EFFECT_LIVENESS: duration('30s'),
+  DRIFT_CHECK_EVERY: durationOrOff('15m'),
   AUDIT_API_TOKEN: z
     .string()
     .min(32, 'must be at least 32 characters, e.g. the output of `openssl rand -hex 32`')
@@ -145,5 +164,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     expiryConcurrency: e.EXPIRY_CONCURRENCY,
     slackFollowUpConcurrency: e.SLACK_FOLLOW_UP_CONCURRENCY,
     auditApiToken: e.AUDIT_API_TOKEN,
+    driftCheckEveryMs: e.DRIFT_CHECK_EVERY,
   };
 }

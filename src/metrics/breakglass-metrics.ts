@@ -4,6 +4,9 @@ import type { Db } from '../db/prisma';
 import type { Policy } from '../policy/types';
 import type { AccessMetrics, RequestMove } from './access-metrics';
 
+const DRIFT_KINDS = ['reappeared', 'missing'] as const;
+export type DriftKind = (typeof DRIFT_KINDS)[number];
+
 const OUTCOMES = ['approved', 'granted', 'denied', 'withdrawn', 'timed_out', 'failed', 'expired', 'revoked'] as const;
 
 /** The label a status change counts under in breakglass_requests_total; intermediate steps (REVOKING) count nowhere. */
@@ -44,6 +47,10 @@ export class BreakglassMetrics implements AccessMetrics {
   private readonly slackErrors: Counter<'method' | 'error'>;
   private readonly followUpsPastLimit: Counter;
   private readonly effects: Counter<'pool' | 'kind' | 'outcome'>;
+  private readonly driftFindings: Counter<'resource' | 'kind'>;
+  private readonly driftErrors: Counter<'resource'>;
+  private readonly driftLastRun: Gauge<'kind'>;
+  private readonly driftLastRunAt: Gauge;
 
   constructor(db: Db, policy: Policy, logger: Logger) {
     const registers = [this.registry];
@@ -124,6 +131,34 @@ export class BreakglassMetrics implements AccessMetrics {
         }
       },
     });
+    // The drift check (src/requests/drift-check.ts). Per resource from the start, like the request counters.
+    this.driftFindings = new Counter({
+      name: 'breakglass_drift_found_total',
+      help: 'Drift found on a target: reappeared (access present although its request ended; revoked again) or missing (an ACTIVE request’s access absent).',
+      labelNames: ['resource', 'kind'],
+      registers,
+    });
+    this.driftErrors = new Counter({
+      name: 'breakglass_drift_check_errors_total',
+      help: 'Drift checks of one request that could not be done (the target did not answer verify, or the resource left the policy).',
+      labelNames: ['resource'],
+      registers,
+    });
+    for (const resource of policy.resources) {
+      for (const kind of DRIFT_KINDS) this.driftFindings.inc({ resource: resource.id, kind }, 0);
+      this.driftErrors.inc({ resource: resource.id }, 0);
+    }
+    this.driftLastRun = new Gauge({
+      name: 'breakglass_drift_last_run_findings',
+      help: 'What the last drift check of this process found: reappeared, missing (including ones already reported) and errors.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.driftLastRunAt = new Gauge({
+      name: 'breakglass_drift_last_run_timestamp_seconds',
+      help: 'When the last drift check of this process finished (Unix time); absent until one has run.',
+      registers,
+    });
     new Gauge({
       name: 'breakglass_active_grants',
       help: 'Access granted on a target and not yet revoked (from the database at scrape time).',
@@ -187,6 +222,22 @@ export class BreakglassMetrics implements AccessMetrics {
 
   effectGaveUp(pool: string, kind: string): void {
     this.effects.inc({ pool, kind, outcome: 'gave_up' });
+  }
+
+  /** The drift check found access where the database says there is none (reappeared), or the reverse (missing). */
+  driftFound(resourceId: string, kind: DriftKind): void {
+    this.driftFindings.inc({ resource: resourceId, kind });
+  }
+
+  /** The drift check could not check one request (see breakglass_drift_check_errors_total). */
+  driftCheckFailed(resourceId: string): void {
+    this.driftErrors.inc({ resource: resourceId });
+  }
+
+  /** A drift check finished: its findings become the last-run gauges. */
+  driftRunFinished(findings: { reappeared: number; missing: number; errors: number }, at = new Date()): void {
+    for (const kind of ['reappeared', 'missing', 'errors'] as const) this.driftLastRun.set({ kind }, findings[kind]);
+    this.driftLastRunAt.set(at.getTime() / 1000);
   }
 
   /** A listener's follow-up waited the gate's maximum and ran past its limit (see FollowUpGate). */

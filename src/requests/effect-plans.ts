@@ -19,6 +19,7 @@ export type ThreadNotice =
   | { notice: 'extended'; actorId: string; extendBySeconds: number }
   | { notice: 'extension_outcome'; extensionId: string }
   | { notice: 'access_missing' }
+  | { notice: 'access_reappeared'; revoked: boolean; error?: string }
   | { notice: 'summary' };
 
 export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | { message: 'extension_outcome'; extensionId: string };
@@ -44,6 +45,15 @@ export const effectsFor = {
   extensionPost: (r: EffectSubject, extensionId: string): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'extension.post', requestId: r.id, payload: { extensionId } }),
   extensionRefresh: (r: EffectSubject, extensionId: string): NewEffect => ({ pool: 'slack', lane: `extension:${extensionId}`, kind: 'extension.refresh', requestId: r.id, payload: { extensionId } }),
   revokeAlert: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `alert:${r.id}`, kind: 'revoke.alert', requestId: r.id }),
+  /** The drift check found access back on the target after its request ended: the thread and the security channel
+   * hear it. */
+  driftAlert: (r: EffectSubject, outcome: { revoked: boolean; error?: string }): NewEffect => ({
+    pool: 'slack',
+    lane: `alert:${r.id}`,
+    kind: 'drift.alert',
+    requestId: r.id,
+    payload: { notice: 'access_reappeared', ...outcome },
+  }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
   grant: (r: EffectSubject): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.grant', requestId: r.id }),
   extendOnTarget: (r: EffectSubject, expiresAt: Date): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.extend', requestId: r.id, payload: { expiresAt: expiresAt.toISOString() } }),

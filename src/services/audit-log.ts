@@ -28,7 +28,12 @@ export type AuditAction =
   | 'EXTENSION_CANCELLED'
   | 'REMINDER_SENT'
   // A grant that could not be recorded as ACTIVE (the request ended meanwhile), revoked on the spot.
-  | 'LATE_GRANT_REVOKED';
+  | 'LATE_GRANT_REVOKED'
+  // The drift check (src/requests/drift-check.ts): access found on a target that the database says has ended, and
+  // taken away again (or not); access missing from a target for an ACTIVE request. Never a status change.
+  | 'DRIFT_REVOKED'
+  | 'DRIFT_REVOKE_FAILED'
+  | 'DRIFT_MISSING';
 
 export const SYSTEM_ACTOR = 'system';
 

@@ -50,6 +50,7 @@ describe('loadConfig: valid environment', () => {
       effectLivenessMs: 30_000,
       expiryConcurrency: 20,
       slackFollowUpConcurrency: 4,
+      driftCheckEveryMs: 900_000,
     });
   });
 
@@ -180,6 +181,17 @@ describe('loadConfig: queue settings', () => {
     expect(configError(validEnv({ RECONCILE_EVERY: 'often' })).message).toBe('RECONCILE_EVERY must be a duration such as 30s, 5m or 1h');
     expect(configError(validEnv({ BREAKGLASS_QUEUE: 'bull:x' })).message).toBe('BREAKGLASS_QUEUE must be letters, digits, "-" or "_"');
     expect(configError(validEnv({ EXPIRY_CONCURRENCY: '0' })).message).toBe('EXPIRY_CONCURRENCY must be 1-500');
+  });
+});
+
+describe('loadConfig: drift check', () => {
+  it('reads DRIFT_CHECK_EVERY as a duration; 0 and off turn the drift check off', () => {
+    expect(loadConfig(validEnv({ DRIFT_CHECK_EVERY: '1h' })).driftCheckEveryMs).toBe(3_600_000);
+    for (const off of ['0', 'off', 'OFF']) expect(loadConfig(validEnv({ DRIFT_CHECK_EVERY: off })).driftCheckEveryMs).toBeNull();
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(configError(validEnv({ DRIFT_CHECK_EVERY: 'hourly' })).message).toBe('DRIFT_CHECK_EVERY must be a duration such as 15m or 1h, or 0 / off to disable it');
   });
 });
 

@@ -68,3 +68,14 @@ export function accessMissingNotice(view: RequestView): SlackMessage {
     `:warning: The drift check found \`${view.roleId}\` on \`${view.resourceId}\` missing for ${view.humanId} (\`${escapeText(view.requesterLogin)}\`) although it is active: someone took it away on the target. Nothing was changed; request again if it is still needed.`,
   );
 }
+
+/** The drift check found access on the target although the request has ended (granted again behind the bot's
+ * back, or a revocation that did not hold), and took it away again — or could not. */
+export function accessReappearedNotice(view: RequestView, outcome: { revoked: boolean; error?: string }): SlackMessage {
+  const what = `\`${view.roleId}\` on \`${view.resourceId}\` for \`${escapeText(view.requesterLogin)}\``;
+  return outcome.revoked
+    ? textMessage(`:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and revoked it. Someone granted it outside Breakglass; find out who.`)
+    : textMessage(
+        `:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and could NOT revoke it: ${escapeText(outcome.error ?? 'unknown error')}. Remove it by hand; the check tries again on its next run.`,
+      );
+}

@@ -82,6 +82,12 @@ export function describeEvent(event: TimelineEvent): string {
       return `The target did not take the new expiry: ${quoted(d.error)}`;
     case 'REMINDER_SENT':
       return `Reminder sent to the requester${dateText(d.expiresAt) ? ` (access ends ${dateText(d.expiresAt)})` : ''}`;
+    case 'DRIFT_REVOKED':
+      return 'The drift check found the access back on the target after it had ended, and revoked it again';
+    case 'DRIFT_REVOKE_FAILED':
+      return `The drift check found the access back on the target after it had ended; revoking it again failed: ${quoted(d.error)}`;
+    case 'DRIFT_MISSING':
+      return 'The drift check found the access missing from the target while the request is active';
     case 'EXTENSION_REQUESTED':
       return `${who(actor)} asked for ${num(d.extendBySeconds) !== null ? `${formatDuration(num(d.extendBySeconds)!)} more` : 'more time'}${num(d.approvalsRequired) !== null ? ` (${num(d.approvalsRequired)} approval${num(d.approvalsRequired) === 1 ? '' : 's'} needed)` : ''}`;
     case 'EXTENSION_APPROVAL_RECORDED':

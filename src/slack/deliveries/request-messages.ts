@@ -9,7 +9,7 @@ import { buildApprovalMessage } from '../blocks/approval-message';
 import { buildAuditSummary } from '../blocks/audit-summary';
 import { buildReminderMessage, extendedNotice, extensionOutcomeNotice } from '../blocks/extension';
 import type { SlackMessage } from '../blocks/message';
-import { approvalRecordedNotice, deniedNotice, grantedDirectMessage, grantedNotice, grantFailedNotice, revokeRequestedNotice, timedOutNotice, accessMissingNotice } from '../blocks/notices';
+import { approvalRecordedNotice, deniedNotice, grantedDirectMessage, grantedNotice, grantFailedNotice, revokeRequestedNotice, timedOutNotice, accessMissingNotice, accessReappearedNotice } from '../blocks/notices';
 import { groupWithinBlockLimit, mergeSummaries } from '../summary-batches';
 import type { SlackSurface } from '../surface';
 import { isPermanentSlackError, rethrowForRunner } from './slack-failure';
@@ -32,6 +32,8 @@ export interface RequestMessagesDeps {
   timelines(requestIds: readonly string[]): Promise<Map<string, TimelineEvent[]>>;
   /** Extend's limits for the reminder DM; null when the access can no longer be extended (it ended). */
   reminderOptions(view: RequestView): Promise<{ maxMoreSeconds: number; approvals: number } | null>;
+  /** Where security alerts go besides the incident channel (policy revokeAlerts.securityChannel), if anywhere. */
+  securityChannel: string | null;
   /** Where the approval message's ts is kept (its thread and updates need it). */
   recordMessageTs(requestId: string, ts: string): Promise<void>;
   /** The request's approval message was refused for good (the bot is not in the channel…): the request fails. */
@@ -100,6 +102,8 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
         return extendedNotice(view, notice.actorId, notice.extendBySeconds);
       case 'access_missing':
         return accessMissingNotice(view);
+      case 'access_reappeared':
+        return accessReappearedNotice(view, notice);
       case 'extension_outcome': {
         const extension = await deps.loadExtension(notice.extensionId);
         return extension ? extensionOutcomeNotice(view, extension) : null;
@@ -138,6 +142,19 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
     }
   }
 
+  /** In the request's thread, and in the security channel where there is one. */
+  async function driftAlert([effect]: EffectRow[]): Promise<void> {
+    await threadNotice([effect]);
+    if (!deps.securityChannel) return;
+    const view = await deps.loadView(effect.requestId!);
+    const message = await renderNotice(view, effect.payload as ThreadNotice);
+    try {
+      if (message) await surface.postMessage(deps.securityChannel, message);
+    } catch (err) {
+      rethrowForRunner(err, 'posting the drift alert');
+    }
+  }
+
   async function directMessage([effect]: EffectRow[]): Promise<void> {
     const view = await deps.loadView(effect.requestId!);
     const message = await renderDirectMessage(view, effect.payload as DirectMessage);
@@ -170,5 +187,6 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
     'thread.notice': { deliver: threadNotice },
     'channel.summary': { deliver: channelSummaries, batch: SUMMARY_BATCH },
     'dm.requester': { deliver: directMessage },
+    'drift.alert': { deliver: driftAlert },
   };
 }

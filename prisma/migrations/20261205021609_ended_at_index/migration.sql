@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "AccessRequest_endedAt_idx" ON "AccessRequest"("endedAt");
