@@ -28,7 +28,7 @@ export type AuditAction =
   | 'EXTENSION_CANCELLED'
   | 'REMINDER_SENT';
 
-export const SYSTEM_ACTOR = 'system';
+export { SYSTEM_ACTOR } from '../domain/timeline-event';
 
 /** Audit events are written inside the same transaction as the state change they describe. */
 export async function recordAudit(

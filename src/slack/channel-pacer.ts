@@ -1,6 +1,6 @@
 import { retryWhenRateLimited } from './rate-limit-retry';
 import { groupWithinBlockLimit, mergeSummaries } from './summary-batches';
-import type { SlackMessage } from './surface';
+import type { SlackMessage } from './blocks/message';
 
 /** One chat.postMessage. */
 export type SendMessage = (channel: string, message: SlackMessage, threadTs?: string) => Promise<{ ts: string }>;

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/web-api';
-import type { SlackMessage } from './surface';
+import type { SlackMessage } from './blocks/message';
 
 /** Slack rejects a message with more blocks than this. */
 export const MAX_BLOCKS_PER_MESSAGE = 50;

@@ -1,12 +1,10 @@
-import { retryPolicies, WebClient, type HomeView, type KnownBlock, type Logger, type View, type WebClientOptions } from '@slack/web-api';
+import { retryPolicies, WebClient, type HomeView, type Logger, type View, type WebClientOptions } from '@slack/web-api';
 import { ChannelPacer } from './channel-pacer';
 import { retryWhenRateLimited } from './rate-limit-retry';
 
-/** A message as the bot sends it: Block Kit plus the fallback text shown in notifications. */
-export interface SlackMessage {
-  text: string;
-  blocks: KnownBlock[];
-}
+import type { SlackMessage } from './blocks/message';
+
+export type { SlackMessage };
 
 /** The narrow part of Slack the services use. Only this file talks to WebClient. */
 export interface SlackSurface {
