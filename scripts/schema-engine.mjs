@@ -15,7 +15,11 @@ async function loadWasm() {
   const wasmPath = new URL('schema_engine_bg.wasm', `file://${require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')}`);
   const module = await WebAssembly.compile(fs.readFileSync(wasmPath));
   const imports = {};
-  for (const i of WebAssembly.Module.imports(module)) (imports[i.module] ??= {})[i.name] = bg[i.name];
+  for (const i of WebAssembly.Module.imports(module)) {
+    imports[i.module] ??= {};
+    // biome-ignore lint/performance/noDynamicNamespaceImportAccess: the module names the glue functions it needs; nothing is bundled here
+    imports[i.module][i.name] = bg[i.name];
+  }
   const instance = await WebAssembly.instantiate(module, imports);
   bg.__wbg_set_wasm(instance.exports);
   instance.exports.__wbindgen_start?.();

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import { createBreakglass } from './app';
-import { ConfigError, loadConfig } from './config/env';
+import { type AppConfig, ConfigError, loadConfig } from './config/env';
 import { createLogger } from './logger';
 import { loadPolicy, PolicyError } from './policy/load-policy';
+import type { Policy } from './policy/types';
 
 async function main(): Promise<void> {
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
-  let config;
-  let policy;
+  let config: AppConfig;
+  let policy: Policy;
   try {
     // `npm start -- --role=worker` ends up here as `node dist/main.js --role=worker`.
     config = loadConfig(process.env, process.argv.slice(2));

@@ -9,6 +9,4 @@
  */
 import { FollowUpGate } from '../../src/slack/follow-up-gate';
 
-FollowUpGate.prototype.run = async function <T>(): Promise<T> {
-  return undefined as T;
-};
+FollowUpGate.prototype.run = async <T>(): Promise<T> => undefined as T;

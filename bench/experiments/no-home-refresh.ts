@@ -9,4 +9,4 @@
  */
 import { HomePublisher } from '../../src/services/home-publisher';
 
-HomePublisher.prototype.requestChanged = async function (): Promise<void> {};
+HomePublisher.prototype.requestChanged = async (): Promise<void> => {};

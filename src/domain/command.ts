@@ -71,7 +71,7 @@ export function parseRequestNumber(text: string): number | null {
 }
 
 function isSubcommand(word: string): word is Subcommand {
-  return Object.prototype.hasOwnProperty.call(SUBCOMMANDS, word);
+  return Object.hasOwn(SUBCOMMANDS, word);
 }
 
 function parseSubcommand(name: Subcommand, args: string[]): Command {

@@ -1,6 +1,6 @@
 import { CommandProvider } from './command-provider';
 import { PostgresProvider } from './postgres-provider';
-import { type AccessProvider, type ProviderConfig } from './types';
+import type { AccessProvider, ProviderConfig } from './types';
 import { WebhookProvider } from './webhook-provider';
 
 /** Builds the adapter for one provider entry of the policy file. */

@@ -203,7 +203,7 @@ export class PostgresProvider implements AccessProvider {
   private async verifyTemporaryLogin(target: GrantTarget): Promise<boolean> {
     const username = temporaryLoginName(target.requestNumber, target.login);
     const existing = await this.withClient('verify', (client) => findTemporaryLogin(client, username, target));
-    return existing !== null && existing.ours && existing.canLogin && existing.member;
+    return existing?.ours === true && existing.canLogin && existing.member;
   }
 
   /** `scheme://username@host:port/database`: how to connect, without any secret. */

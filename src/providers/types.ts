@@ -1,3 +1,5 @@
+import type { Credentials } from '../domain/credentials';
+
 /** What every target system adapter does. Implementations must be idempotent: granting twice or revoking
  * something already gone succeeds. Expected failures throw ProviderError with a message fit for Slack. */
 export interface GrantTarget {
@@ -17,13 +19,8 @@ export interface GrantTarget {
   ticket: string | null;
 }
 
-/** Secrets handed to the requester alone (temporary logins). Never stored, logged, queued or posted in a channel. */
-export interface Credentials {
-  username: string;
-  password: string;
-  /** How to connect, without the password (e.g. `postgres://bg_42_alice@db.internal:5432/payments`). */
-  connectionHint: string | null;
-}
+// Credentials (src/domain/credentials.ts) live in src/domain because the Block Kit builders show them.
+export type { Credentials };
 
 export interface GrantResult {
   credentials?: Credentials;

@@ -3,6 +3,7 @@ import type { AccessRequest, Db, Prisma } from '../db/prisma';
 import { humanRequestId } from '../domain/request-view';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider, type GrantTarget } from '../providers/types';
+import { Limiter } from '../concurrency/limiter';
 import { revocationLockKey, tryLockAccessKeys } from './access-locks';
 import { closePendingExtensionsIn } from './extensions';
 import { grantTarget } from './request-reads';
@@ -22,39 +23,6 @@ const TRANSACTION_MAX_WAIT_MS = 30_000;
  * this window: during a burst (thousands of grants ending within the same second) revocation then keeps pace with
  * the clock instead of waiting for BullMQ to deliver each grant's own job (docs/benchmarks.md). */
 const FOLLOW_ON_WINDOW_MS = 2_000;
-
-/** At most `limit` holders at once (shared across callers). */
-class Semaphore {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly limit: number) {}
-
-  /** Waits for a slot (first come, first served) and returns its release. */
-  async acquire(): Promise<() => void> {
-    // A freed slot is handed straight to the next waiter (running stays the same), so a newcomer arriving between
-    // the release and the waiter's wake-up cannot take it as well and exceed the limit.
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    };
-  }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await work();
-    } finally {
-      release();
-    }
-  }
-}
 
 export interface ExpirySweeperDeps {
   db: Db;
@@ -93,11 +61,11 @@ export class ExpirySweeper {
   /** Sweeps running in this process, and who waits for there to be none (whenIdle). */
   private running = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly providerCalls: Semaphore;
+  private readonly providerCalls: Limiter;
   /** The sweeps' records, which add to the audit chain, one at a time per process: queued here
    * rather than in PostgreSQL, where each waiting statement would hold a snapshot that keeps the chain head's dead
    * row versions from being pruned, making every later audit insert slower (docs/benchmarks.md). */
-  private readonly chainWrites = new Semaphore(1);
+  private readonly chainWrites = new Limiter(1);
   private readonly batchSize: number;
   /** The follow-on sweep waiting for the next grant to fall due (at most one per process). */
   private followOnTimer: NodeJS.Timeout | null = null;
@@ -105,7 +73,7 @@ export class ExpirySweeper {
   private stopped = false;
 
   constructor(private readonly deps: ExpirySweeperDeps) {
-    this.providerCalls = new Semaphore(Math.max(1, deps.providerConcurrency));
+    this.providerCalls = new Limiter(Math.max(1, deps.providerConcurrency));
     this.batchSize = Math.max(1, deps.batchSize ?? SWEEP_BATCH_SIZE);
   }
 

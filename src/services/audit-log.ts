@@ -35,7 +35,7 @@ export type AuditAction =
   | 'DRIFT_REVOKE_FAILED'
   | 'DRIFT_MISSING';
 
-export const SYSTEM_ACTOR = 'system';
+export { SYSTEM_ACTOR } from '../domain/timeline-event';
 
 /** Audit events are written inside the same transaction as the state change they describe. */
 export async function recordAudit(

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Limiter } from '../concurrency/limiter';
 import type { RequestAccessFacts } from '../domain/visibility';
 import { buildAppHome, HOME_LIMITS } from '../slack/blocks/app-home';
 import type { SlackSurface } from '../slack/surface';
@@ -21,8 +22,8 @@ export class HomePublisher {
   private readonly notices = new Map<string, string>();
   /** Users waiting for their Home right now (they opened it or clicked in it): served before background refreshes. */
   private readonly urgent = new Set<string>();
-  private running = 0;
-  private readonly waiting: Array<{ userId: string; start: () => void }> = [];
+  /** Publish slots: a user waiting for their Home goes before background refreshes. */
+  private readonly slots = new Limiter(MAX_CONCURRENT_PUBLISHES);
 
   constructor(
     private readonly deps: {
@@ -82,7 +83,7 @@ export class HomePublisher {
   }
 
   private async publish(userId: string): Promise<void> {
-    await this.takeSlot(userId);
+    const release = await this.slots.acquire({ urgent: this.urgent.delete(userId) });
     try {
       const content = await this.deps.queries.homeFor(userId, HOME_LIMITS);
       const view = buildAppHome(content, { now: this.deps.now?.() ?? new Date(), notice: this.notices.get(userId) });
@@ -90,27 +91,7 @@ export class HomePublisher {
     } catch (err) {
       this.deps.logger.warn({ err, userId }, 'could not publish the App Home');
     } finally {
-      this.releaseSlot();
+      release();
     }
-  }
-
-  private takeSlot(userId: string): Promise<void> {
-    const urgent = this.urgent.delete(userId);
-    if (this.running < MAX_CONCURRENT_PUBLISHES) {
-      this.running++;
-      return Promise.resolve();
-    }
-    return new Promise((start) => {
-      const waiter = { userId, start };
-      if (urgent) this.waiting.unshift(waiter);
-      else this.waiting.push(waiter);
-    });
-  }
-
-  /** Hands the slot straight to the next waiter, if any, so the count never drops below what is running. */
-  private releaseSlot(): void {
-    const next = this.waiting.shift();
-    if (next) next.start();
-    else this.running--;
   }
 }

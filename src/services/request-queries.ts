@@ -1,6 +1,8 @@
 import type { Db } from '../db/prisma';
 import type { RequestState } from '../domain/request-state';
+import type { HomeContent, HomeLimits, Page } from '../domain/request-pages';
 import { humanRequestId, type RequestView } from '../domain/request-view';
+import type { TimelineEvent } from '../domain/timeline-event';
 import { awaitsApprovalFrom, canSee, notVisibleMessage, viewerOf, type RequestAccessFacts, type Viewer } from '../domain/visibility';
 import { findRole } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
@@ -15,33 +17,9 @@ const ENDED_STATES: RequestState[] = ['EXPIRED', 'REVOKED', 'DENIED', 'FAILED', 
 /** What admins watch: access that exists, including revocations that keep failing. */
 const ADMIN_ACTIVE_STATES: RequestState[] = ['ACTIVE', 'REVOKING'];
 
-/** The first `limit` matches as views, and how many matched in all (for "and N more"). */
-export interface Page {
-  items: RequestView[];
-  total: number;
-}
-
-/** What one user's App Home shows. `allActive` is for admins only. */
-export interface HomeContent {
-  userId: string;
-  isAdmin: boolean;
-  myAccess: Page;
-  myPending: Page;
-  toApprove: Page;
-  recent: RequestView[];
-  allActive: Page | null;
-}
-
-export interface HomeLimits {
-  myAccess: number;
-  myPending: number;
-  toApprove: number;
-  recent: number;
-  allActive: number;
-}
-
-export type { TimelineEvent } from '../domain/timeline';
-import type { TimelineEvent } from '../domain/timeline';
+// These read-side shapes live in src/domain (the Block Kit builders use them); re-exported for existing importers.
+export type { HomeContent, HomeLimits, Page } from '../domain/request-pages';
+export type { TimelineEvent } from '../domain/timeline-event';
 
 const factsSelect = { id: true, requesterId: true, resourceId: true, roleId: true } as const;
 

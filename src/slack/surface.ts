@@ -1,8 +1,7 @@
 import { retryPolicies, WebClient, type HomeView, type Logger, type View, type WebClientOptions } from '@slack/web-api';
 import { ChannelPacer } from './channel-pacer';
-import { retryWhenRateLimited } from './rate-limit-retry';
-
 import type { SlackMessage } from './blocks/message';
+import { retryWhenRateLimited } from './rate-limit-retry';
 
 export type { SlackMessage } from './blocks/message';
 

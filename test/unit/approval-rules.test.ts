@@ -1,5 +1,5 @@
 import {
-  DecisionContext,
+  type DecisionContext,
   checkApproval,
   checkDenial,
   notPending,

@@ -1,4 +1,4 @@
-import { checkNotAlreadyRequested, MAX_REASON_LENGTH, RequestInput, validateRequest } from '../../src/domain/request-rules';
+import { checkNotAlreadyRequested, MAX_REASON_LENGTH, type RequestInput, validateRequest } from '../../src/domain/request-rules';
 import { formatUtcTime } from '../../src/domain/utc-time';
 import { parsePolicy } from '../../src/policy/load-policy';
 

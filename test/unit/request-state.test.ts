@@ -1,7 +1,7 @@
 import {
-  EndReason,
+  type EndReason,
   InvalidTransitionError,
-  RequestState,
+  type RequestState,
   assertTransition,
   canTransition,
   finalStateFor,

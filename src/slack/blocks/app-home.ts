@@ -1,7 +1,7 @@
 import type { Button, HomeView, KnownBlock } from '@slack/web-api';
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
-import type { HomeContent, HomeLimits, Page } from '../../services/request-queries';
+import type { HomeContent, HomeLimits, Page } from '../../domain/request-pages';
 import { ActionIds } from './action-ids';
 import { escapeText, mentionUser, slackDate } from './format';
 import { briefStatus, outcome, requestHeadline } from './request-lines';

@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/web-api';
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
 import { remainingApprovals } from '../../domain/approval-rules';
-import type { SlackMessage } from '../surface';
+import type { SlackMessage } from './message';
 import { ActionIds } from './action-ids';
 import { escapeText, mentionPrincipal, mentionUser, slackDate } from './format';
 

@@ -1,8 +1,8 @@
 import type { KnownBlock } from '@slack/web-api';
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
-import type { TimelineEvent } from '../../services/request-queries';
-import type { SlackMessage } from '../surface';
+import type { TimelineEvent } from '../../domain/timeline-event';
+import type { SlackMessage } from './message';
 import { escapeText, mentionUser, slackDate } from './format';
 import { timelineLines } from './request-timeline';
 

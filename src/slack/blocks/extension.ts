@@ -3,7 +3,7 @@ import { remainingApprovals } from '../../domain/approval-rules';
 import { formatDuration } from '../../domain/duration';
 import type { ExtensionView } from '../../domain/extension-view';
 import type { RequestView } from '../../domain/request-view';
-import type { SlackMessage } from '../surface';
+import type { SlackMessage } from './message';
 import { ActionIds, ExtendModal } from './action-ids';
 import { escapeText, mentionUser, slackDate } from './format';
 

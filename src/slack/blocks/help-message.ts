@@ -1,4 +1,4 @@
-import type { RequestableRole } from './request-modal';
+import type { RequestableRole } from '../../domain/requestable-role';
 import { COMMAND_EXAMPLE, subcommandList } from '../../domain/command';
 import { formatDuration } from '../../domain/duration';
 

@@ -1,8 +1,8 @@
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
 import { remainingApprovals } from '../../domain/approval-rules';
-import type { Credentials } from '../../providers/types';
-import type { SlackMessage } from '../surface';
+import type { Credentials } from '../../domain/credentials';
+import type { SlackMessage } from './message';
 import { activeAccessButtons } from './extension';
 import { escapeText, mentionUser, slackDate } from './format';
 

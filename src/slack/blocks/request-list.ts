@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { RequestView } from '../../domain/request-view';
-import type { Page } from '../../services/request-queries';
-import type { SlackMessage } from '../surface';
+import type { Page } from '../../domain/request-pages';
+import type { SlackMessage } from './message';
 import { buildApprovalMessage } from './approval-message';
 import { mentionUser } from './format';
 import { briefStatus, requestHeadline } from './request-lines';

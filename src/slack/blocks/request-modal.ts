@@ -1,12 +1,9 @@
 import type { View, PlainTextOption } from '@slack/web-api';
 import { formatDuration } from '../../domain/duration';
-import type { ResourceRule, RoleRule } from '../../policy/types';
+import type { RequestableResource, RequestableRole } from '../../domain/requestable-role';
 import { RequestModal } from './action-ids';
 
-export interface RequestableRole {
-  resource: ResourceRule;
-  role: RoleRule;
-}
+export type { RequestableRole };
 
 const text = (value: string) => ({ type: 'plain_text' as const, text: value.slice(0, 75) });
 
@@ -16,7 +13,7 @@ export function buildRequestModal(input: { requestable: readonly RequestableRole
   const { blocks: ids } = RequestModal;
   const resources = [...new Map(input.requestable.map(({ resource }) => [resource.id, resource])).values()];
   const selected = resources.find((r) => r.id === input.selectedResourceId) ?? resources[0];
-  const resourceOption = (resource: ResourceRule): PlainTextOption => ({
+  const resourceOption = (resource: RequestableResource): PlainTextOption => ({
     text: text(resource.description ? `${resource.id} — ${resource.description}` : resource.id),
     value: resource.id,
   });

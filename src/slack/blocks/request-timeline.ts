@@ -1,9 +1,9 @@
 import type { KnownBlock } from '@slack/web-api';
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
-import { SYSTEM_ACTOR } from '../../services/audit-log';
-import type { TimelineEvent } from '../../services/request-queries';
-import type { SlackMessage } from '../surface';
+import { SYSTEM_ACTOR } from '../../domain/timeline-event';
+import type { TimelineEvent } from '../../domain/timeline-event';
+import type { SlackMessage } from './message';
 import { escapeText, mentionUser, slackDate } from './format';
 import { requestHeadline } from './request-lines';
 

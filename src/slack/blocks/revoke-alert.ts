@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { RequestView } from '../../domain/request-view';
-import type { SlackMessage } from '../surface';
+import type { SlackMessage } from './message';
 import { ActionIds } from './action-ids';
 import { escapeText, mentionUser, slackDate } from './format';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RequestView } from '../../domain/request-view';
-import type { TimelineEvent } from '../../domain/timeline';
+import type { TimelineEvent } from '../../domain/timeline-event';
 import { RetryLater } from '../../effects/effect-errors';
 import type { EffectHandler } from '../../effects/effect-runner';
 import type { EffectRow } from '../../effects/outbox';

@@ -5,3 +5,6 @@ export interface TimelineEvent {
   action: string;
   details: Record<string, unknown>;
 }
+
+/** The actor of audit events that no person caused (grants, expiries, reminders). */
+export const SYSTEM_ACTOR = 'system';

@@ -1,0 +1,21 @@
+/** What the request form and the help text need of a policy resource and role. The policy's ResourceRule and
+ * RoleRule (src/policy/types.ts) fit these shapes; naming only these fields keeps the Block Kit builders free of the
+ * policy's provider configuration. */
+export interface RequestableResource {
+  id: string;
+  description: string | null;
+}
+
+export interface RequestableRoleRule {
+  id: string;
+  approvals: number;
+  maxDurationSeconds: number;
+  requireTicket: boolean;
+  ticketPattern: RegExp | null;
+}
+
+/** One role a user may ask for, with its resource. */
+export interface RequestableRole {
+  resource: RequestableResource;
+  role: RequestableRoleRule;
+}
