@@ -98,7 +98,10 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
     console.error(`memory: seeding ${options.grants} active grants…`);
     const expiresAt = new Date(Date.now() + 3600_000);
     const seeded = await seedActiveGrants(db, { count: options.grants, channels: channelIds(options.channels), expiresAt: () => expiresAt });
-    await scheduleExpiries(expiryQueue, seeded.map((request) => ({ id: request.id, at: expiresAt })));
+    await scheduleExpiries(
+      expiryQueue,
+      seeded.map((request) => ({ id: request.id, at: expiresAt })),
+    );
 
     await bot.call('resetCounters');
     const reconciles: ReconcileRun[] = [];

@@ -162,10 +162,14 @@ async function runFloor(options: RevocationOptions): Promise<RevocationResult['f
       await queue.addBulk(batch);
     }
     if (Date.now() > second - 1000) console.warn('floor: adding the jobs overran the due second; raise the lead');
-    const results = await waitUntil(async () => {
-      const r = await worker.call<{ pickedUp: number[]; completed: number[]; lastCompletedAt: number }>('results');
-      return { done: r.completed.length >= n, progress: r.completed.length, value: r };
-    }, second, options.stallSeconds);
+    const results = await waitUntil(
+      async () => {
+        const r = await worker.call<{ pickedUp: number[]; completed: number[]; lastCompletedAt: number }>('results');
+        return { done: r.completed.length >= n, progress: r.completed.length, value: r };
+      },
+      second,
+      options.stallSeconds,
+    );
     const cpu = await meter.report();
     return { pickedUp: distribution(results.pickedUp), completed: distribution(results.completed), lastCompletedS: (results.lastCompletedAt - second) / 1000, cpu };
   } finally {
@@ -224,7 +228,10 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     const seedStart = Date.now();
     const second = dueSecond(options.leadSeconds * 1000);
     const seeded = await seedActiveGrants(db, { count: n, channels: channelIds(options.channels), expiresAt: (i) => new Date(dueAt(second, i, n)) });
-    await scheduleExpiries(expiryQueue, seeded.map((request, i) => ({ id: request.id, at: new Date(dueAt(second, i, n)) })));
+    await scheduleExpiries(
+      expiryQueue,
+      seeded.map((request, i) => ({ id: request.id, at: new Date(dueAt(second, i, n)) })),
+    );
     const seedingMs = Date.now() - seedStart;
     if (Date.now() > second - 1000) console.warn(`app: seeding took ${seedingMs} ms and overran the due second; raise --lead`);
     await Promise.all(bots.map((bot) => bot.call('resetCounters')));
@@ -232,32 +239,32 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     const meter = await CpuMeter.start({
       adminUrl: PG_ADMIN_URL,
       database: BENCH_DATABASE,
-      processes: [
-        ...bots.map((bot) => ({ role: 'bot', pid: bot.pid })),
-        { role: 'fake Slack', pid: slack.pid },
-        { role: 'driver (polling, ack probes)', pid: process.pid },
-      ],
+      processes: [...bots.map((bot) => ({ role: 'bot', pid: bot.pid })), { role: 'fake Slack', pid: slack.pid }, { role: 'driver (polling, ack probes)', pid: process.pid }],
     });
     let cpu: CpuReport | null = null;
     console.error(`  seeded ${n} grants in ${seedingMs} ms; due at ${new Date(second).toISOString()}`);
     await sleep(Math.max(0, second - 2000 - Date.now()));
     prober.start();
 
-    await waitUntil(async () => {
-      const expired = await db.accessRequest.count({ where: { status: 'EXPIRED' } });
-      const summarized = await slack.call<number>('summaryCount');
-      if (!cpu) {
-        if (expired >= n) {
-          cpu = await meter.report();
-          prober.stop();
-        } else await meter.sample();
-      }
-      const timeUp = Date.now() > second + options.maxWaitSeconds * 1000;
-      // Thread replies count as progress too: the pacer may post nothing but thread replies for over a minute while
-      // summaries wait behind them (docs/benchmarks.md, finding 2), and that is not a stall.
-      const posted = (await slack.call<Record<string, number>>('methodCounts'))['chat.postMessage'] ?? 0;
-      return { done: expired >= n && (summarized >= n || timeUp), progress: expired + summarized + posted, value: null };
-    }, second, options.stallSeconds).catch((err) => console.warn(`app: ${(err as Error).message}; reporting what finished`));
+    await waitUntil(
+      async () => {
+        const expired = await db.accessRequest.count({ where: { status: 'EXPIRED' } });
+        const summarized = await slack.call<number>('summaryCount');
+        if (!cpu) {
+          if (expired >= n) {
+            cpu = await meter.report();
+            prober.stop();
+          } else await meter.sample();
+        }
+        const timeUp = Date.now() > second + options.maxWaitSeconds * 1000;
+        // Thread replies count as progress too: the pacer may post nothing but thread replies for over a minute while
+        // summaries wait behind them (docs/benchmarks.md, finding 2), and that is not a stall.
+        const posted = (await slack.call<Record<string, number>>('methodCounts'))['chat.postMessage'] ?? 0;
+        return { done: expired >= n && (summarized >= n || timeUp), progress: expired + summarized + posted, value: null };
+      },
+      second,
+      options.stallSeconds,
+    ).catch((err) => console.warn(`app: ${(err as Error).message}; reporting what finished`));
     cpu ??= await meter.report();
     prober.stop();
     await prober.idle();
@@ -422,7 +429,9 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
     cpuTable(floor.cpu, app.cpu, options.grants),
     '',
     `Per expiry: ${app.perExpiry.sqlTotal.toFixed(1)} SQL statements, ${app.perExpiry.redisTotal.toFixed(1)} Redis commands, ` +
-      `${Object.values(app.perExpiry.slack).reduce((a, b) => a + b, 0).toFixed(1)} Slack calls, ${app.expiryCallsPerRequest.toFixed(2)} processExpiry calls.`,
+      `${Object.values(app.perExpiry.slack)
+        .reduce((a, b) => a + b, 0)
+        .toFixed(1)} Slack calls, ${app.expiryCallsPerRequest.toFixed(2)} processExpiry calls.`,
     '',
     table(
       ['per expiry', 'count'],

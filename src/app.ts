@@ -18,7 +18,7 @@ import { ReminderWorker } from './jobs/reminder-worker';
 import { Reconciler } from './jobs/reconciler';
 import { BreakglassMetrics } from './metrics/breakglass-metrics';
 import type { Policy } from './policy/types';
-import { createProvider } from './providers/create-provider';
+import type { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { Deliveries } from './deliveries';
 import { DriftSchedule } from './jobs/drift-schedule';
@@ -41,12 +41,12 @@ import { rejectFutureTimestamps } from './slack/request-timestamp-guard';
 import { WebClientSurface } from './slack/surface';
 
 /** The user and channel of a failed Slack request, so they hear about the failure instead of silence. */
-function whoToTell(body: Record<string, any> | undefined): { userId: string; channelId: string } | null {
-  const userId = body?.user_id ?? body?.user?.id;
-  const channelId = body?.channel_id ?? body?.channel?.id ?? body?.container?.channel_id;
+function whoToTell(body: object | undefined): { userId: string; channelId: string } | null {
+  const field = (value: unknown, key: string): unknown => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined);
+  const userId = field(body, 'user_id') ?? field(field(body, 'user'), 'id');
+  const channelId = field(body, 'channel_id') ?? field(field(body, 'channel'), 'id') ?? field(field(body, 'container'), 'channel_id');
   return typeof userId === 'string' && typeof channelId === 'string' ? { userId, channelId } : null;
 }
-
 
 export interface BreakglassOptions {
   config: AppConfig;
@@ -111,15 +111,7 @@ function listen(http: express.Express, port: number): Promise<Server> {
 /** Wires the bot, one service shared by the parts its role runs. web: the Slack receiver (HTTP on /slack/events, or
  * Socket Mode when there is an app token), which also queues expiries and reminders. worker: the expiry and reminder workers, the reconcile
  * schedule and the watchdog. all: both. Every role serves /healthz, /readyz and /metrics on PORT. */
-export function createBreakglass({
-  config,
-  policy,
-  logger,
-  createProvider: create,
-  slackPostIntervalMs,
-  migrationsDir,
-  followUpMaxWaitMs,
-}: BreakglassOptions): Breakglass {
+export function createBreakglass({ config, policy, logger, createProvider: create, slackPostIntervalMs, migrationsDir, followUpMaxWaitMs }: BreakglassOptions): Breakglass {
   const { queueName, reconcileEveryMs, jobLockMs } = config;
   const role = config.role ?? 'all';
   const receivesSlack = role !== 'worker';
@@ -233,7 +225,11 @@ export function createBreakglass({
       const where = whoToTell(body);
       if (!where) return;
       await surface
-        .postEphemeral(where.channelId, where.userId, ':warning: Breakglass hit an unexpected error handling that (it is logged). Please try again in a moment; if it keeps happening, tell the Breakglass admins.')
+        .postEphemeral(
+          where.channelId,
+          where.userId,
+          ':warning: Breakglass hit an unexpected error handling that (it is logged). Please try again in a moment; if it keeps happening, tell the Breakglass admins.',
+        )
         .catch(() => {});
     });
     return bolt;
@@ -269,9 +265,22 @@ export function createBreakglass({
       else await new WebClient(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: slackLogger }).auth.test();
       await deliveries.start();
       if (runsExpiries) {
-        worker = new ExpiryWorker({ connection: workerConnection!, queueName, service, reconciler, logger: logger.child({ module: 'worker' }), lockMs: jobLockMs, concurrency: config.expiryConcurrency });
+        worker = new ExpiryWorker({
+          connection: workerConnection!,
+          queueName,
+          service,
+          reconciler,
+          logger: logger.child({ module: 'worker' }),
+          lockMs: jobLockMs,
+          concurrency: config.expiryConcurrency,
+        });
         await worker.waitUntilReady();
-        reminderWorker = new ReminderWorker({ connection: reminderWorkerConnection!, queueName: reminderQueueName(queueName), service, logger: logger.child({ module: 'reminders' }) });
+        reminderWorker = new ReminderWorker({
+          connection: reminderWorkerConnection!,
+          queueName: reminderQueueName(queueName),
+          service,
+          logger: logger.child({ module: 'reminders' }),
+        });
         await reminderWorker.waitUntilReady();
         // Catch up at once with whatever happened while no bot was running, then every minute.
         await reconciler.run();

@@ -21,7 +21,7 @@ const samples = { insert: [] as number[], gap: [] as number[], commit: [] as num
 const query = pg.Client.prototype.query as (...args: any[]) => any;
 pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
   const config = args[0];
-  const text: string = typeof config === 'string' ? config : config?.text ?? '';
+  const text: string = typeof config === 'string' ? config : (config?.text ?? '');
   const client = this as object;
   const inTransaction = (this as unknown as { _bgInTx?: boolean })._bgInTx === true;
   if (/^\s*BEGIN/i.test(text)) (this as unknown as { _bgInTx?: boolean })._bgInTx = true;
@@ -40,11 +40,19 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
   }
   const result = query.apply(this, args);
   if (autoCommitted) {
-    if (result && typeof result.then === 'function') result.then(() => samples.single.push(performance.now() - sent), () => undefined);
+    if (result && typeof result.then === 'function')
+      result.then(
+        () => samples.single.push(performance.now() - sent),
+        () => undefined,
+      );
   } else if (inTransaction && /INSERT INTO "AuditEvent"/i.test(text) && !open.has(client)) {
     const pending: Pending = { sent: performance.now() };
     open.set(client, pending);
-    if (result && typeof result.then === 'function') result.then(() => (pending.answered = performance.now()), () => open.delete(client));
+    if (result && typeof result.then === 'function')
+      result.then(
+        () => (pending.answered = performance.now()),
+        () => open.delete(client),
+      );
   } else if (isCommit && open.has(client)) {
     const pending = open.get(client)!;
     open.delete(client);

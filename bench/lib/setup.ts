@@ -186,9 +186,7 @@ export async function seedPendingRequests(db: Db, options: { count: number; chan
     requiredApprovals: 1,
   }));
   await inBatches(rows, 1000, (batch) => db.accessRequest.createMany({ data: batch }));
-  await inBatches(rows, 250, (batch) =>
-    db.auditEvent.createMany({ data: batch.map((row) => ({ requestId: row.id, actor: row.requesterId, action: 'REQUESTED', details: {} })) }),
-  );
+  await inBatches(rows, 250, (batch) => db.auditEvent.createMany({ data: batch.map((row) => ({ requestId: row.id, actor: row.requesterId, action: 'REQUESTED', details: {} })) }));
   return rows.map((row) => ({ id: row.id, channelId: row.channelId, messageTs: row.messageTs }));
 }
 
@@ -227,7 +225,10 @@ export function machineInfo(): Record<string, string> {
     node: process.version,
     postgres: pg.split(' ')[0] || 'unknown',
     redis,
-    'load average at start (1/5/15 min)': os.loadavg().map((load) => load.toFixed(2)).join(' / '),
+    'load average at start (1/5/15 min)': os
+      .loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' / '),
   };
 }
 

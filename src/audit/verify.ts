@@ -180,7 +180,13 @@ async function reportUnchainedRows(db: Db, batchSize: number, report: (problem: 
       LIMIT ${batchSize}`;
     for (const row of rows) {
       const request = row.requestNumber === null ? null : humanRequestId(row.requestNumber);
-      report({ kind: 'unchained', seq: null, eventId: row.id, request, message: `event id ${row.id}${request ? ` (${request})` : ''} is not in the chain (no seq, no hash): inserted around the chain trigger` });
+      report({
+        kind: 'unchained',
+        seq: null,
+        eventId: row.id,
+        request,
+        message: `event id ${row.id}${request ? ` (${request})` : ''} is not in the chain (no seq, no hash): inserted around the chain trigger`,
+      });
     }
     if (rows.length < batchSize) return;
     afterId = rows[rows.length - 1].id;

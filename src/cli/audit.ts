@@ -59,7 +59,8 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
       say(io.stdout, USAGE);
       return EXIT.ok;
     }
-    if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'say what to do: verify or export' : `one command at a time, got: ${parsed.positionals.join(' ')}`);
+    if (parsed.positionals.length !== 1)
+      throw new UsageError(parsed.positionals.length === 0 ? 'say what to do: verify or export' : `one command at a time, got: ${parsed.positionals.join(' ')}`);
     command = parsed.positionals[0];
     if (command !== 'verify' && command !== 'export') throw new UsageError(`unknown command "${command}": use verify or export`);
     if (command === 'export' && values['known-head'] !== undefined) throw new UsageError('--known-head belongs to verify');
@@ -74,7 +75,10 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
     return EXIT.usage;
   }
 
-  const query = command === 'export' ? parseExportQuery({ since: str(values.since), until: str(values.until), request: str(values.request), actor: str(values.actor), format: str(values.format) }) : null;
+  const query =
+    command === 'export'
+      ? parseExportQuery({ since: str(values.since), until: str(values.until), request: str(values.request), actor: str(values.actor), format: str(values.format) })
+      : null;
   if (query && !query.ok) {
     say(io.stderr, `audit: ${query.message}\nExample: npm run audit -- export --since 30d --format csv --output audit.csv`);
     return EXIT.usage;
@@ -83,7 +87,10 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
   if (typeof values['known-head'] === 'string') {
     const match = /^(\d{1,15}):([0-9a-f]{64})$/i.exec(values['known-head'].trim());
     if (!match || Number(match[1]) < 1) {
-      say(io.stderr, `audit: --known-head "${values['known-head']}" is not <seq>:<64 hex digits>, as verify prints it (Head: 1044:3f9c…)\nExample: npm run audit -- verify --known-head 1044:${'3f9c'.padEnd(64, '0')}`);
+      say(
+        io.stderr,
+        `audit: --known-head "${values['known-head']}" is not <seq>:<64 hex digits>, as verify prints it (Head: 1044:3f9c…)\nExample: npm run audit -- verify --known-head 1044:${'3f9c'.padEnd(64, '0')}`,
+      );
       return EXIT.usage;
     }
     knownHead = { seq: Number(match[1]), hash: match[2].toLowerCase() };
@@ -140,7 +147,13 @@ export function describeVerifyResult(result: AuditVerifyResult): string {
 
 /** Prisma's messages start with the invocation; the cause is the last line. */
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter((line) => line.trim() !== '').pop() ?? text;
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .pop() ?? text
+  );
 }
 
 function str(value: string | boolean | undefined): string | undefined {

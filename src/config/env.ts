@@ -90,7 +90,10 @@ const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
   // Required by the web role in HTTP mode only; checked after the role is known.
   SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret (Basic Information page)').optional(),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp- (Basic Information -> App-Level Tokens)').optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must be an app-level token starting with xapp- (Basic Information -> App-Level Tokens)')
+    .optional(),
   BREAKGLASS_ROLE: z.enum(PROCESS_ROLES as [ProcessRole, ...ProcessRole[]], { error: 'must be web, worker or all' }).default('all'),
   SLACK_API_URL: urlWithScheme(['http:', 'https:'])
     .default('https://slack.com/api/')
@@ -100,7 +103,10 @@ const envSchema = z.object({
   PORT: z.coerce.number({ error: 'must be a port number (1-65535)' }).int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
   BREAKGLASS_POLICY: z.string().min(1).default('./breakglass.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BREAKGLASS_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"').default('breakglass-expiry'),
+  BREAKGLASS_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"')
+    .default('breakglass-expiry'),
   RECONCILE_EVERY: duration('1m'),
   JOB_LOCK: duration('30s'),
   EFFECT_LIVENESS: duration('30s'),
@@ -110,8 +116,18 @@ const envSchema = z.object({
     .min(32, 'must be at least 32 characters, e.g. the output of `openssl rand -hex 32`')
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an Authorization header)')
     .optional(),
-  EXPIRY_CONCURRENCY: z.coerce.number({ error: 'must be a whole number (1-500)' }).int('must be a whole number (1-500)').min(1, 'must be 1-500').max(500, 'must be 1-500').default(20),
-  SLACK_FOLLOW_UP_CONCURRENCY: z.coerce.number({ error: 'must be a whole number (1-100)' }).int('must be a whole number (1-100)').min(1, 'must be 1-100').max(100, 'must be 1-100').default(DEFAULT_FOLLOW_UP_CONCURRENCY),
+  EXPIRY_CONCURRENCY: z.coerce
+    .number({ error: 'must be a whole number (1-500)' })
+    .int('must be a whole number (1-500)')
+    .min(1, 'must be 1-500')
+    .max(500, 'must be 1-500')
+    .default(20),
+  SLACK_FOLLOW_UP_CONCURRENCY: z.coerce
+    .number({ error: 'must be a whole number (1-100)' })
+    .int('must be a whole number (1-100)')
+    .min(1, 'must be 1-100')
+    .max(100, 'must be 1-100')
+    .default(DEFAULT_FOLLOW_UP_CONCURRENCY),
 });
 
 /** `--role=web` or `--role web` from the command line (it wins over BREAKGLASS_ROLE); anything else is refused. */

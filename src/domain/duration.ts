@@ -16,10 +16,7 @@ export function parseDuration(text: string): number | null {
   if (!match) return null;
   const parts = match.slice(1, 5);
   if (parts.every((part) => part === undefined)) return null;
-  const seconds = parts.reduce(
-    (total, part, index) => total + (part === undefined ? 0 : Number(part) * SECONDS_PER_UNIT[UNITS_LARGEST_FIRST[index]]),
-    0,
-  );
+  const seconds = parts.reduce((total, part, index) => total + (part === undefined ? 0 : Number(part) * SECONDS_PER_UNIT[UNITS_LARGEST_FIRST[index]]), 0);
   if (seconds <= 0 || seconds > MAX_DURATION_SECONDS) return null;
   return seconds;
 }

@@ -78,10 +78,18 @@ export function validateRequest(policy: Policy, input: RequestInput): ValidReque
 
   const durationSeconds = parseDuration(input.durationText);
   if (durationSeconds === null) {
-    return reject('bad_duration', 'duration', `\`${input.durationText}\` is not a duration. Use e.g. 45s, 30m, 2h or 1d (up to ${formatDuration(role.maxDurationSeconds)} for ${label(resource, role)}).`);
+    return reject(
+      'bad_duration',
+      'duration',
+      `\`${input.durationText}\` is not a duration. Use e.g. 45s, 30m, 2h or 1d (up to ${formatDuration(role.maxDurationSeconds)} for ${label(resource, role)}).`,
+    );
   }
   if (durationSeconds > role.maxDurationSeconds) {
-    return reject('too_long', 'duration', `${formatDuration(durationSeconds)} is longer than the ${formatDuration(role.maxDurationSeconds)} allowed for ${label(resource, role)}. Ask for ${formatDuration(role.maxDurationSeconds)} or less.`);
+    return reject(
+      'too_long',
+      'duration',
+      `${formatDuration(durationSeconds)} is longer than the ${formatDuration(role.maxDurationSeconds)} allowed for ${label(resource, role)}. Ask for ${formatDuration(role.maxDurationSeconds)} or less.`,
+    );
   }
 
   const ticket = input.ticket?.trim() || null;

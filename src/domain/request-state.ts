@@ -1,15 +1,6 @@
 /** The life of an access request. Every status change in the database goes through `assertTransition`, and
  * the UPDATE itself is conditional on the old status, so two racing actors cannot both move a request. */
-export type RequestState =
-  | 'PENDING'
-  | 'APPROVED'
-  | 'ACTIVE'
-  | 'REVOKING'
-  | 'EXPIRED'
-  | 'REVOKED'
-  | 'DENIED'
-  | 'FAILED'
-  | 'TIMED_OUT';
+export type RequestState = 'PENDING' | 'APPROVED' | 'ACTIVE' | 'REVOKING' | 'EXPIRED' | 'REVOKED' | 'DENIED' | 'FAILED' | 'TIMED_OUT';
 
 const allowedTransitions: Record<RequestState, readonly RequestState[]> = {
   // PENDING → TIMED_OUT when nobody decided within the policy's requestTtl.

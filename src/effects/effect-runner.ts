@@ -224,7 +224,7 @@ export class EffectRunner {
   /** Runs the handler; never throws. */
   private async deliver(effects: EffectRow[]): Promise<Outcome> {
     const kind = effects[0].kind;
-    const handler = Object.prototype.hasOwnProperty.call(this.o.handlers, kind) ? this.o.handlers[kind] : undefined;
+    const handler = Object.hasOwn(this.o.handlers, kind) ? this.o.handlers[kind] : undefined;
     const context = { pool: this.o.pool, kind, lane: effects[0].lane, ids: effects.map((e) => String(e.id)) };
     try {
       if (!handler) throw new GiveUp(`no handler for effect kind '${kind}' in pool '${this.o.pool}'`);

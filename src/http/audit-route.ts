@@ -83,10 +83,7 @@ function unauthorized(res: Response, challenge: string, message: string): void {
 }
 
 function badRequest(res: Response, message: string): void {
-  res
-    .status(400)
-    .type('text/plain')
-    .send(`${message}\nExample: GET /audit?since=30d&format=csv (also until=2026-11-01, request=BG-1042, actor=U123ABC)\n`);
+  res.status(400).type('text/plain').send(`${message}\nExample: GET /audit?since=30d&format=csv (also until=2026-11-01, request=BG-1042, actor=U123ABC)\n`);
 }
 
 function queryInput(req: Request): { ok: true; value: AuditExportInput } | { ok: false; message: string } {

@@ -42,9 +42,7 @@ export function migrationNames(dir: string): string[] {
 export class Readiness {
   private readonly expectedMigrations: string[];
 
-  constructor(
-    private readonly deps: { db: Db; redisReachable: (timeoutMs: number) => Promise<boolean>; logger: Logger; migrationsDir?: string },
-  ) {
+  constructor(private readonly deps: { db: Db; redisReachable: (timeoutMs: number) => Promise<boolean>; logger: Logger; migrationsDir?: string }) {
     // Read once: the code, and so the migrations it expects, does not change while the process runs.
     this.expectedMigrations = migrationNames(deps.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
   }

@@ -34,7 +34,10 @@ export function loadPolicy(filePath: string, env: NodeJS.ProcessEnv = process.en
 export function parsePolicy(yamlText: string, sourcePath: string, env: NodeJS.ProcessEnv = process.env): Policy {
   const document = parseDocument(yamlText, { uniqueKeys: true });
   if (document.errors.length > 0) {
-    throw new PolicyError(sourcePath, document.errors.map((error) => `${sourcePath}:${describeYamlError(error)}`));
+    throw new PolicyError(
+      sourcePath,
+      document.errors.map((error) => `${sourcePath}:${describeYamlError(error)}`),
+    );
   }
   let root: unknown;
   try {
@@ -100,12 +103,7 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
-function readMapping(
-  checker: Checker,
-  value: unknown,
-  path: string,
-  allowedKeys: readonly string[],
-): Record<string, unknown> | undefined {
+function readMapping(checker: Checker, value: unknown, path: string, allowedKeys: readonly string[]): Record<string, unknown> | undefined {
   if (!isMapping(value)) return report(checker, path, `expected a mapping (key: value), got ${describeValue(value)}`);
   for (const key of Object.keys(value)) {
     if (!allowedKeys.includes(key)) report(checker, childPath(path, key), unknownKeyMessage(key, allowedKeys));
@@ -228,12 +226,7 @@ function readTicketPattern(checker: Checker, value: unknown, path: string): RegE
   }
 }
 
-function readPrincipals(
-  checker: Checker,
-  value: unknown,
-  path: string,
-  options: { allowEveryone: boolean; allowGroups: boolean; allowEmpty?: boolean },
-): string[] | undefined {
+function readPrincipals(checker: Checker, value: unknown, path: string, options: { allowEveryone: boolean; allowGroups: boolean; allowEmpty?: boolean }): string[] | undefined {
   const entries = readList(checker, value, path);
   if (entries === undefined) return undefined;
   const principals: string[] = [];
@@ -247,12 +240,7 @@ function readPrincipals(
   return principals;
 }
 
-function readPrincipal(
-  checker: Checker,
-  value: unknown,
-  path: string,
-  options: { allowEveryone: boolean; allowGroups: boolean },
-): string | undefined {
+function readPrincipal(checker: Checker, value: unknown, path: string, options: { allowEveryone: boolean; allowGroups: boolean }): string | undefined {
   if (value === '*') {
     if (options.allowEveryone) return value;
     return report(checker, path, '"*" is not allowed here; name the people (U…) or user groups (S…)');
@@ -313,17 +301,11 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
   }
   const top = readMapping(checker, root, '', TOP_LEVEL_KEYS);
   if (!top) return undefined;
-  const defaults = top.defaults === undefined ? {} : readMapping(checker, top.defaults, 'defaults', DEFAULTS_KEYS) ?? {};
+  const defaults = top.defaults === undefined ? {} : (readMapping(checker, top.defaults, 'defaults', DEFAULTS_KEYS) ?? {});
   const settings = applySettings(BUILT_IN_SETTINGS, readSettings(checker, defaults, 'defaults'));
-  const requestTtlSeconds =
-    defaults.requestTtl === undefined
-      ? DEFAULT_REQUEST_TTL_SECONDS
-      : readDuration(checker, defaults.requestTtl, 'defaults.requestTtl');
+  const requestTtlSeconds = defaults.requestTtl === undefined ? DEFAULT_REQUEST_TTL_SECONDS : readDuration(checker, defaults.requestTtl, 'defaults.requestTtl');
   const identities = top.identities === undefined ? new Map<string, string>() : readIdentities(checker, top.identities);
-  const admins =
-    top.admins === undefined
-      ? []
-      : readPrincipals(checker, top.admins, 'admins', { allowEveryone: false, allowGroups: false, allowEmpty: true });
+  const admins = top.admins === undefined ? [] : readPrincipals(checker, top.admins, 'admins', { allowEveryone: false, allowGroups: false, allowEmpty: true });
   const revokeAlerts = readRevokeAlerts(checker, top.alerts);
   const resources = readResources(checker, top.resources, settings);
   if (requestTtlSeconds === undefined || !identities || !admins || !revokeAlerts || !resources) return undefined;
@@ -460,7 +442,11 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
     maxTotalSeconds: settings.extensionMaxTotalSeconds ?? settings.maxDurationSeconds,
   };
   if (checker.problems.length === problemsBefore && extension.maxTotalSeconds < settings.maxDurationSeconds) {
-    report(checker, childPath(path, 'extension.maxTotal'), `${formatDuration(extension.maxTotalSeconds)} is shorter than maxDuration (${formatDuration(settings.maxDurationSeconds)}); it caps the total including extensions, so it must be at least as long`);
+    report(
+      checker,
+      childPath(path, 'extension.maxTotal'),
+      `${formatDuration(extension.maxTotalSeconds)} is shorter than maxDuration (${formatDuration(settings.maxDurationSeconds)}); it caps the total including extensions, so it must be at least as long`,
+    );
   }
   if (checker.problems.length === problemsBefore && extension.approvals > 0) {
     reportUnreachableApprovals(checker, childPath(path, 'extension'), extension.approvals, approvers);
@@ -537,8 +523,7 @@ function readCommandProvider(checker: Checker, map: Record<string, unknown>, pat
   const revoke = map.revoke === undefined ? report(checker, at('revoke'), 'missing') : readCommandLine(checker, map.revoke, at('revoke'));
   const verify = map.verify === undefined || map.verify === null ? null : readCommandLine(checker, map.verify, at('verify'));
   const extend = map.extend === undefined || map.extend === null ? null : readCommandLine(checker, map.extend, at('extend'));
-  const timeoutSeconds =
-    map.timeout === undefined ? DEFAULT_COMMAND_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, at('timeout'));
+  const timeoutSeconds = map.timeout === undefined ? DEFAULT_COMMAND_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, at('timeout'));
   const env = map.env === undefined ? {} : readCommandEnvironment(checker, map.env, at('env'));
   if (!grant || !revoke || verify === undefined || extend === undefined || timeoutSeconds === undefined || !env) return undefined;
   return { type: 'command', grant, revoke, verify, extend, timeoutMs: timeoutSeconds * 1000, env };
@@ -602,8 +587,7 @@ function readWebhookProvider(checker: Checker, map: Record<string, unknown>, pat
   const url = readUrl(checker, map.url, childPath(path, 'url'), ['http:', 'https:']);
   const secretPath = childPath(path, 'secret');
   const secret = map.secret === undefined ? report(checker, secretPath, 'missing') : readText(checker, map.secret, secretPath, { sensitive: true });
-  const timeoutSeconds =
-    map.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, childPath(path, 'timeout'));
+  const timeoutSeconds = map.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, childPath(path, 'timeout'));
   if (url === undefined || secret === undefined || timeoutSeconds === undefined) return undefined;
   return { type: 'webhook', url, secret, timeoutMs: timeoutSeconds * 1000 };
 }

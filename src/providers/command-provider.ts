@@ -92,11 +92,7 @@ export class CommandProvider implements AccessProvider {
     // Nothing held: every action is its own process.
   }
 
-  private async runExpectingSuccess(
-    action: CommandAction,
-    template: readonly string[],
-    target: GrantTarget,
-  ): Promise<void> {
+  private async runExpectingSuccess(action: CommandAction, template: readonly string[], target: GrantTarget): Promise<void> {
     const { exitCode, stderr } = await this.run(action, template, target);
     if (exitCode !== 0) throw this.failure(action, `exited with code ${exitCode}`, stderr);
   }
@@ -118,12 +114,7 @@ export class CommandProvider implements AccessProvider {
       };
       let child: ChildProcess;
       try {
-        child = execFile(
-          executable,
-          args,
-          { env: this.environment(action, target), encoding: 'utf8', maxBuffer: MAX_OUTPUT_BYTES },
-          onFinished,
-        );
+        child = execFile(executable, args, { env: this.environment(action, target), encoding: 'utf8', maxBuffer: MAX_OUTPUT_BYTES }, onFinished);
       } catch (error) {
         // Thrown before anything ran, e.g. for a value with a NUL character (which no argv or environment can hold).
         reject(this.startFailure(action, executable, (error as NodeJS.ErrnoException).code));
@@ -150,11 +141,7 @@ export class CommandProvider implements AccessProvider {
   }
 
   /** The exit code of a command that ran to completion, or why there is none. */
-  private outcome(
-    action: CommandAction,
-    executable: string,
-    run: { error: ExecFileException | null; stderr: string; timedOut: boolean },
-  ): Finished | ProviderError {
+  private outcome(action: CommandAction, executable: string, run: { error: ExecFileException | null; stderr: string; timedOut: boolean }): Finished | ProviderError {
     const { error, stderr } = run;
     if (error === null) return { exitCode: 0, stderr };
     if (run.timedOut) {
@@ -189,25 +176,20 @@ export class CommandProvider implements AccessProvider {
       BREAKGLASS_REASON: target.reason,
       BREAKGLASS_TICKET: target.ticket ?? '',
       // One key per logical change: retries repeat it, and each extension to a new expiry gets its own.
-      BREAKGLASS_IDEMPOTENCY_KEY:
-        action === 'extend' ? `${target.requestId}:extend:${expiresAt}` : `${target.requestId}:${action}`,
+      BREAKGLASS_IDEMPOTENCY_KEY: action === 'extend' ? `${target.requestId}:extend:${expiresAt}` : `${target.requestId}:${action}`,
     };
   }
 
   private startFailure(action: CommandAction, executable: string, code: unknown): ProviderError {
     const program = JSON.stringify(this.scrub(executable));
     if (code === 'ENOENT') {
-      return new ProviderError(
-        `${action} command ${program} was not found (check the path, PATH and, for a script, its #! line)`,
-      );
+      return new ProviderError(`${action} command ${program} was not found (check the path, PATH and, for a script, its #! line)`);
     }
     if (code === 'EACCES') {
       return new ProviderError(`${action} command ${program} is not executable (permission denied)`);
     }
     if (code === 'ERR_INVALID_ARG_VALUE') {
-      return new ProviderError(
-        `${action} command ${program} could not be started: an argument or environment value contains a NUL character`,
-      );
+      return new ProviderError(`${action} command ${program} could not be started: an argument or environment value contains a NUL character`);
     }
     const reason = typeof code === 'string' ? code : 'unknown error';
     return new ProviderError(`${action} command ${program} could not be started (${reason})`);

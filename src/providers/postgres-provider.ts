@@ -30,16 +30,7 @@ const SCRAM_SALT_BYTES = 16;
 const pbkdf2Async = promisify(pbkdf2);
 
 /** Error codes that mean the target was not reached at all, as opposed to the target refusing something. */
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 
 /** Grants a database role on the target cluster: by direct role membership of the requester's login, or through
  * a temporary login created for the request. */
@@ -100,17 +91,13 @@ export class PostgresProvider implements AccessProvider {
       if (!existing.login) return; // no login, no membership and no sessions: nothing to take away
       if (existing.grant) {
         // Revoking a membership that is not there is a no-op (a WARNING), so this is idempotent.
-        await client
-          .query(`REVOKE ${escapeIdentifier(target.grant)} FROM ${escapeIdentifier(target.login)}`)
-          .catch((error: unknown) => {
-            // The role was dropped since we looked: its memberships went with it.
-            if (!(error instanceof DatabaseError && error.code === UNDEFINED_OBJECT)) throw error;
-          });
+        await client.query(`REVOKE ${escapeIdentifier(target.grant)} FROM ${escapeIdentifier(target.login)}`).catch((error: unknown) => {
+          // The role was dropped since we looked: its memberships went with it.
+          if (!(error instanceof DatabaseError && error.code === UNDEFINED_OBJECT)) throw error;
+        });
         // On PostgreSQL 16+ REVOKE only removes memberships granted by us; say so rather than report success.
         if (await hasDirectMembership(client, target.login, target.grant)) {
-          throw new ProviderError(
-            `role "${target.grant}" is still granted to "${target.login}" (granted by another role); revoke it by hand`,
-          );
+          throw new ProviderError(`role "${target.grant}" is still granted to "${target.login}" (granted by another role); revoke it by hand`);
         }
       }
       // Open sessions keep what they already have (e.g. after SET ROLE), so access only really ends when they
@@ -171,9 +158,7 @@ export class PostgresProvider implements AccessProvider {
     await this.withClient('extend', async (client) => {
       const existing = await findTemporaryLogin(client, username, target);
       if (!existing?.ours) throw new ProviderError(`temporary login "${username}" does not exist on the target`);
-      await client.query(
-        `ALTER ROLE ${escapeIdentifier(username)} VALID UNTIL ${escapeLiteral(target.expiresAt.toISOString())}`,
-      );
+      await client.query(`ALTER ROLE ${escapeIdentifier(username)} VALID UNTIL ${escapeLiteral(target.expiresAt.toISOString())}`);
     });
   }
 
@@ -215,11 +200,7 @@ export class PostgresProvider implements AccessProvider {
   }
 
   /** `secrets`: values besides the admin password that must not appear in messages (e.g. a new login's). */
-  private async withClient<T>(
-    action: string,
-    work: (client: PoolClient) => Promise<T>,
-    secrets: readonly string[] = [],
-  ): Promise<T> {
+  private async withClient<T>(action: string, work: (client: PoolClient) => Promise<T>, secrets: readonly string[] = []): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -233,9 +214,7 @@ export class PostgresProvider implements AccessProvider {
       if (error instanceof ProviderError) throw error;
       broken = !(error instanceof DatabaseError); // a socket or timeout problem: do not reuse this client
       const reason = this.describe(error, secrets);
-      throw new ProviderError(
-        broken ? `cannot reach the target database: ${reason}` : `target database refused to ${action}: ${reason}`,
-      );
+      throw new ProviderError(broken ? `cannot reach the target database: ${reason}` : `target database refused to ${action}: ${reason}`);
     } finally {
       client.release(broken);
     }
@@ -246,8 +225,7 @@ export class PostgresProvider implements AccessProvider {
     const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
     if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
     // Duck-typed: socket errors may come from another realm (e.g. under jest), where instanceof Error fails.
-    const rawMessage =
-      typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+    const rawMessage = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
     const message = typeof rawMessage === 'string' ? rawMessage : String(error);
     const line = message.split('\n')[0].slice(0, 200);
     const scrubbed = this.scrub(line, secrets);
@@ -307,10 +285,7 @@ function assertIdentifier(kind: 'login' | 'role', name: string): void {
 }
 
 async function roleExists(client: PoolClient, name: string): Promise<boolean> {
-  const result = await client.query<{ exists: boolean }>(
-    'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
-    [name],
-  );
+  const result = await client.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists', [name]);
   return result.rows[0].exists;
 }
 
@@ -354,11 +329,7 @@ async function dropRole(client: PoolClient, username: string): Promise<void> {
   }
 }
 
-async function existingRoles(
-  client: PoolClient,
-  login: string,
-  grant: string,
-): Promise<{ login: boolean; grant: boolean }> {
+async function existingRoles(client: PoolClient, login: string, grant: string): Promise<{ login: boolean; grant: boolean }> {
   const result = await client.query<{ login: boolean; grant: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS login,
             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) AS grant`,

@@ -53,11 +53,7 @@ export function signWebhookBody(secret: string, rawBody: string | Buffer): strin
 }
 
 /** For receivers: checks X-Breakglass-Signature against the raw body bytes as received, in constant time. */
-export function verifyWebhookSignature(
-  secret: string,
-  rawBody: string | Buffer,
-  header: string | string[] | null | undefined,
-): boolean {
+export function verifyWebhookSignature(secret: string, rawBody: string | Buffer, header: string | string[] | null | undefined): boolean {
   if (typeof header !== 'string' || !header.startsWith(SIGNATURE_PREFIX)) return false;
   const hex = header.slice(SIGNATURE_PREFIX.length);
   if (!/^[0-9a-f]{64}$/i.test(hex)) return false;
@@ -203,16 +199,18 @@ export class WebhookProvider implements AccessProvider {
     }
     if (response.status < 200 || response.status > 299) {
       const said = this.excerpt(text);
-      throw new ProviderError(
-        said.length > 0 ? `webhook answered ${response.status}: ${said}` : `webhook answered ${response.status}`,
-      );
+      throw new ProviderError(said.length > 0 ? `webhook answered ${response.status}: ${said}` : `webhook answered ${response.status}`);
     }
     return text;
   }
 
   /** One short line of what the receiver said; a receiver echoing our secret back must not put it in Slack. */
   private excerpt(text: string): string {
-    const line = text.split(this.options.secret).join('***').replace(/[\s\p{Cc}]+/gu, ' ').trim();
+    const line = text
+      .split(this.options.secret)
+      .join('***')
+      .replace(/[\s\p{Cc}]+/gu, ' ')
+      .trim();
     return line.length > MAX_BODY_EXCERPT_CHARS ? `${line.slice(0, MAX_BODY_EXCERPT_CHARS)}…` : line;
   }
 }

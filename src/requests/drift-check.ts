@@ -190,7 +190,12 @@ export class DriftCheck {
           select: { id: true },
         });
         if (reported) return 'reported_before';
-        await recordAudit(tx, { requestId: request.id, actor: SYSTEM_ACTOR, action: 'DRIFT_MISSING', details: { login: request.requesterLogin, grant: request.grantName, found: false } });
+        await recordAudit(tx, {
+          requestId: request.id,
+          actor: SYSTEM_ACTOR,
+          action: 'DRIFT_MISSING',
+          details: { login: request.requesterLogin, grant: request.grantName, found: false },
+        });
         return 'missing';
       });
     } catch (err) {
@@ -269,9 +274,7 @@ export class DriftCheck {
   private async *endedPages(since: Date): AsyncGenerator<AccessRequest[]> {
     let after: { endedAt: Date; id: string } | null = null;
     for (;;) {
-      const cursor: Prisma.AccessRequestWhereInput = after
-        ? { OR: [{ endedAt: { lt: after.endedAt } }, { endedAt: after.endedAt, id: { lt: after.id } }] }
-        : {};
+      const cursor: Prisma.AccessRequestWhereInput = after ? { OR: [{ endedAt: { lt: after.endedAt } }, { endedAt: after.endedAt, id: { lt: after.id } }] } : {};
       const page = await this.deps.db.accessRequest.findMany({
         where: { AND: [endedSince(since), cursor] },
         orderBy: [{ endedAt: 'desc' }, { id: 'desc' }],

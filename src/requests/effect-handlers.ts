@@ -26,7 +26,9 @@ export function providerEffectHandlers(deps: { db: Db; providers: ProviderRegist
       await deps.providers.get(request.resourceId).extend({ ...grantTarget(request), expiresAt });
     } catch (err) {
       deps.logger.warn({ err, requestId }, 'the target did not take the new expiry');
-      await deps.db.$transaction((tx) => recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTEND_ON_TARGET_FAILED', details: { error: failureText(err, { forAudit: true }) } }));
+      await deps.db.$transaction((tx) =>
+        recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'EXTEND_ON_TARGET_FAILED', details: { error: failureText(err, { forAudit: true }) } }),
+      );
     }
   }
 

@@ -42,8 +42,20 @@ export const effectsFor = {
   thread: (r: EffectSubject, notice: ThreadNotice): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'thread.notice', requestId: r.id, payload: notice }),
   summary: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `summary:${r.channelId}`, kind: 'channel.summary', requestId: r.id }),
   directMessage: (r: EffectSubject, message: DirectMessage): NewEffect => ({ pool: 'slack', lane: `dm:${r.requesterId}`, kind: 'dm.requester', requestId: r.id, payload: message }),
-  extensionPost: (r: EffectSubject, extensionId: string): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'extension.post', requestId: r.id, payload: { extensionId } }),
-  extensionRefresh: (r: EffectSubject, extensionId: string): NewEffect => ({ pool: 'slack', lane: `extension:${extensionId}`, kind: 'extension.refresh', requestId: r.id, payload: { extensionId } }),
+  extensionPost: (r: EffectSubject, extensionId: string): NewEffect => ({
+    pool: 'slack',
+    lane: `thread:${r.id}`,
+    kind: 'extension.post',
+    requestId: r.id,
+    payload: { extensionId },
+  }),
+  extensionRefresh: (r: EffectSubject, extensionId: string): NewEffect => ({
+    pool: 'slack',
+    lane: `extension:${extensionId}`,
+    kind: 'extension.refresh',
+    requestId: r.id,
+    payload: { extensionId },
+  }),
   revokeAlert: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `alert:${r.id}`, kind: 'revoke.alert', requestId: r.id }),
   /** The drift check found access back on the target after its request ended: the thread and the security channel
    * hear it. */
@@ -56,7 +68,13 @@ export const effectsFor = {
   }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
   grant: (r: EffectSubject): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.grant', requestId: r.id }),
-  extendOnTarget: (r: EffectSubject, expiresAt: Date): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.extend', requestId: r.id, payload: { expiresAt: expiresAt.toISOString() } }),
+  extendOnTarget: (r: EffectSubject, expiresAt: Date): NewEffect => ({
+    pool: 'provider',
+    lane: `access:${r.id}`,
+    kind: 'access.extend',
+    requestId: r.id,
+    payload: { expiresAt: expiresAt.toISOString() },
+  }),
   scheduleExpiry: (r: EffectSubject, at: Date): NewEffect => ({ pool: 'jobs', lane: `jobs:${r.id}`, kind: 'expiry.schedule', requestId: r.id, payload: { at: at.toISOString() } }),
   scheduleReminder: (r: EffectSubject, at: Date, expiresAt: Date): NewEffect => ({
     pool: 'jobs',

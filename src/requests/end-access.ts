@@ -117,7 +117,7 @@ export class EndAccess {
       request = await this.deps.db.accessRequest.findUnique({ where: { id: requestId } });
       if (!moved && request?.status !== 'REVOKING') return {};
     }
-    if (!request || request.status !== 'REVOKING') return {};
+    if (request?.status !== 'REVOKING') return {};
     await this.revokeOnTarget(request);
     return {};
   }
@@ -168,7 +168,11 @@ export class EndAccess {
     const requestId = request.id;
     const { afterFailures } = this.deps.policy.revokeAlerts;
     const attempts = await this.deps.store.transaction(async (tx) => {
-      const updated = await tx.accessRequest.update({ where: { id: requestId }, data: { revokeAttempts: { increment: 1 }, lastRevokeError: error }, select: { revokeAttempts: true } });
+      const updated = await tx.accessRequest.update({
+        where: { id: requestId },
+        data: { revokeAttempts: { increment: 1 }, lastRevokeError: error },
+        select: { revokeAttempts: true },
+      });
       await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'REVOKE_FAILED', details: { error, attempt: updated.revokeAttempts } });
       if (updated.revokeAttempts >= afterFailures) {
         const marked = await tx.accessRequest.updateMany({ where: { id: requestId, revokeFailingSince: null }, data: { revokeFailingSince: new Date() } });

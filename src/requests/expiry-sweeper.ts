@@ -115,7 +115,10 @@ export class ExpirySweeper {
       const batch = await this.revokeDue(ownId, now, (claimed, claimedUpTo) => {
         for (const request of claimed) {
           claimedIds.push(request.id);
-          this.inFlight.set(request.id, announced.then((all) => all.get(request.id)));
+          this.inFlight.set(
+            request.id,
+            announced.then((all) => all.get(request.id)),
+          );
         }
         this.planFollowOn(claimedUpTo);
       });
@@ -185,16 +188,19 @@ export class ExpirySweeper {
         this.releaseIdleWaiters();
         return;
       }
-      this.followOnTimer = setTimeout(() => {
-        this.followOnTimer = null;
-        if (!this.stopped) {
-          // Failures are recorded by the sweep itself; their own jobs retry them. Started before the plan is
-          // cleared, so the process never looks idle in between.
-          void this.sweep(null);
-        }
-        this.followOnPlanned = false;
-        this.releaseIdleWaiters();
-      }, Math.max(0, nextDue - Date.now()));
+      this.followOnTimer = setTimeout(
+        () => {
+          this.followOnTimer = null;
+          if (!this.stopped) {
+            // Failures are recorded by the sweep itself; their own jobs retry them. Started before the plan is
+            // cleared, so the process never looks idle in between.
+            void this.sweep(null);
+          }
+          this.followOnPlanned = false;
+          this.releaseIdleWaiters();
+        },
+        Math.max(0, nextDue - Date.now()),
+      );
     };
     plan().catch((err) => {
       this.followOnPlanned = false;
@@ -256,7 +262,7 @@ export class ExpirySweeper {
           await Promise.all(
             ours.map(async (request) => {
               const provider = providers.get(request.id)!;
-              const keptOnTargetFor = provider.sharing === 'login' ? heldBy.get(request.id) ?? null : null;
+              const keptOnTargetFor = provider.sharing === 'login' ? (heldBy.get(request.id) ?? null) : null;
               try {
                 if (keptOnTargetFor === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, grantTarget(request)));
                 revoked.push({ request, keptOnTargetFor });

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Prisma, type AccessRequest, type Extension } from '../db/prisma';
 import { quorumReached } from '../domain/approval-rules';
 import { formatDuration } from '../domain/duration';
-import { checkExtensionApproval, checkExtensionAsk, checkExtensionDenial, extensionAlreadyApproved, extensionNotPending, reminderTime, type ExtensionStatus } from '../domain/extension-rules';
+import {
+  checkExtensionApproval,
+  checkExtensionAsk,
+  checkExtensionDenial,
+  extensionAlreadyApproved,
+  extensionNotPending,
+  reminderTime,
+  type ExtensionStatus,
+} from '../domain/extension-rules';
 import type { ExtensionView } from '../domain/extension-view';
 import type { Outcome } from '../domain/outcome';
 import { humanRequestId, type RequestView } from '../domain/request-view';
@@ -61,7 +69,11 @@ export class Extensions {
     if (expiresAt.getTime() <= request.expiresAt.getTime()) return { ok: false, code: 'not_later', message: 'An extension must end later than the access does now.' };
     const maxTotalSeconds = findRole(this.deps.policy, request.resourceId, request.roleId)?.role.extension.maxTotalSeconds ?? request.durationSeconds;
     if (expiresAt.getTime() - request.grantedAt.getTime() > maxTotalSeconds * 1000) {
-      return { ok: false, code: 'too_long', message: `That would make ${humanRequestId(request.number)} longer than ${formatDuration(maxTotalSeconds)} in total, the most this role allows.` };
+      return {
+        ok: false,
+        code: 'too_long',
+        message: `That would make ${humanRequestId(request.number)} longer than ${formatDuration(maxTotalSeconds)} in total, the most this role allows.`,
+      };
     }
     const extended = await this.deps.store.transaction((tx) => this.moveExpiryIn(tx, request, expiresAt, actorId, {}, [effectsFor.refresh(request), effectsFor.home(request)]));
     if (!extended) return changedMeanwhile;
@@ -107,9 +119,21 @@ export class Extensions {
       const extensionId = randomUUID();
       const notice = effectsFor.thread(request, { notice: 'extended', actorId, extendBySeconds: check.extendBySeconds });
       const applied = await store.transaction(async (tx) => {
-        if (!(await this.moveExpiryIn(tx, request, check.newExpiresAt, actorId, { extensionId, approvals: 0 }, [effectsFor.refresh(request), notice, effectsFor.home(request)]))) return false;
+        if (!(await this.moveExpiryIn(tx, request, check.newExpiresAt, actorId, { extensionId, approvals: 0 }, [effectsFor.refresh(request), notice, effectsFor.home(request)])))
+          return false;
         await tx.extension.create({
-          data: { id: extensionId, requestId, requestedBy: actorId, extendBySeconds: check.extendBySeconds, status: 'APPLIED', requiredApprovals: 0, decidedAt: new Date(), decidedBy: actorId, fromExpiresAt: request.expiresAt, toExpiresAt: check.newExpiresAt },
+          data: {
+            id: extensionId,
+            requestId,
+            requestedBy: actorId,
+            extendBySeconds: check.extendBySeconds,
+            status: 'APPLIED',
+            requiredApprovals: 0,
+            decidedAt: new Date(),
+            decidedBy: actorId,
+            fromExpiresAt: request.expiresAt,
+            toExpiresAt: check.newExpiresAt,
+          },
         });
         return true;
       });
@@ -122,7 +146,12 @@ export class Extensions {
     try {
       extensionId = await store.transaction(async (tx) => {
         const created = await tx.extension.create({ data: { requestId, requestedBy: actorId, extendBySeconds: check.extendBySeconds, requiredApprovals: required } });
-        await recordAudit(tx, { requestId, actor: actorId, action: 'EXTENSION_REQUESTED', details: { extensionId: created.id, extendBySeconds: check.extendBySeconds, approvalsRequired: required } });
+        await recordAudit(tx, {
+          requestId,
+          actor: actorId,
+          action: 'EXTENSION_REQUESTED',
+          details: { extensionId: created.id, extendBySeconds: check.extendBySeconds, approvalsRequired: required },
+        });
         queueEffects(tx, [effectsFor.extensionPost(request, created.id)]);
         return created.id;
       });
@@ -140,7 +169,12 @@ export class Extensions {
       return { ok: false, code: 'post_failed', message: `I could not post the extension request in ${humanId}'s thread, so nothing was asked. Try again in a moment.` };
     }
     const approvals = required === 1 ? '1 approval' : `${required} approvals`;
-    return { ok: true, view: reads.toView(request), applied: false, message: `Asked for ${more} more on ${humanId}; it needs ${approvals} in the request's thread. I will DM you the outcome.` };
+    return {
+      ok: true,
+      view: reads.toView(request),
+      applied: false,
+      message: `Asked for ${more} more on ${humanId}; it needs ${approvals} in the request's thread. I will DM you the outcome.`,
+    };
   }
 
   async approve(extensionId: string, actorId: string): Promise<Outcome<{ view: RequestView; extension: ExtensionView; applied: boolean }, string>> {
@@ -170,7 +204,12 @@ export class Extensions {
           const current = await tx.extension.findUniqueOrThrow({ where: { id: extensionId } });
           throw new Refused(extensionNotPending(current.status));
         }
-        await recordAudit(tx, { requestId: request.id, actor: actorId, action: 'EXTENSION_APPROVAL_RECORDED', details: { extensionId, approvals: after.approvalCount, required: after.requiredApprovals } });
+        await recordAudit(tx, {
+          requestId: request.id,
+          actor: actorId,
+          action: 'EXTENSION_APPROVAL_RECORDED',
+          details: { extensionId, approvals: after.approvalCount, required: after.requiredApprovals },
+        });
         if (!quorumReached(after.approvalCount, after.requiredApprovals)) {
           queueEffects(tx, [effectsFor.extensionRefresh(request, extensionId)]);
           return;
@@ -215,7 +254,12 @@ export class Extensions {
         include: { request: true },
       });
       if (!closed) return;
-      await recordAudit(tx, { requestId: closed.requestId, actor: SYSTEM_ACTOR, action: 'EXTENSION_CANCELLED', details: { extensionId, reason: 'the request in the thread could not be posted' } });
+      await recordAudit(tx, {
+        requestId: closed.requestId,
+        actor: SYSTEM_ACTOR,
+        action: 'EXTENSION_CANCELLED',
+        details: { extensionId, reason: 'the request in the thread could not be posted' },
+      });
       const answeredInPlace = Date.now() - closed.createdAt.getTime() < ANSWER_WAIT_MS;
       queueEffects(tx, [...(answeredInPlace ? [] : [effectsFor.directMessage(closed.request, { message: 'extension_outcome', extensionId })]), effectsFor.home(closed.request)]);
     });
@@ -243,7 +287,14 @@ export class Extensions {
 
   /** The database half of an extension, conditional on the expiry not having moved, with its audit event; the
    * target's own expiry, the expiry job and a reminder for the new end follow as effects. */
-  private async moveExpiryIn(tx: StoreTransaction, request: AccessRequest, expiresAt: Date, actorId: string, details: Record<string, unknown>, shownEffects: NewEffect[]): Promise<boolean> {
+  private async moveExpiryIn(
+    tx: StoreTransaction,
+    request: AccessRequest,
+    expiresAt: Date,
+    actorId: string,
+    details: Record<string, unknown>,
+    shownEffects: NewEffect[],
+  ): Promise<boolean> {
     const previous = request.expiresAt!;
     const updated = await tx.accessRequest.updateMany({ where: { id: request.id, status: 'ACTIVE', expiresAt: previous }, data: { expiresAt, reminderSentAt: null } });
     if (updated.count === 0) return false;

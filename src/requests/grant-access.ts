@@ -25,12 +25,17 @@ type GrantOutcome = { granted: false } | { granted: true; credentials?: Credenti
  * that has ended, and a grant that could not be recorded is revoked on the spot.
  */
 export class GrantAccess {
-  constructor(private readonly deps: Pick<RequestDeps, 'db' | 'policy' | 'providers' | 'store' | 'reads' | 'expiry' | 'logger'> & { housekeeping: Housekeeping; credentials: CredentialsCourier }) {}
+  constructor(
+    private readonly deps: Pick<RequestDeps, 'db' | 'policy' | 'providers' | 'store' | 'reads' | 'expiry' | 'logger'> & {
+      housekeeping: Housekeeping;
+      credentials: CredentialsCourier;
+    },
+  ) {}
 
   async grant(requestId: string): Promise<void> {
     const { reads, housekeeping, logger } = this.deps;
     const request = await reads.findRequest(requestId);
-    if (!request || request.status !== 'APPROVED' || !request.expiresAt) return;
+    if (request?.status !== 'APPROVED' || !request.expiresAt) return;
     let outcome: GrantOutcome;
     try {
       // The expiry job first, so a grant is always followed by its revocation, even after a crash mid-grant.
@@ -97,7 +102,14 @@ export class GrantAccess {
         return { granted: false };
       }
       await tx.grant.create({
-        data: { requestId, resourceId: request.resourceId, roleId: request.roleId, login: credentials?.username ?? request.requesterLogin, grantedAt, expiresAt: current.expiresAt },
+        data: {
+          requestId,
+          resourceId: request.resourceId,
+          roleId: request.roleId,
+          login: credentials?.username ?? request.requesterLogin,
+          grantedAt,
+          expiresAt: current.expiresAt,
+        },
       });
       return { granted: true, credentials };
     });

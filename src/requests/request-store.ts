@@ -36,9 +36,7 @@ export interface Transition {
 }
 
 /** An expiry sweep's outcome for one request it claimed. */
-export type SweptRequest =
-  | { request: AccessRequest; revoked: true; keptOnTargetFor: string | null }
-  | { request: AccessRequest; revoked: false };
+export type SweptRequest = { request: AccessRequest; revoked: true; keptOnTargetFor: string | null } | { request: AccessRequest; revoked: false };
 
 /** A transaction of the store: changes made through it are committed with their audit events and effects. */
 export type StoreTransaction = Prisma.TransactionClient;
@@ -119,7 +117,12 @@ export class RequestStore {
       const { request } = outcome;
       if (!outcome.revoked) return { id: request.id, status: 'REVOKING', action: 'EXPIRY_REACHED', details: { from: [request.status], to: 'REVOKING' } };
       const kept = outcome.keptOnTargetFor !== null ? { keptOnTargetFor: outcome.keptOnTargetFor } : {};
-      return { id: request.id, status: 'EXPIRED', action: 'EXPIRED', details: { from: [request.status], to: 'EXPIRED', login: request.requesterLogin, grant: request.grantName, ...kept } };
+      return {
+        id: request.id,
+        status: 'EXPIRED',
+        action: 'EXPIRED',
+        details: { from: [request.status], to: 'EXPIRED', login: request.requesterLogin, grant: request.grantName, ...kept },
+      };
     });
     const at = endedAt.toISOString();
     const moved = await tx.$queryRaw<Array<{ id: string }>>`

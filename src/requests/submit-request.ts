@@ -78,7 +78,15 @@ export class SubmitRequest {
           requestId: request.id,
           actor: input.requesterId,
           action: 'REQUESTED',
-          details: { resource: request.resourceId, role: request.roleId, durationSeconds: request.durationSeconds, ticket: request.ticket, reason: request.reason, login, channel: input.channelId },
+          details: {
+            resource: request.resourceId,
+            role: request.roleId,
+            durationSeconds: request.durationSeconds,
+            ticket: request.ticket,
+            reason: request.reason,
+            login,
+            channel: input.channelId,
+          },
         });
         queueEffects(tx, [effectsFor.postRequest(request), effectsFor.home(request)]);
         return request;
@@ -102,7 +110,11 @@ export class SubmitRequest {
       (current) => current.messageTs !== null || current.status !== 'PENDING',
     );
     if (view.status === 'FAILED') {
-      return { ok: false, code: 'post_failed', message: `I could not post the approval request in <#${input.channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.` };
+      return {
+        ok: false,
+        code: 'post_failed',
+        message: `I could not post the approval request in <#${input.channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.`,
+      };
     }
     return { ok: true, view };
   }

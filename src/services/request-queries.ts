@@ -55,7 +55,10 @@ export class RequestQueries {
       this.viewer(userId),
       this.deps.db.accessRequest.findMany({ where: { status: { in: OPEN_STATES } }, select: factsSelect, orderBy: { number: 'desc' } }),
     ]);
-    return this.page(rows.filter((row) => canSee(this.deps.policy, viewer, row)), limit);
+    return this.page(
+      rows.filter((row) => canSee(this.deps.policy, viewer, row)),
+      limit,
+    );
   }
 
   /** A request and its audit events, oldest first, if this user may see it. */
@@ -99,8 +102,14 @@ export class RequestQueries {
       policy.admins.includes(userId) ? this.allActive(limits.allActive) : Promise.resolve(null),
     ]);
     const toApprove = pending.filter((row) => awaitsApprovalFrom(policy, viewer, { ...row, approvedBy: row.approvals.map((a) => a.approverId) }));
-    const myAccess = await this.page(mine.filter((row) => HOLDING_STATES.includes(row.status)), limits.myAccess);
-    const myPending = await this.page(mine.filter((row) => row.status === 'PENDING'), limits.myPending);
+    const myAccess = await this.page(
+      mine.filter((row) => HOLDING_STATES.includes(row.status)),
+      limits.myAccess,
+    );
+    const myPending = await this.page(
+      mine.filter((row) => row.status === 'PENDING'),
+      limits.myPending,
+    );
     const approvals = await this.page(toApprove, limits.toApprove);
     const recent = await this.viewsOf(recentRows);
     const allActive = adminRows ? { items: await this.viewsOf(adminRows.rows), total: adminRows.total } : null;

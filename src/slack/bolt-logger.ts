@@ -8,10 +8,12 @@ const BODY_ECHO = /^http request (body|result):/;
 /** Bolt logs through pino, so its lines get the same redaction and JSON shape as ours. */
 export function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO;
-  const write = (method: 'debug' | 'info' | 'warn' | 'error') => (...msg: unknown[]) => {
-    const text = msg.map((part) => (part instanceof Error ? part.message : typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
-    if (!BODY_ECHO.test(text)) logger[method](text);
-  };
+  const write =
+    (method: 'debug' | 'info' | 'warn' | 'error') =>
+    (...msg: unknown[]) => {
+      const text = msg.map((part) => (part instanceof Error ? part.message : typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
+      if (!BODY_ECHO.test(text)) logger[method](text);
+    };
   return {
     debug: write('debug'),
     info: write('info'),

@@ -18,7 +18,11 @@ interface Run {
 /** Runs a command to its end in `cwd` with exactly the environment given (plus PATH). */
 function run(command: string, args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? mkdtempSync(path.join(tmpdir(), 'bg-audit-cli-')), env: { PATH: process.env.PATH, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? mkdtempSync(path.join(tmpdir(), 'bg-audit-cli-')),
+      env: { PATH: process.env.PATH, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -150,7 +154,10 @@ describe('npm run audit -- export', () => {
     const result = await audit(['export', '--since', '60d', '--until', '12h', '--format', 'json', '--output', path.join(dir, 'audit.jsonl')], { cwd: dir });
     expect(result).toMatchObject({ code: 0, stdout: '' });
     expect(result.stderr).toBe(`audit: wrote 3 events to ${path.join(dir, 'audit.jsonl')}\n`);
-    const rows = readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    const rows = readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(rows.map((row) => [row.seq, row.actor])).toEqual([
       [1, 'U0ALICE'],
       [2, 'U0BOB'],
@@ -176,7 +183,12 @@ describe('the npm script', () => {
       env: { DATABASE_URL: process.env.TEST_DATABASE_URL, HOME: process.env.HOME },
     });
     expect(result.code).toBe(0);
-    expect(result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).seq)).toEqual([2, 3, 4]);
+    expect(
+      result.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).seq),
+    ).toEqual([2, 3, 4]);
     const verify = await run('npm', ['run', '-s', 'audit', '--', 'verify'], { cwd: ROOT, env: { DATABASE_URL: process.env.TEST_DATABASE_URL, HOME: process.env.HOME } });
     expect(verify.code).toBe(0);
     expect(verify.stdout).toContain('Audit chain intact: 4 events checked');

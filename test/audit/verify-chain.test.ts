@@ -158,7 +158,9 @@ describe('verifyAuditChain', () => {
     await tenEvents();
     await tamper(db, 'DELETE FROM "AuditEvent" WHERE seq = 1');
     const result = await verifyAuditChain(db);
-    expect(result.problems).toEqual([expect.objectContaining({ kind: 'missing-events', seq: 2, message: 'event seq 1 is missing before seq 2 (the start of the chain): deleted' })]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({ kind: 'missing-events', seq: 2, message: 'event seq 1 is missing before seq 2 (the start of the chain): deleted' }),
+    ]);
   });
 
   it('finds deleted last rows through the chain head', async () => {
@@ -167,7 +169,11 @@ describe('verifyAuditChain', () => {
     const result = await verifyAuditChain(db);
     expect(result).toMatchObject({ ok: false, eventsChecked: 7, problemCount: 1 });
     expect(result.problems).toEqual([
-      expect.objectContaining({ kind: 'chain-end-removed', seq: 10, message: expect.stringContaining('3 events (seq 8–10) are missing after seq 7 (the head says the chain ends at seq 10)') }),
+      expect.objectContaining({
+        kind: 'chain-end-removed',
+        seq: 10,
+        message: expect.stringContaining('3 events (seq 8–10) are missing after seq 7 (the head says the chain ends at seq 10)'),
+      }),
     ]);
   });
 
@@ -175,7 +181,9 @@ describe('verifyAuditChain', () => {
     await tenEvents();
     await tamper(db, 'DELETE FROM "AuditEvent"');
     const result = await verifyAuditChain(db);
-    expect(result.problems).toEqual([expect.objectContaining({ kind: 'chain-end-removed', message: expect.stringContaining('10 events (seq 1–10) are missing and no event is left') })]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({ kind: 'chain-end-removed', message: expect.stringContaining('10 events (seq 1–10) are missing and no event is left') }),
+    ]);
   });
 
   it('finds a head that does not match the last event, and a missing head', async () => {

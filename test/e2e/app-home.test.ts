@@ -41,7 +41,11 @@ const mentions = (blocks: AnyBlock[] | null, request: { number: number }) => new
 /** The first Home published for `userId` after call number `after` that satisfies `wanted`. */
 async function homePublished(userId: string, after: number, wanted: (home: Home) => boolean, what: string): Promise<Home> {
   const call = await waitFor(
-    () => harness.slack.callsOf('views.publish').slice(after).find((c) => c.args.user_id === userId && c.args.view?.type === 'home' && wanted(c.args.view)),
+    () =>
+      harness.slack
+        .callsOf('views.publish')
+        .slice(after)
+        .find((c) => c.args.user_id === userId && c.args.view?.type === 'home' && wanted(c.args.view)),
     `${userId}'s Home to show ${what}`,
   );
   return call.args.view;
@@ -178,7 +182,12 @@ describe('acting from the App Home', () => {
     await clickInHome(GROUP_LEAD, ActionIds.approve, request.id);
     await homePublished(GROUP_LEAD, publishes, (h) => text(h.blocks.slice(0, 1)).includes('that completes the approvals'), 'the answer');
     await statusBecomes(harness, request.id, 'ACTIVE');
-    const requesterHome = await homePublished(REQUESTER, publishes, (h) => buttonValue(section(h, 'Your active access')!, ActionIds.finishAccess) !== undefined && text(h.blocks).includes(request.id), 'the new access');
+    const requesterHome = await homePublished(
+      REQUESTER,
+      publishes,
+      (h) => buttonValue(section(h, 'Your active access')!, ActionIds.finishAccess) !== undefined && text(h.blocks).includes(request.id),
+      'the new access',
+    );
     expect(mentions(section(requesterHome, 'Your active access'), request)).toBe(true);
     await homePublished(ADMIN, publishes, (h) => mentions(section(h, 'All active access'), request), 'the new access');
 
@@ -211,7 +220,12 @@ describe('republishing after state changes', () => {
       await homePublished(approver, publishes, (h) => mentions(section(h, 'Waiting for your approval'), request), 'the new request');
     }
     await homePublished(REQUESTER, publishes, (h) => mentions(section(h, 'Your requests waiting for approval'), request), 'the new request');
-    expect(harness.slack.callsOf('views.publish').slice(publishes).some((call) => call.args.user_id === OUTSIDER)).toBe(false);
+    expect(
+      harness.slack
+        .callsOf('views.publish')
+        .slice(publishes)
+        .some((call) => call.args.user_id === OUTSIDER),
+    ).toBe(false);
 
     await harness.click(ActionIds.approve, APPROVER1, request);
     await statusBecomes(harness, request.id, 'ACTIVE');

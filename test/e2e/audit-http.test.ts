@@ -18,8 +18,7 @@ describe('GET /audit', () => {
   };
   let harness: BotHarness | undefined;
 
-  const get = (query: string, authorization?: string) =>
-    fetch(`http://127.0.0.1:${harness!.port}/audit${query}`, { headers: authorization ? { authorization } : {} });
+  const get = (query: string, authorization?: string) => fetch(`http://127.0.0.1:${harness!.port}/audit${query}`, { headers: authorization ? { authorization } : {} });
 
   afterEach(async () => {
     await harness?.stop();
@@ -78,7 +77,10 @@ describe('GET /audit', () => {
     const json = await get('?since=1h&format=json', bearer);
     expect(json.status).toBe(200);
     expect(json.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
-    const rows = (await json.text()).trimEnd().split('\n').map((line) => JSON.parse(line));
+    const rows = (await json.text())
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(rows.map((row) => row.seq)).toEqual(rows.map((_, index) => index + 1));
     expect(new Set(rows.map((row) => row.request))).toEqual(new Set([`BG-${first.number}`, `BG-${second.number}`]));
     const verified = await verifyAuditChain(harness.db);
@@ -87,7 +89,10 @@ describe('GET /audit', () => {
 
     // until in the past, and an actor filter.
     expect(await (await get('?since=1h&until=30m&format=json', bearer)).text()).toBe('');
-    const byApprover = (await (await get(`?since=1h&actor=${APPROVER1}`, bearer)).text()).trimEnd().split('\n').map((line) => JSON.parse(line));
+    const byApprover = (await (await get(`?since=1h&actor=${APPROVER1}`, bearer)).text())
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(byApprover.map((row) => [row.actor, row.action, row.request])).toEqual([
       [APPROVER1, 'APPROVAL_RECORDED', `BG-${first.number}`],
       [APPROVER1, 'QUORUM_REACHED', `BG-${first.number}`],

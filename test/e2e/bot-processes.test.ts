@@ -56,7 +56,11 @@ async function requestThrough(bot: BotProcess, text: string) {
   const posted = slack.callsOf('chat.postMessage').length;
   await bot.sender.slashCommand({ userId: REQUESTER, channelId: CHANNEL, text });
   const message = await waitFor(
-    () => slack.callsOf('chat.postMessage').slice(posted).find((call) => buttonValue(call.args.blocks ?? [], ActionIds.approve)),
+    () =>
+      slack
+        .callsOf('chat.postMessage')
+        .slice(posted)
+        .find((call) => buttonValue(call.args.blocks ?? [], ActionIds.approve)),
     'the approval message',
   );
   const id = buttonValue(message.args.blocks, ActionIds.approve)!;
@@ -86,7 +90,10 @@ describe('two bot processes at once', () => {
     expect(await target.hasRole(login, target.name('write'))).toBe(false);
     const actions = await actionsOf(request.id);
     expect(actions).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXPIRED']);
-    await waitFor(() => slack.callsOf('chat.postMessage').some((call) => !call.args.thread_ts && String(call.args.text).startsWith(`Audit summary BG-${request.number}:`)), 'the audit summary');
+    await waitFor(
+      () => slack.callsOf('chat.postMessage').some((call) => !call.args.thread_ts && String(call.args.text).startsWith(`Audit summary BG-${request.number}:`)),
+      'the audit summary',
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(slack.callsOf('chat.postMessage').filter((call) => !call.args.thread_ts && String(call.args.text).startsWith(`Audit summary BG-${request.number}:`))).toHaveLength(1);
     await Promise.all([first.stop(), second.stop()]);

@@ -71,7 +71,10 @@ describe('Slack rate-limiting an approval', () => {
     await waitFor(() => deliveredChannelSummaries(harness.slack, CHANNEL, request.number).length >= 1, `the audit summary of BG-${request.number} in ${CHANNEL}`, 30_000);
     await waitFor(
       () => {
-        const last = harness.slack.deliveredCallsOf('chat.update').filter((call) => call.args.ts === messageTs).at(-1);
+        const last = harness.slack
+          .deliveredCallsOf('chat.update')
+          .filter((call) => call.args.ts === messageTs)
+          .at(-1);
         return last && buttonValue(last.args.blocks ?? [], ActionIds.approve) === undefined && buttonValue(last.args.blocks ?? [], ActionIds.revokeNow) === undefined;
       },
       `the request message to show BG-${request.number} ended (no Approve or Revoke now button)`,

@@ -109,7 +109,10 @@ export class MassExpiryWorld {
     const response = await this.harness.sender.slashCommand({ userId, channelId, text: `team-console operator 1h - ${reason}` });
     if (response.status !== 200) throw new Error(`/breakglass for ${userId} answered ${response.status}`);
     const message = await waitFor(
-      () => this.slack.callsOf('chat.postMessage').find((call) => call.args.channel === channelId && !call.args.thread_ts && buttonValue(call.args.blocks ?? [], ActionIds.approve) && textOf(call.args).includes(reason)),
+      () =>
+        this.slack
+          .callsOf('chat.postMessage')
+          .find((call) => call.args.channel === channelId && !call.args.thread_ts && buttonValue(call.args.blocks ?? [], ActionIds.approve) && textOf(call.args).includes(reason)),
       `the approval message of ${reason}`,
     );
     const id = buttonValue(message.args.blocks, ActionIds.approve)!;
@@ -138,7 +141,13 @@ export class MassExpiryWorld {
   }
 
   async startProcess(): Promise<BotProcess> {
-    const bot = new BotProcess({ policyYaml: this.policyYaml, slackApiUrl: this.slack.url, queueName: this.harness.queueName, responseUrl: () => this.slack.responseUrl(), env: TAKEOVER_ENV });
+    const bot = new BotProcess({
+      policyYaml: this.policyYaml,
+      slackApiUrl: this.slack.url,
+      queueName: this.harness.queueName,
+      responseUrl: () => this.slack.responseUrl(),
+      env: TAKEOVER_ENV,
+    });
     this.processes.push(bot);
     return bot.start();
   }
@@ -146,11 +155,7 @@ export class MassExpiryWorld {
   /** All expired in the database and revoked on the target (what the first process must get done before it goes). */
   async waitAllExpired(): Promise<void> {
     const ids = this.grants.map((grant) => grant.id);
-    await waitFor(
-      async () => (await this.db.accessRequest.count({ where: { id: { in: ids }, status: 'EXPIRED' } })) === GRANTS,
-      `all ${GRANTS} requests to be EXPIRED`,
-      30_000,
-    );
+    await waitFor(async () => (await this.db.accessRequest.count({ where: { id: { in: ids }, status: 'EXPIRED' } })) === GRANTS, `all ${GRANTS} requests to be EXPIRED`, 30_000);
     await waitFor(() => this.webhook.granted.size === 0, 'every grant revoked on the target');
   }
 

@@ -79,17 +79,32 @@ describe('the core flow on a real PostgreSQL role', () => {
     await harness.slack.waitForCall('chat.postMessage', (args) => args.channel === `D${REQUESTER}` && args.text.includes('is active'));
 
     // The BullMQ job revokes at expiry; nobody clicks anything.
-    const ended = await waitFor(async () => {
-      const current = await harness.request(request.id);
-      return current.status === 'EXPIRED' ? current : null;
-    }, 'the request to expire', 15_000);
+    const ended = await waitFor(
+      async () => {
+        const current = await harness.request(request.id);
+        return current.status === 'EXPIRED' ? current : null;
+      },
+      'the request to expire',
+      15_000,
+    );
     expect(await target.hasRole(login, writeRole)).toBe(false);
     expect(ended.grant).toMatchObject({ status: 'REVOKED' });
     expect(ended.endedAt!.getTime()).toBeGreaterThanOrEqual(ended.expiresAt!.getTime());
 
     const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && args.channel === CHANNEL && args.text.startsWith('Audit summary'));
     const summaryText = textOf(summary.args);
-    for (const expected of [`<@${REQUESTER}>`, 'payments-db', 'write', 'payout worker stuck', 'INC-4211', `<@${APPROVER1}>`, `<@${APPROVER2}>`, 'Granted', 'Expired', 'Actual duration']) {
+    for (const expected of [
+      `<@${REQUESTER}>`,
+      'payments-db',
+      'write',
+      'payout worker stuck',
+      'INC-4211',
+      `<@${APPROVER1}>`,
+      `<@${APPROVER2}>`,
+      'Granted',
+      'Expired',
+      'Actual duration',
+    ]) {
       expect(summaryText).toContain(expected);
     }
     // The full timeline, in order, and a link back to the approval thread.
@@ -100,14 +115,7 @@ describe('the core flow on a real PostgreSQL role', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(summaryText).toContain(`https://test.slack.com/archives/${CHANNEL}/p${request.messageTs!.replace('.', '')}`);
     await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && args.text.startsWith('Audit summary'));
-    expect(await harness.auditActions(request.id)).toEqual([
-      'REQUESTED',
-      'APPROVAL_RECORDED',
-      'APPROVAL_RECORDED',
-      'QUORUM_REACHED',
-      'GRANTED',
-      'EXPIRED',
-    ]);
+    expect(await harness.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'EXPIRED']);
 
     // A second run of the job (a retry, another process, the reconciler) changes nothing and posts nothing.
     // (App Home tabs are republished in the background after the expiry and may still be arriving: not counted.)

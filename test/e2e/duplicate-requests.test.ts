@@ -60,12 +60,29 @@ async function withdraw(request: { id: string; channelId: string; messageTs: str
   const denied = await statusBecomes(harness, request.id, 'DENIED');
   // The answer comes after the change (the click's work waits its turn after the ack): wait for it too, so it
   // cannot be taken for the answer a later step waits for.
-  await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(ephemerals).find((call) => String(call.args.text).includes(`You withdrew BG-${denied.number}`)), 'the withdrawal answer');
+  await waitFor(
+    () =>
+      harness.slack
+        .callsOf('chat.postEphemeral')
+        .slice(ephemerals)
+        .find((call) => String(call.args.text).includes(`You withdrew BG-${denied.number}`)),
+    'the withdrawal answer',
+  );
 }
 
 /** A request row written straight to the database, as an older bot version or another writer might have. */
 function seedRow() {
-  return { requesterId: REQUESTER, requesterLogin: login, resourceId: 'payments-db', roleId: 'read', grantName: target.name('read'), durationSeconds: 3600, reason: 'seeded', channelId: CHANNEL, requiredApprovals: 1 };
+  return {
+    requesterId: REQUESTER,
+    requesterLogin: login,
+    resourceId: 'payments-db',
+    roleId: 'read',
+    grantName: target.name('read'),
+    durationSeconds: 3600,
+    reason: 'seeded',
+    channelId: CHANNEL,
+    requiredApprovals: 1,
+  };
 }
 
 describe('a second request for access the requester already holds', () => {
@@ -129,7 +146,6 @@ describe('a second request for access the requester already holds', () => {
     const { request: again } = await requestAccess(harness, 'payments-db read 1h INC-10 after the revocation');
     expect(again.status).toBe('PENDING');
     await withdraw(again);
-
   });
 
   it('is allowed while the first is being revoked: that access is on its way out', async () => {
@@ -185,18 +201,34 @@ describe('identical submissions at the same moment (a double submit, a Slack ret
     // Both were valid when checked: the second either sees the first (an inline error) or loses the insert (an
     // ephemeral answer, as the modal has closed by then).
     const inline = responses.map((r) => r.json()).filter((body) => body?.response_action === 'errors');
-    const told = inline.length > 0 ? String(Object.values(inline[0].errors)[0]) : (await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(ephemerals).find((call) => String(call.args.text).includes('You already asked')), 'the refusal')).args.text;
+    const told =
+      inline.length > 0
+        ? String(Object.values(inline[0].errors)[0])
+        : (
+            await waitFor(
+              () =>
+                harness.slack
+                  .callsOf('chat.postEphemeral')
+                  .slice(ephemerals)
+                  .find((call) => String(call.args.text).includes('You already asked')),
+              'the refusal',
+            )
+          ).args.text;
     expect(told).toContain(`You already asked for \`payments-db\` / \`read\` in BG-${live[0].number}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await liveReadRequests()).toBe(1);
-    await withdraw(await waitFor(async () => {
-      const stored = await harness.request(live[0].id);
-      return stored.messageTs ? stored : null;
-    }, 'the approval message'));
+    await withdraw(
+      await waitFor(async () => {
+        const stored = await harness.request(live[0].id);
+        return stored.messageTs ? stored : null;
+      }, 'the approval message'),
+    );
   });
 
   it('are refused by the database itself, whatever writes them', async () => {
-    const first = await harness.db.accessRequest.create({ data: { ...seedRow(), status: 'ACTIVE', decidedAt: new Date(), grantedAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000) } });
+    const first = await harness.db.accessRequest.create({
+      data: { ...seedRow(), status: 'ACTIVE', decidedAt: new Date(), grantedAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000) },
+    });
     const second = harness.db.accessRequest.create({ data: { ...seedRow(), status: 'PENDING' } });
     await expect(second).rejects.toBeInstanceOf(Prisma.PrismaClientKnownRequestError);
     await expect(second).rejects.toMatchObject({ code: 'P2002' });

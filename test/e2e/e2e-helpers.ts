@@ -21,7 +21,11 @@ export async function requestAccess(harness: BotHarness, text: string, userId = 
   expect(response.status).toBe(200);
   // Other requests' summaries may still be arriving: the approval message is the one with an Approve button.
   const message = await waitFor(
-    () => harness.slack.callsOf('chat.postMessage').slice(posted).find((call) => !call.args.thread_ts && buttonValue(call.args.blocks ?? [], ActionIds.approve)),
+    () =>
+      harness.slack
+        .callsOf('chat.postMessage')
+        .slice(posted)
+        .find((call) => !call.args.thread_ts && buttonValue(call.args.blocks ?? [], ActionIds.approve)),
     'the approval message',
   );
   // The bot stores the message's ts right after Slack answers; tests address the message by it.
@@ -33,15 +37,26 @@ export async function requestAccess(harness: BotHarness, text: string, userId = 
 }
 
 export async function ephemeralFor(harness: BotHarness, userId: string, after: number): Promise<string> {
-  const call = await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(after).find((c) => c.args.user === userId), `an ephemeral answer to ${userId}`);
+  const call = await waitFor(
+    () =>
+      harness.slack
+        .callsOf('chat.postEphemeral')
+        .slice(after)
+        .find((c) => c.args.user === userId),
+    `an ephemeral answer to ${userId}`,
+  );
   return call.args.text;
 }
 
 export async function statusBecomes(harness: BotHarness, requestId: string, status: string, timeoutMs = 10_000) {
-  return waitFor(async () => {
-    const current = await harness.request(requestId);
-    return current.status === status ? current : null;
-  }, `request ${requestId} to become ${status}`, timeoutMs);
+  return waitFor(
+    async () => {
+      const current = await harness.request(requestId);
+      return current.status === status ? current : null;
+    },
+    `request ${requestId} to become ${status}`,
+    timeoutMs,
+  );
 }
 
 /** Ends what `userId` still has live, as they could themselves (withdraws what waits, revokes what is granted), and
@@ -74,7 +89,10 @@ export async function endLiveRequests(harness: BotHarness, userId = REQUESTER): 
 export async function startE2eBot(
   target: TargetDatabase,
   webhook?: WebhookReceiver,
-  options: { policy?: { extra?: string; requestTtl?: string; extraResources?: string; identities?: Record<string, string> }; harness?: ConstructorParameters<typeof BotHarness>[1] } = {},
+  options: {
+    policy?: { extra?: string; requestTtl?: string; extraResources?: string; identities?: Record<string, string> };
+    harness?: ConstructorParameters<typeof BotHarness>[1];
+  } = {},
 ) {
   await target.connect();
   const login = await target.createRole('alice', { login: true });

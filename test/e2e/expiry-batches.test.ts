@@ -94,7 +94,10 @@ describe('batched expiry', () => {
     for (const grant of grants) expect(await harness.auditActions(grant.id)).toHaveLength(5);
     // Each audit summary still goes to the channel.
     await waitFor(
-      () => grants.every((grant) => harness.slack.callsOf('chat.postMessage').some((call) => !call.args.thread_ts && call.args.text?.includes(`BG-${grant.number}`) && /Audit summary/.test(call.args.text))),
+      () =>
+        grants.every((grant) =>
+          harness.slack.callsOf('chat.postMessage').some((call) => !call.args.thread_ts && call.args.text?.includes(`BG-${grant.number}`) && /Audit summary/.test(call.args.text)),
+        ),
       'an audit summary for every grant',
     );
   });

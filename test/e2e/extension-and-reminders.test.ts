@@ -57,7 +57,14 @@ function submitExtend(requestId: string, duration: string, userId = REQUESTER) {
 }
 
 function dmTo(after: number, pattern: RegExp) {
-  return waitFor(() => harness.slack.callsOf('chat.postMessage').slice(after).find((call) => call.args.channel === DM && pattern.test(textOf(call.args))), `a DM matching ${pattern}`);
+  return waitFor(
+    () =>
+      harness.slack
+        .callsOf('chat.postMessage')
+        .slice(after)
+        .find((call) => call.args.channel === DM && pattern.test(textOf(call.args))),
+    `a DM matching ${pattern}`,
+  );
 }
 
 function clickInDm(actionId: string, value: string, userId = REQUESTER) {
@@ -65,7 +72,7 @@ function clickInDm(actionId: string, value: string, userId = REQUESTER) {
 }
 
 describe('reminders', () => {
-  it('DMs the requester remindBefore the expiry, once, with Extend and I\'m done; I\'m done revokes at once', async () => {
+  it("DMs the requester remindBefore the expiry, once, with Extend and I'm done; I'm done revokes at once", async () => {
     const posts = harness.slack.callsOf('chat.postMessage').length;
     const active = await activeRequest('self', '5s');
     const reminder = await dmTo(posts, /ends soon/);
@@ -155,7 +162,11 @@ describe('extending with approval (extension.approvals: 2)', () => {
     const posts = harness.slack.callsOf('chat.postMessage').length;
     expect((await submitExtend(requestId, duration)).body).toBe('');
     const message = await waitFor(
-      () => harness.slack.callsOf('chat.postMessage').slice(posts).find((call) => buttonValue(call.args.blocks ?? [], ActionIds.approveExtension)),
+      () =>
+        harness.slack
+          .callsOf('chat.postMessage')
+          .slice(posts)
+          .find((call) => buttonValue(call.args.blocks ?? [], ActionIds.approveExtension)),
       'the extension request in the thread',
     );
     await dmTo(posts, /needs 2 approvals/);
@@ -200,9 +211,7 @@ describe('extending with approval (extension.approvals: 2)', () => {
     const extension = await harness.db.extension.findUniqueOrThrow({ where: { id: extensionId }, include: { approvals: true } });
     expect(extension).toMatchObject({ status: 'APPLIED', approvalCount: 2, decidedBy: APPROVER2 });
     expect(extension.approvals.map((a) => a.approverId).sort()).toEqual([APPROVER1, APPROVER2]);
-    expect(await harness.auditActions(active.id)).toEqual(
-      expect.arrayContaining(['EXTENSION_REQUESTED', 'EXTENSION_APPROVAL_RECORDED', 'EXTENDED']),
-    );
+    expect(await harness.auditActions(active.id)).toEqual(expect.arrayContaining(['EXTENSION_REQUESTED', 'EXTENSION_APPROVAL_RECORDED', 'EXTENDED']));
 
     ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
     await clickExtension(ActionIds.approveExtension, APPROVER1, extensionId, active.channelId);
@@ -211,7 +220,9 @@ describe('extending with approval (extension.approvals: 2)', () => {
     // The audit summary tells the whole story, extension included.
     await harness.click(ActionIds.revokeNow, REQUESTER, active);
     const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && String(args.text).startsWith(`Audit summary BG-${active.number}:`));
-    expect(textOf(summary.args)).toMatch(/asked for 15m more \(2 approvals needed\)[\s\S]*approved the extension \(1 of 2\)[\s\S]*approved the extension \(2 of 2\)[\s\S]*extended the access/);
+    expect(textOf(summary.args)).toMatch(
+      /asked for 15m more \(2 approvals needed\)[\s\S]*approved the extension \(1 of 2\)[\s\S]*approved the extension \(2 of 2\)[\s\S]*extended the access/,
+    );
   });
 
   it('an ask whose thread message cannot be posted is closed at once, so it never blocks the next one', async () => {
@@ -243,7 +254,10 @@ describe('extending with approval (extension.approvals: 2)', () => {
     await harness.click(ActionIds.revokeNow, REQUESTER, active);
     await statusBecomes(harness, active.id, 'REVOKED');
     await waitFor(async () => (await harness.db.extension.findUniqueOrThrow({ where: { id: extensionId } })).status === 'CANCELLED', 'the extension to be cancelled');
-    await harness.slack.waitForCall('chat.update', (args) => args.ts === messageTs && /access ended/.test(textOf(args)) && !buttonValue(args.blocks ?? [], ActionIds.approveExtension));
+    await harness.slack.waitForCall(
+      'chat.update',
+      (args) => args.ts === messageTs && /access ended/.test(textOf(args)) && !buttonValue(args.blocks ?? [], ActionIds.approveExtension),
+    );
     const ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
     await clickExtension(ActionIds.approveExtension, APPROVER1, extensionId, active.channelId);
     expect(await ephemeralFor(harness, APPROVER1, ephemerals)).toMatch(/access ended first/);

@@ -37,7 +37,14 @@ async function clickThatHangs(harness: BotHarness, request: { id: string; channe
   const hold = holdNextEphemeral(harness);
   const ephemerals = harness.slack.callsOf('chat.postEphemeral').length;
   expect((await harness.click(ActionIds.approve, OUTSIDER, request)).status).toBe(200);
-  await waitFor(() => harness.slack.callsOf('chat.postEphemeral').slice(ephemerals).find((call) => call.args.user === OUTSIDER), 'the refusal to be on its way');
+  await waitFor(
+    () =>
+      harness.slack
+        .callsOf('chat.postEphemeral')
+        .slice(ephemerals)
+        .find((call) => call.args.user === OUTSIDER),
+    'the refusal to be on its way',
+  );
   return hold;
 }
 
@@ -70,7 +77,11 @@ describe('with one slot and a long maximum wait', () => {
 
     hold.release();
     const answer = await waitFor(
-      () => harness.slack.callsOf('chat.postEphemeral').slice(ephemerals).find((call) => call.args.user === APPROVER1),
+      () =>
+        harness.slack
+          .callsOf('chat.postEphemeral')
+          .slice(ephemerals)
+          .find((call) => call.args.user === APPROVER1),
       'the answer to the approver',
     );
     expect(answer.args.text).toMatch(/You approved BG-\d+; 1 more needed/);
@@ -124,7 +135,14 @@ describe('with one slot and a long maximum wait', () => {
     // /breakglass on its own opens the request form.
     const opened = harness.slack.callsOf('views.open').length;
     expect((await harness.sender.slashCommand({ userId: REQUESTER, channelId: CHANNEL, text: '', triggerId: 'trigger-form' })).status).toBe(200);
-    const form = await waitFor(() => harness.slack.callsOf('views.open').slice(opened).find((call) => call.args.trigger_id === 'trigger-form'), 'the request form');
+    const form = await waitFor(
+      () =>
+        harness.slack
+          .callsOf('views.open')
+          .slice(opened)
+          .find((call) => call.args.trigger_id === 'trigger-form'),
+      'the request form',
+    );
     expect(form.args.view.callback_id).toBe(RequestModal.callbackId);
 
     // Picking a resource in it re-renders its roles.
@@ -136,11 +154,25 @@ describe('with one slot and a long maximum wait', () => {
       selectedValue: 'deploy-console',
       view: { id: 'V0FORM', callbackId: RequestModal.callbackId, privateMetadata: CHANNEL },
     });
-    await waitFor(() => harness.slack.callsOf('views.update').slice(updated).find((call) => call.args.view_id === 'V0FORM'), 'the form re-rendered');
+    await waitFor(
+      () =>
+        harness.slack
+          .callsOf('views.update')
+          .slice(updated)
+          .find((call) => call.args.view_id === 'V0FORM'),
+      'the form re-rendered',
+    );
 
     // Extend opens its form.
     await harness.sender.blockAction({ userId: REQUESTER, channelId: active.channelId, actionId: ActionIds.extendAccess, value: active.id, triggerId: 'trigger-extend' });
-    const extend = await waitFor(() => harness.slack.callsOf('views.open').slice(opened).find((call) => call.args.trigger_id === 'trigger-extend'), 'the Extend form');
+    const extend = await waitFor(
+      () =>
+        harness.slack
+          .callsOf('views.open')
+          .slice(opened)
+          .find((call) => call.args.trigger_id === 'trigger-extend'),
+      'the Extend form',
+    );
     expect(extend.args.view.callback_id).toBe(ExtendModal.callbackId);
 
     // All while the slot was still taken.

@@ -60,7 +60,14 @@ describe('process roles', () => {
 
     const posted = slack.callsOf('chat.postMessage').length;
     await web.sender.slashCommand({ userId: REQUESTER, channelId: CHANNEL, text: 'payments-db read 2s INC-80 web role' });
-    const message = await waitFor(() => slack.callsOf('chat.postMessage').slice(posted).find((call) => buttonValue(call.args.blocks ?? [], ActionIds.approve)), 'the approval message');
+    const message = await waitFor(
+      () =>
+        slack
+          .callsOf('chat.postMessage')
+          .slice(posted)
+          .find((call) => buttonValue(call.args.blocks ?? [], ActionIds.approve)),
+      'the approval message',
+    );
     const id = buttonValue(message.args.blocks, ActionIds.approve)!;
     const stored = await waitFor(async () => {
       const request = await db.accessRequest.findUniqueOrThrow({ where: { id } });

@@ -62,7 +62,12 @@ it('connects with the app token, acks a slash command envelope and posts the req
     webhookUrl: 'http://127.0.0.1:9/unused',
     webhookSecret: 'unused-secret',
   });
-  bot = createBreakglass({ config, policy: parsePolicy(policyYaml, 'test-policy.yaml', {}), logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), slackPostIntervalMs: 20 });
+  bot = createBreakglass({
+    config,
+    policy: parsePolicy(policyYaml, 'test-policy.yaml', {}),
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    slackPostIntervalMs: 20,
+  });
   const port = await bot.start();
 
   const open = slack.lastCall('apps.connections.open')!;

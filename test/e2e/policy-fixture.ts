@@ -21,7 +21,9 @@ defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "
 admins: [U0ADMIN]
 ${targets.extra ?? ''}
 identities:
-${Object.entries(identities).map(([userId, login]) => `  ${userId}: ${login}`).join('\n')}
+${Object.entries(identities)
+  .map(([userId, login]) => `  ${userId}: ${login}`)
+  .join('\n')}
 resources:
   - id: payments-db
     description: Payments PostgreSQL (test)

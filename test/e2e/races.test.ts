@@ -44,7 +44,10 @@ describe('races', () => {
       // However the two updates interleave, the message ends up showing the active request, not stale buttons.
       await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && String(args.text).includes('Granted'));
       await waitFor(() => {
-        const last = harness.slack.callsOf('chat.update').filter((c) => c.args.ts === request.messageTs).at(-1);
+        const last = harness.slack
+          .callsOf('chat.update')
+          .filter((c) => c.args.ts === request.messageTs)
+          .at(-1);
         return last && buttonValue(last.args.blocks, ActionIds.revokeNow) === request.id && !buttonValue(last.args.blocks, ActionIds.approve);
       }, 'the message to show the active request');
       await harness.click(ActionIds.revokeNow, APPROVER1, request);
@@ -103,8 +106,15 @@ describe('races', () => {
     expect(actions.filter((a) => a === 'REVOKE_REQUESTED')).toHaveLength(1);
     expect(actions.filter((a) => a === 'REVOKED')).toHaveLength(1);
     // The summary follows the revocation in the background; a second one would arrive within the thread's.
-    const summaries = () => harness.slack.callsOf('chat.postMessage').filter((c) => !c.args.thread_ts && String(c.args.text).startsWith('Audit summary') && String(c.args.text).includes(`BG-${request.number}:`));
-    await waitFor(() => summaries().length > 0 && harness.slack.callsOf('chat.postMessage').some((c) => c.args.thread_ts === request.messageTs && String(c.args.text).startsWith('Audit summary')), 'the audit summaries');
+    const summaries = () =>
+      harness.slack
+        .callsOf('chat.postMessage')
+        .filter((c) => !c.args.thread_ts && String(c.args.text).startsWith('Audit summary') && String(c.args.text).includes(`BG-${request.number}:`));
+    await waitFor(
+      () =>
+        summaries().length > 0 && harness.slack.callsOf('chat.postMessage').some((c) => c.args.thread_ts === request.messageTs && String(c.args.text).startsWith('Audit summary')),
+      'the audit summaries',
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(summaries()).toHaveLength(1);
   });

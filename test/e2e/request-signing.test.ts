@@ -9,7 +9,14 @@ const now = () => Math.floor(Date.now() / 1000);
 
 beforeAll(async () => {
   harness = new BotHarness(
-    e2ePolicy({ login: 'nobody', readRole: 'r', writeRole: 'w', postgresUrl: 'postgresql://postgres@127.0.0.1:5432/postgres', webhookUrl: 'http://127.0.0.1:9/unused', webhookSecret: 'unused-secret' }),
+    e2ePolicy({
+      login: 'nobody',
+      readRole: 'r',
+      writeRole: 'w',
+      postgresUrl: 'postgresql://postgres@127.0.0.1:5432/postgres',
+      webhookUrl: 'http://127.0.0.1:9/unused',
+      webhookSecret: 'unused-secret',
+    }),
   );
   await truncateAll(harness.db);
   await harness.start();

@@ -157,7 +157,14 @@ describe('/breakglass modal', () => {
     const response = await submission({ resource: 'payments-db', role: 'write', duration: '20m', ticket: 'INC-77', reason: 'rotate a stuck payout' });
     expect(response.status).toBe(200);
     expect(response.body).toBe('');
-    const message = await waitFor(() => harness.slack.callsOf('chat.postMessage').slice(posted).find((c) => !c.args.thread_ts), 'the approval message');
+    const message = await waitFor(
+      () =>
+        harness.slack
+          .callsOf('chat.postMessage')
+          .slice(posted)
+          .find((c) => !c.args.thread_ts),
+      'the approval message',
+    );
     expect(message.args.channel).toBe(CHANNEL);
     expect(textOf(message.args)).toContain('rotate a stuck payout');
     const request = await harness.request(buttonValue(message.args.blocks, ActionIds.approve)!);

@@ -103,7 +103,9 @@ describe('/breakglass status', () => {
   it('answers a request the user may not see exactly like one that does not exist', async () => {
     const { request } = await requestAccess(harness, 'deploy-console operator 1h - hidden from APPROVER2');
     const hidden = await slash(APPROVER2, `status ${human(request)}`);
-    expect(hidden.text).toBe(`:warning: I cannot find ${human(request)}, or you are not allowed to see it. A request is visible to its requester, the approvers of its role and Breakglass admins.`);
+    expect(hidden.text).toBe(
+      `:warning: I cannot find ${human(request)}, or you are not allowed to see it. A request is visible to its requester, the approvers of its role and Breakglass admins.`,
+    );
     const missing = await slash(APPROVER2, 'status BG-999999');
     expect(missing.text).toBe(hidden.text.replace(human(request), 'BG-999999'));
     expect(everything(await slash(ADMIN, `status ${human(request)}`))).toContain('hidden from APPROVER2');

@@ -69,11 +69,7 @@ export class RunnerKit {
     };
   }
 
-  async start(
-    processId: string,
-    handlers: EffectRunnerOptions['handlers'],
-    options: Partial<EffectRunnerOptions> = {},
-  ): Promise<{ runner: EffectRunner; beat: RunnerBeat }> {
+  async start(processId: string, handlers: EffectRunnerOptions['handlers'], options: Partial<EffectRunnerOptions> = {}): Promise<{ runner: EffectRunner; beat: RunnerBeat }> {
     const beat = new RunnerBeat(this.db, processId, { livenessMs: LIVENESS_MS });
     this.beats.push(beat);
     await beat.start();

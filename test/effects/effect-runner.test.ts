@@ -69,7 +69,14 @@ describe('writing and delivering', () => {
     expect(kit.deliveries.some((d) => d.lane === 'lost' || d.lane === 'grant:a')).toBe(false);
     // The rolled-back insert used up id 1 (sequences do not roll back).
     expect(received.find((e) => (e as { id: bigint }).id === 2n)).toEqual({
-      id: 2n, pool: 'slack', lane: 'thread:a', kind: 'post', requestId, payload: { text: 'hello' }, attempts: 0, createdAt: expect.any(Date),
+      id: 2n,
+      pool: 'slack',
+      lane: 'thread:a',
+      kind: 'post',
+      requestId,
+      payload: { text: 'hello' },
+      attempts: 0,
+      createdAt: expect.any(Date),
     });
     const rows = await db.effect.findMany({ where: { pool: 'slack' } });
     expect(rows.every((row) => row.deliveredAt && !row.leasedBy && !row.gaveUp && row.attempts === 0)).toBe(true);
@@ -80,18 +87,22 @@ describe('writing and delivering', () => {
     await kit.write(interleaved(20, 10));
     const inDelivery = new Set<string>();
     let overlapped = false;
-    await kit.start('p1', {
-      post: {
-        deliver: async (effects) => {
-          const lane = effects[0].lane;
-          if (inDelivery.has(lane)) overlapped = true;
-          inDelivery.add(lane);
-          await pause(Math.random() * 5);
-          inDelivery.delete(lane);
-          kit.deliveries.push({ processId: 'p1', kind: 'post', lane, ids: effects.map((e) => e.id), at: Date.now() });
+    await kit.start(
+      'p1',
+      {
+        post: {
+          deliver: async (effects) => {
+            const lane = effects[0].lane;
+            if (inDelivery.has(lane)) overlapped = true;
+            inDelivery.add(lane);
+            await pause(Math.random() * 5);
+            inDelivery.delete(lane);
+            kit.deliveries.push({ processId: 'p1', kind: 'post', lane, ids: effects.map((e) => e.id), at: Date.now() });
+          },
         },
       },
-    }, { concurrency: 5 });
+      { concurrency: 5 },
+    );
     await waitFor(() => kit.deliveredIds().length === 200, 'all 200 effects delivered', 20_000);
     expectEachOnce(kit.deliveredIds());
     expect(overlapped).toBe(false);
@@ -101,11 +112,15 @@ describe('writing and delivering', () => {
   it('delivers other lanes while one lane is slow', async () => {
     await kit.write([slack('slow'), slack('slow'), ...interleaved(6, 3)]);
     const slow = deferred();
-    await kit.start('p1', {
-      post: kit.recording('p1', async (effects) => {
-        if (effects[0].lane === 'slow') await slow.promise;
-      }),
-    }, { concurrency: 2 });
+    await kit.start(
+      'p1',
+      {
+        post: kit.recording('p1', async (effects) => {
+          if (effects[0].lane === 'slow') await slow.promise;
+        }),
+      },
+      { concurrency: 2 },
+    );
     // Two slots, one held by the slow lane: the 18 others go through the other slot meanwhile.
     await waitFor(() => kit.deliveries.filter((d) => d.lane !== 'slow').length === 18, 'the other lanes delivered');
     expect(kit.laneIds('slow')).toEqual([]);
@@ -120,14 +135,19 @@ describe('failures', () => {
     await kit.write([slack('limited'), slack('limited'), slack('free'), slack('free'), slack('once')]);
     const attempts: Record<string, number[]> = {};
     const onFailed = jest.fn();
-    await kit.start('p1', {
-      post: kit.recording('p1', (effects) => {
-        const { lane } = effects[0];
-        (attempts[lane] ??= []).push(Date.now());
-        if (lane === 'limited') throw new RetryLater(60_000, 'ratelimited');
-        if (lane === 'once' && attempts[lane].length === 1) throw new RetryLater(400, 'ratelimited briefly');
-      }),
-    }, { onFailed });
+    await kit.start(
+      'p1',
+      {
+        post: kit.recording('p1', (effects) => {
+          const { lane } = effects[0];
+          attempts[lane] ??= [];
+          attempts[lane].push(Date.now());
+          if (lane === 'limited') throw new RetryLater(60_000, 'ratelimited');
+          if (lane === 'once' && attempts[lane].length === 1) throw new RetryLater(400, 'ratelimited briefly');
+        }),
+      },
+      { onFailed },
+    );
     await waitFor(() => kit.laneIds('free').length === 2 && kit.laneIds('once').length === 1, 'the other lanes delivered');
     const once = attempts.once;
     expect(once).toHaveLength(2);
@@ -166,11 +186,15 @@ describe('failures', () => {
   it('GiveUp settles the effect as given up and the lane goes on; an unknown kind is given up too', async () => {
     await kit.write([slack('gone'), slack('gone'), slack('odd', 'mystery'), slack('odd')]);
     const onGaveUp = jest.fn();
-    await kit.start('p1', {
-      post: kit.recording('p1', (effects) => {
-        if (effects[0].id === 1n) throw new GiveUp('channel_not_found');
-      }),
-    }, { onGaveUp });
+    await kit.start(
+      'p1',
+      {
+        post: kit.recording('p1', (effects) => {
+          if (effects[0].id === 1n) throw new GiveUp('channel_not_found');
+        }),
+      },
+      { onGaveUp },
+    );
     await waitFor(async () => (await undelivered(db)) === 0, 'everything settled');
     const rows = await db.effect.findMany({ orderBy: { id: 'asc' } });
     expect(rows[0]).toMatchObject({ gaveUp: true, lastError: 'channel_not_found', attempts: 1, leasedBy: null });
@@ -185,23 +209,27 @@ describe('failures', () => {
   it('survives handlers that throw synchronously and callbacks that throw', async () => {
     await kit.write([slack('sync'), slack('other')]);
     let thrown = 0;
-    await kit.start('p1', {
-      post: {
-        // Not async: the throw happens while the runner calls deliver, before any promise exists.
-        deliver: (effects) => {
-          if (effects[0].lane === 'sync' && thrown++ === 0) throw new TypeError('not even a promise');
-          kit.deliveries.push({ processId: 'p1', kind: 'post', lane: effects[0].lane, ids: effects.map((e) => e.id), at: Date.now() });
-          return Promise.resolve();
+    await kit.start(
+      'p1',
+      {
+        post: {
+          // Not async: the throw happens while the runner calls deliver, before any promise exists.
+          deliver: (effects) => {
+            if (effects[0].lane === 'sync' && thrown++ === 0) throw new TypeError('not even a promise');
+            kit.deliveries.push({ processId: 'p1', kind: 'post', lane: effects[0].lane, ids: effects.map((e) => e.id), at: Date.now() });
+            return Promise.resolve();
+          },
         },
       },
-    }, {
-      onDelivered: () => {
-        throw new Error('metrics broke');
+      {
+        onDelivered: () => {
+          throw new Error('metrics broke');
+        },
+        onFailed: () => {
+          throw new Error('metrics broke');
+        },
       },
-      onFailed: () => {
-        throw new Error('metrics broke');
-      },
-    });
+    );
     await waitFor(() => kit.deliveredIds().length === 2, 'both delivered, the thrower after its retry');
     expect(thrown).toBe(2);
     expect(await undelivered(db)).toBe(0);
@@ -211,9 +239,19 @@ describe('failures', () => {
 describe('batches', () => {
   it('hands consecutive same-kind effects of a lane over together, up to batch, stopping at another kind', async () => {
     await kit.write([
-      slack('L', 'update'), slack('L', 'update'), slack('L', 'update'), slack('L', 'post'), slack('L', 'update'), slack('L', 'update'),
-      slack('M', 'update'), slack('M', 'update'), slack('M', 'update'), slack('M', 'update'), slack('M', 'update'),
-      slack('N', 'post'), slack('N', 'post'),
+      slack('L', 'update'),
+      slack('L', 'update'),
+      slack('L', 'update'),
+      slack('L', 'post'),
+      slack('L', 'update'),
+      slack('L', 'update'),
+      slack('M', 'update'),
+      slack('M', 'update'),
+      slack('M', 'update'),
+      slack('M', 'update'),
+      slack('M', 'update'),
+      slack('N', 'post'),
+      slack('N', 'post'),
     ]);
     await kit.start('p1', {
       update: kit.recording('p1', undefined, 3),
@@ -239,10 +277,7 @@ describe('several runners', () => {
         await pause(Math.random() * 4);
         inDelivery.delete(effects[0].lane);
       });
-    await Promise.all([
-      kit.start('p1', { post: handler('p1') }, { concurrency: 3 }),
-      kit.start('p2', { post: handler('p2') }, { concurrency: 3 }),
-    ]);
+    await Promise.all([kit.start('p1', { post: handler('p1') }, { concurrency: 3 }), kit.start('p2', { post: handler('p2') }, { concurrency: 3 })]);
     await waitFor(() => kit.deliveredIds().length >= 240, 'all 240 effects delivered', 20_000);
     await pause(300);
     expect(kit.deliveredIds()).toHaveLength(240);
@@ -292,9 +327,13 @@ describe('bounded reads', () => {
     await kit.write(interleaved(1_000, 5, 'update'));
     const claims: Array<[number, number]> = [];
     const sizes: number[] = [];
-    await kit.start('p1', {
-      update: kit.recording('p1', (effects) => void sizes.push(effects.length), 3),
-    }, { concurrency: 4, onClaimed: (lanes, effects) => void claims.push([lanes, effects]) });
+    await kit.start(
+      'p1',
+      {
+        update: kit.recording('p1', (effects) => void sizes.push(effects.length), 3),
+      },
+      { concurrency: 4, onClaimed: (lanes, effects) => void claims.push([lanes, effects]) },
+    );
     await waitFor(() => kit.deliveredIds().length >= 400, 'a good part of the backlog delivered', 20_000);
     expect(claims.length).toBeGreaterThan(10);
     expect(Math.max(...claims.map(([lanes]) => lanes))).toBeLessThanOrEqual(4);
@@ -306,8 +345,7 @@ describe('bounded reads', () => {
   it('reports the backlog of its pool', async () => {
     await kit.write([slack('a'), slack('a'), { pool: 'jobs', lane: 'j', kind: 'schedule' }]);
     await db.$executeRawUnsafe(`UPDATE "Effect" SET "createdAt" = "createdAt" - interval '90 seconds' WHERE id = 1`);
-    const runner = (pool: string) =>
-      new EffectRunner({ db, logger: createLogger('silent'), pool, processId: 'p1', concurrency: 1, handlers: {} }); // never started
+    const runner = (pool: string) => new EffectRunner({ db, logger: createLogger('silent'), pool, processId: 'p1', concurrency: 1, handlers: {} }); // never started
     const backlog = await runner('slack').backlog();
     expect(backlog).toEqual({ pool: 'slack', undelivered: 2, oldestAgeSeconds: expect.any(Number) });
     expect(backlog.oldestAgeSeconds).toBeGreaterThanOrEqual(89);

@@ -110,11 +110,15 @@ function provider(overrides: Partial<CommandProviderOptions> = {}): CommandProvi
 }
 
 function recordedArgv(name: string): string[] {
-  return readFileSync(path.join(state, `${name}.argv`), 'utf8').split('\0').slice(0, -1);
+  return readFileSync(path.join(state, `${name}.argv`), 'utf8')
+    .split('\0')
+    .slice(0, -1);
 }
 
 function recordedEnv(name: string): Record<string, string> {
-  const entries = readFileSync(path.join(state, `${name}.env`), 'utf8').split('\0').slice(0, -1);
+  const entries = readFileSync(path.join(state, `${name}.env`), 'utf8')
+    .split('\0')
+    .slice(0, -1);
   return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
 }
 
@@ -275,9 +279,7 @@ describe('CommandProvider grant, revoke and verify', () => {
     expect(await verifyExitingWith('1')).toBe(false);
     const error = await caught(verifyExitingWith('2'));
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error.message).toBe(
-      'verify command exited with code 2 (expected 0 = in place or 1 = not in place): checked, exiting with 2',
-    );
+    expect(error.message).toBe('verify command exited with code 2 (expected 0 = in place or 1 = not in place): checked, exiting with 2');
   });
 
   it('without a verify command, remembers its own last successful grant or revoke per request', async () => {
@@ -371,9 +373,7 @@ describe('CommandProvider failures', () => {
   it('says when the executable is missing or not executable', async () => {
     const missing = await caught(provider({ grant: ['/nonexistent/breakglass-grant', '{login}'] }).grant(target));
     expect(missing).toBeInstanceOf(ProviderError);
-    expect(missing.message).toBe(
-      'grant command "/nonexistent/breakglass-grant" was not found (check the path, PATH and, for a script, its #! line)',
-    );
+    expect(missing.message).toBe('grant command "/nonexistent/breakglass-grant" was not found (check the path, PATH and, for a script, its #! line)');
     const notOnPath = await caught(provider({ revoke: ['breakglass-no-such-tool'] }).revoke(target));
     expect(notOnPath.message).toMatch(/^revoke command "breakglass-no-such-tool" was not found/);
     const notExecutable = await caught(provider({ verify: [bin('not-executable')] }).verify(target));

@@ -73,10 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await provider?.close();
   if (admin) {
-    await admin.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1::text[])`,
-      [allRoles],
-    );
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1::text[])`, [allRoles]);
     for (const role of allRoles) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
     await admin.end();
   }

@@ -46,10 +46,7 @@ interface StoredLogin {
 }
 
 async function storedLogin(username: string): Promise<StoredLogin | undefined> {
-  const result = await targetAdmin.query<StoredLogin>(
-    'SELECT rolcanlogin, rolvaliduntil, rolpassword FROM pg_authid WHERE rolname = $1',
-    [username],
-  );
+  const result = await targetAdmin.query<StoredLogin>('SELECT rolcanlogin, rolvaliduntil, rolpassword FROM pg_authid WHERE rolname = $1', [username]);
   return result.rows[0];
 }
 
@@ -61,10 +58,7 @@ function passwordMatches(verifier: string | null, password: string): boolean {
   const [, iterations, salt, storedKey, serverKey] = parts;
   const salted = pbkdf2Sync(password, Buffer.from(salt, 'base64'), Number(iterations), 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
-  return (
-    createHash('sha256').update(clientKey).digest('base64') === storedKey &&
-    createHmac('sha256', salted).update('Server Key').digest('base64') === serverKey
-  );
+  return createHash('sha256').update(clientKey).digest('base64') === storedKey && createHmac('sha256', salted).update('Server Key').digest('base64') === serverKey;
 }
 
 /** Connects the way the requester would: the hint, plus the password typed in. */

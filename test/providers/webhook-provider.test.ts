@@ -2,12 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type GrantTarget, ProviderError } from '../../src/providers/types';
-import {
-  signWebhookBody,
-  verifyWebhookSignature,
-  WebhookProvider,
-  type WebhookPayload,
-} from '../../src/providers/webhook-provider';
+import { signWebhookBody, verifyWebhookSignature, WebhookProvider, type WebhookPayload } from '../../src/providers/webhook-provider';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 const secret = 'receiver-shared-secret-0123456789';
@@ -145,9 +140,7 @@ describe('WebhookProvider', () => {
 
   it('turns a non-2xx answer into a short, single-line ProviderError without the secret', async () => {
     receiver.answer = (_payload, response) =>
-      response
-        .writeHead(503, { 'Content-Type': 'text/html' })
-        .end(`<html>\n<body>\r\n\tupstream down, key ${secret}\n${'x'.repeat(5_000)}</body></html>`);
+      response.writeHead(503, { 'Content-Type': 'text/html' }).end(`<html>\n<body>\r\n\tupstream down, key ${secret}\n${'x'.repeat(5_000)}</body></html>`);
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
     const error = await caught(provider.revoke(target));
     expect(error).toBeInstanceOf(ProviderError);
@@ -198,8 +191,7 @@ describe('WebhookProvider', () => {
 
   it('verify asks the receiver and trusts its {granted} answer', async () => {
     let granted = true;
-    receiver.answer = (payload, response) =>
-      payload.action === 'verify' ? json(response, 200, { granted }) : response.writeHead(204).end();
+    receiver.answer = (payload, response) => (payload.action === 'verify' ? json(response, 200, { granted }) : response.writeHead(204).end());
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
 
     expect(await provider.verify(target)).toBe(true); // no grant through us, but the receiver says so
@@ -219,8 +211,7 @@ describe('WebhookProvider', () => {
   });
 
   it.each([404, 501])('verify falls back to the last successful action on %i', async (status) => {
-    receiver.answer = (payload, response) =>
-      payload.action === 'verify' ? json(response, status, { error: 'unsupported' }) : response.writeHead(200).end();
+    receiver.answer = (payload, response) => (payload.action === 'verify' ? json(response, status, { error: 'unsupported' }) : response.writeHead(200).end());
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
     const other: GrantTarget = { ...target, requestId: 'req-43' };
 
@@ -233,8 +224,7 @@ describe('WebhookProvider', () => {
   });
 
   it('verify does not assume success from a failed grant', async () => {
-    receiver.answer = (payload, response) =>
-      payload.action === 'verify' ? response.writeHead(404).end() : response.writeHead(500).end();
+    receiver.answer = (payload, response) => (payload.action === 'verify' ? response.writeHead(404).end() : response.writeHead(500).end());
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
     await expect(provider.grant(target)).rejects.toThrow('webhook answered 500');
     expect(await provider.verify(target)).toBe(false);
@@ -251,8 +241,7 @@ describe('WebhookProvider idempotency', () => {
   const later = new Date('2026-11-21T13:30:00.000Z');
 
   it('sends one key per logical change, in the Idempotency-Key header and the signed body', async () => {
-    receiver.answer = (payload, response) =>
-      payload.action === 'verify' ? json(response, 200, { granted: true }) : response.writeHead(204).end();
+    receiver.answer = (payload, response) => (payload.action === 'verify' ? json(response, 200, { granted: true }) : response.writeHead(204).end());
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
     await provider.grant(target);
     await provider.extend({ ...target, expiresAt: later });
@@ -273,8 +262,7 @@ describe('WebhookProvider idempotency', () => {
 
   it('repeats the key when the same change is retried, and gives another extension its own', async () => {
     let failuresLeft = 1;
-    receiver.answer = (_payload, response) =>
-      failuresLeft-- > 0 ? response.writeHead(503).end() : response.writeHead(204).end();
+    receiver.answer = (_payload, response) => (failuresLeft-- > 0 ? response.writeHead(503).end() : response.writeHead(204).end());
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
     await expect(provider.grant(target)).rejects.toThrow('webhook answered 503');
     await provider.grant(target);
@@ -312,8 +300,7 @@ describe('WebhookProvider idempotency', () => {
   });
 
   it.each([404, 501])('treats extend answered %i as success: the receiver keeps no expiry of its own', async (status) => {
-    receiver.answer = (payload, response) =>
-      payload.action === 'extend' ? json(response, status, { error: 'unknown action' }) : response.writeHead(204).end();
+    receiver.answer = (payload, response) => (payload.action === 'extend' ? json(response, status, { error: 'unknown action' }) : response.writeHead(204).end());
     const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000 });
     await provider.extend({ ...target, expiresAt: later });
   });

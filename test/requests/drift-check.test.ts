@@ -104,7 +104,15 @@ afterAll(async () => {
 const HOUR = 3_600_000;
 
 /** A request as the expiry machinery leaves it: `ended` hours ago (EXPIRED with a revoked Grant), or ACTIVE. */
-async function seed(options: { login: string; status: 'EXPIRED' | 'REVOKED' | 'FAILED' | 'ACTIVE'; endedHoursAgo?: number; expiresInHours?: number; resourceId?: string; roleId?: string; grantName?: string }): Promise<AccessRequest> {
+async function seed(options: {
+  login: string;
+  status: 'EXPIRED' | 'REVOKED' | 'FAILED' | 'ACTIVE';
+  endedHoursAgo?: number;
+  expiresInHours?: number;
+  resourceId?: string;
+  roleId?: string;
+  grantName?: string;
+}): Promise<AccessRequest> {
   const now = Date.now();
   const ended = options.status !== 'ACTIVE';
   const endedAt = ended ? new Date(now - (options.endedHoursAgo ?? 1) * HOUR) : null;
@@ -280,7 +288,18 @@ describe('DriftCheck', () => {
 
   it('records and reports a revoke that fails on the target (DRIFT_REVOKE_FAILED)', async () => {
     const request = await seed({ login: 'stuck-user', status: 'EXPIRED', resourceId: 'drift-stuck', roleId: 'operator', grantName: 'operator' });
-    await providers.get('drift-stuck').grant({ requestId: request.id, requestNumber: request.number, slackId: request.requesterId, login: 'stuck-user', resourceId: 'drift-stuck', roleId: 'operator', grant: 'operator', expiresAt: new Date(), reason: 'by hand', ticket: null });
+    await providers.get('drift-stuck').grant({
+      requestId: request.id,
+      requestNumber: request.number,
+      slackId: request.requesterId,
+      login: 'stuck-user',
+      resourceId: 'drift-stuck',
+      roleId: 'operator',
+      grant: 'operator',
+      expiresAt: new Date(),
+      reason: 'by hand',
+      ticket: null,
+    });
 
     const result = await drift.run();
 

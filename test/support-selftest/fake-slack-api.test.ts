@@ -248,7 +248,13 @@ describe('SlackRequestSender against a Bolt app', () => {
     const opened = await fake.waitForCall('views.open');
     expect(opened.args.view).toMatchObject({ callback_id: 'approve_modal', private_metadata: 'prod-db please' });
 
-    const select = await slack.selectAction({ userId: 'U2', actionId: 'duration', blockId: 'duration', selectedValue: '30m', view: { id: 'V_MODAL', callbackId: 'approve_modal' } });
+    const select = await slack.selectAction({
+      userId: 'U2',
+      actionId: 'duration',
+      blockId: 'duration',
+      selectedValue: '30m',
+      view: { id: 'V_MODAL', callbackId: 'approve_modal' },
+    });
     expect(select.status).toBe(200);
     expect((await fake.waitForCall('views.update')).args).toMatchObject({ view_id: 'V_MODAL', view: { title: { text: '30m' } } });
 

@@ -55,7 +55,10 @@ export class BotProcess {
     this.port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`bot process did not start:\n${this.output}`)), 30_000);
       const onData = () => {
-        const up = this.output.split('\n').map(parseJson).find((line) => line?.msg === 'breakglass is up');
+        const up = this.output
+          .split('\n')
+          .map(parseJson)
+          .find((line) => line?.msg === 'breakglass is up');
         if (!up) return;
         clearTimeout(timer);
         child.stdout!.off('data', onData);

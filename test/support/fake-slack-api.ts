@@ -33,10 +33,7 @@ export interface FakeHttpResponse {
  * Answers one method call. Return a Web API result object (sent with status 200), a {@link FakeHttpResponse},
  * or `undefined` to fall back to the default answer (handy for failing only some channels or users).
  */
-export type FakeResponder = (
-  args: Record<string, any>,
-  call: RecordedCall,
-) => object | FakeHttpResponse | undefined | Promise<object | FakeHttpResponse | undefined>;
+export type FakeResponder = (args: Record<string, any>, call: RecordedCall) => object | FakeHttpResponse | undefined | Promise<object | FakeHttpResponse | undefined>;
 
 /** A lasting condition started by {@link FakeSlackApi.outage} or {@link FakeSlackApi.rateLimit}. */
 export interface FakeOutage {
@@ -117,7 +114,7 @@ export class FakeSlackApi {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         }
-        res.end(`FakeSlackApi failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        res.end(`FakeSlackApi failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -166,11 +163,7 @@ export class FakeSlackApi {
    * Resolves with the first recorded call (already made or still to come) of `method` whose args satisfy `predicate`.
    * Rejects after `timeoutMs` with the methods seen so far, so a failing test says what the bot did instead.
    */
-  waitForCall(
-    method: string,
-    predicate?: (args: Record<string, any>, call: RecordedCall) => boolean,
-    timeoutMs = 5000,
-  ): Promise<RecordedCall> {
+  waitForCall(method: string, predicate?: (args: Record<string, any>, call: RecordedCall) => boolean, timeoutMs = 5000): Promise<RecordedCall> {
     const matches = (call: RecordedCall) => call.method === method && (predicate?.(call.args, call) ?? true);
     const earlier = this.calls.find(matches);
     if (earlier) return Promise.resolve(earlier);
@@ -315,11 +308,7 @@ export class FakeSlackApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = requestUrl.pathname;
-    const method = path.startsWith('/api/')
-      ? decodeURIComponent(path.slice('/api/'.length))
-      : path.startsWith(RESPONSE_URL_PREFIX)
-        ? 'response_url'
-        : undefined;
+    const method = path.startsWith('/api/') ? decodeURIComponent(path.slice('/api/'.length)) : path.startsWith(RESPONSE_URL_PREFIX) ? 'response_url' : undefined;
     if (!method) {
       sendJson(res, 404, { ok: false, error: 'fake_slack_api_unknown_path', path });
       return;
@@ -433,7 +422,10 @@ export class FakeSlackApi {
       }
       case 'conversations.open': {
         if (typeof args.channel === 'string') return { ok: true, channel: { id: args.channel } };
-        const userIds = String(args.users ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+        const userIds = String(args.users ?? '')
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean);
         if (userIds.length === 0) return { ok: false, error: 'users_list_not_supplied' };
         return { ok: true, channel: { id: userIds.length === 1 ? `D${userIds[0]}` : `G${userIds.join('')}` } };
       }

@@ -6,11 +6,7 @@ export interface SlackSignatureHeaders {
 }
 
 /** Slack's v0 request signature: `v0=` + hex HMAC-SHA256 of `v0:${timestamp}:${rawBody}` keyed by the signing secret. */
-export function signSlackRequest(
-  signingSecret: string,
-  rawBody: string,
-  timestampSec: number = Math.floor(Date.now() / 1000),
-): SlackSignatureHeaders {
+export function signSlackRequest(signingSecret: string, rawBody: string, timestampSec: number = Math.floor(Date.now() / 1000)): SlackSignatureHeaders {
   const digest = createHmac('sha256', signingSecret).update(`v0:${timestampSec}:${rawBody}`).digest('hex');
   return { 'x-slack-request-timestamp': String(timestampSec), 'x-slack-signature': `v0=${digest}` };
 }
@@ -154,8 +150,7 @@ export class SlackRequestSender {
     this.teamDomain = options.teamDomain ?? 'test';
     this.appId = options.appId ?? 'A0TESTAPP';
     this.endpoint = `${options.baseUrl.replace(/\/+$/, '')}/${(options.path ?? '/slack/events').replace(/^\/+/, '')}`;
-    this.makeResponseUrl =
-      options.responseUrl ?? (() => `https://hooks.slack.com/actions/${this.teamId}/${this.nextId()}/${this.randomish()}`);
+    this.makeResponseUrl = options.responseUrl ?? (() => `https://hooks.slack.com/actions/${this.teamId}/${this.nextId()}/${this.randomish()}`);
   }
 
   slashCommand(params: SlashCommandParams): Promise<SlackHttpResponse> {
@@ -287,12 +282,7 @@ export class SlackRequestSender {
    * Sends `rawBody` signed as Slack would. `headersOverride` is applied last; a header set to `undefined` is
    * removed (e.g. to drop the signature entirely).
    */
-  async send(
-    rawBody: string,
-    contentType: string,
-    headersOverride: Record<string, string | undefined> = {},
-    signing: SigningOverrides = {},
-  ): Promise<SlackHttpResponse> {
+  async send(rawBody: string, contentType: string, headersOverride: Record<string, string | undefined> = {}, signing: SigningOverrides = {}): Promise<SlackHttpResponse> {
     const signed = signSlackRequest(this.signingSecret, rawBody, signing.timestampSec);
     const merged: Record<string, string | undefined> = {
       // Bolt compares the content type exactly, so it must not gain a charset suffix.

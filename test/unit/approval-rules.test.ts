@@ -1,11 +1,4 @@
-import {
-  type DecisionContext,
-  checkApproval,
-  checkDenial,
-  notPending,
-  quorumReached,
-  remainingApprovals,
-} from '../../src/domain/approval-rules';
+import { type DecisionContext, checkApproval, checkDenial, notPending, quorumReached, remainingApprovals } from '../../src/domain/approval-rules';
 import type { RequestState } from '../../src/domain/request-state';
 
 const REQUESTER = 'U0REQUESTER';

@@ -17,23 +17,7 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(seconds);
   });
 
-  it.each([
-    '',
-    '   ',
-    '0s',
-    '0h0m',
-    '-5m',
-    '1.5h',
-    '30',
-    '2x',
-    '2 hours',
-    'h',
-    '30m1h',
-    '1h1h',
-    '366d',
-    '8761h',
-    '99999999999999999999d',
-  ])('rejects %j', (text) => {
+  it.each(['', '   ', '0s', '0h0m', '-5m', '1.5h', '30', '2x', '2 hours', 'h', '30m1h', '1h1h', '366d', '8761h', '99999999999999999999d'])('rejects %j', (text) => {
     expect(parseDuration(text)).toBeNull();
   });
 });

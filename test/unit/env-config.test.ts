@@ -55,9 +55,7 @@ describe('loadConfig: valid environment', () => {
   });
 
   it('takes the optional variables when given', () => {
-    const config = loadConfig(
-      validEnv({ PORT: '8080', BREAKGLASS_POLICY: '/etc/breakglass/policy.yaml', LOG_LEVEL: 'debug', SLACK_API_URL: 'https://slack.example/api/' }),
-    );
+    const config = loadConfig(validEnv({ PORT: '8080', BREAKGLASS_POLICY: '/etc/breakglass/policy.yaml', LOG_LEVEL: 'debug', SLACK_API_URL: 'https://slack.example/api/' }));
     expect(config.port).toBe(8080);
     expect(config.policyPath).toBe('/etc/breakglass/policy.yaml');
     expect(config.logLevel).toBe('debug');

@@ -154,7 +154,7 @@ describe('extension blocks', () => {
     expect(extensionOutcomeNotice(request, { ...extension, status: 'DENIED', decidedBy: 'U0REQ' }).text).toContain('Withdrawn');
   });
 
-  it('reminds with Extend and I\'m done, or only I\'m done when nothing more is allowed', () => {
+  it("reminds with Extend and I'm done, or only I'm done when nothing more is allowed", () => {
     const reminder = buildReminderMessage(request, { maxMoreSeconds: 3_600, approvals: 1 });
     expect(reminder.text).toBe('BG-7 ends soon');
     expect(buttons(reminder.blocks).map((b: any) => [b.action_id, b.value])).toEqual([

@@ -135,11 +135,23 @@ describe('App Home', () => {
     const many = (count: number, make: () => RequestView) => Array.from({ length: count }, make);
     const content = home({
       isAdmin: true,
-      myAccess: page(many(HOME_LIMITS.myAccess, () => active()), 57),
-      myPending: page(many(HOME_LIMITS.myPending, () => view()), 9),
-      toApprove: page(many(HOME_LIMITS.toApprove, () => view({ requesterId: 'U0BOB' })), 300),
+      myAccess: page(
+        many(HOME_LIMITS.myAccess, () => active()),
+        57,
+      ),
+      myPending: page(
+        many(HOME_LIMITS.myPending, () => view()),
+        9,
+      ),
+      toApprove: page(
+        many(HOME_LIMITS.toApprove, () => view({ requesterId: 'U0BOB' })),
+        300,
+      ),
       recent: many(HOME_LIMITS.recent, () => view({ status: 'EXPIRED', endedAt: EXPIRES })),
-      allActive: page(many(HOME_LIMITS.allActive, () => active()), 10_000),
+      allActive: page(
+        many(HOME_LIMITS.allActive, () => active()),
+        10_000,
+      ),
     });
     const blocks = buildAppHome(content, { now: NOW, notice: 'a notice' }).blocks as AnyBlock[];
     expect(blocks.length).toBeLessThanOrEqual(HOME_BLOCK_LIMIT);
@@ -163,7 +175,13 @@ describe('/breakglass list and status answers', () => {
   });
 
   it('keeps within 50 blocks and counts the rest', () => {
-    const message = buildRequestList(page(Array.from({ length: LIST_LIMIT }, () => view()), 200), NOW);
+    const message = buildRequestList(
+      page(
+        Array.from({ length: LIST_LIMIT }, () => view()),
+        200,
+      ),
+      NOW,
+    );
     expect(message.blocks.length).toBeLessThanOrEqual(50);
     expect(textOf(message.blocks as AnyBlock[])).toContain(`and ${200 - LIST_LIMIT} more`);
   });
@@ -188,7 +206,10 @@ describe('/breakglass audit timeline', () => {
   const event = (action: string, actor = 'system', details: Record<string, unknown> = {}, minute = 0): TimelineEvent => ({ at: at(minute), actor, action, details });
 
   it.each([
-    [event('REQUESTED', 'U0REQUESTER', { role: 'write', resource: 'payments-db', durationSeconds: 1800, ticket: 'INC-1' }), '<@U0REQUESTER> requested `write` on `payments-db` for 30m (ticket INC-1)'],
+    [
+      event('REQUESTED', 'U0REQUESTER', { role: 'write', resource: 'payments-db', durationSeconds: 1800, ticket: 'INC-1' }),
+      '<@U0REQUESTER> requested `write` on `payments-db` for 30m (ticket INC-1)',
+    ],
     [event('APPROVAL_RECORDED', 'U0APPROVER1', { approvals: 1, required: 2 }), '<@U0APPROVER1> approved (1 of 2)'],
     [event('QUORUM_REACHED', 'U0APPROVER2', { expiresAt: EXPIRES.toISOString() }), `Enough approvals; access until ${slackDate(EXPIRES)}`],
     [event('GRANTED', 'system', { grant: 'payments_write', login: 'alice' }), 'Granted `payments_write` to `alice` and verified on the target'],
@@ -200,7 +221,10 @@ describe('/breakglass audit timeline', () => {
     [event('EXPIRED'), 'Access revoked at expiry and verified gone'],
     [event('REVOKED', 'system', { keptOnTargetFor: 'BG-9' }), 'Access revoked early and verified gone (left in place on the target for BG-9, which still holds it)'],
     [event('TIMED_OUT', 'system', { requestTtlSeconds: 3600 }), 'Nobody decided within 1h; the request timed out'],
-    [event('EXTENDED', 'U0REQUESTER', { from: GRANTED.toISOString(), to: EXPIRES.toISOString() }), `<@U0REQUESTER> extended the access from ${slackDate(GRANTED)} to ${slackDate(EXPIRES)}`],
+    [
+      event('EXTENDED', 'U0REQUESTER', { from: GRANTED.toISOString(), to: EXPIRES.toISOString() }),
+      `<@U0REQUESTER> extended the access from ${slackDate(GRANTED)} to ${slackDate(EXPIRES)}`,
+    ],
     [event('REMINDER_SENT'), 'Reminder sent to the requester'],
     [event('EXTENSION_REQUESTED', 'U0REQUESTER'), '<@U0REQUESTER> asked for more time'],
     [event('EXTENSION_REQUESTED', 'U0REQUESTER', { extendBySeconds: 1800, approvalsRequired: 1 }), '<@U0REQUESTER> asked for 30m more (1 approval needed)'],

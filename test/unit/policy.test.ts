@@ -127,9 +127,7 @@ describe('parsePolicy with a good policy', () => {
 
   it('defaults the webhook timeout to 10s', () => {
     const yamlText = stringify({
-      resources: [
-        { id: 'hook', provider: { type: 'webhook', url: 'https://example.com/x', secret: 'abc' }, approvers: ['U1'], roles: [{ id: 'op' }] },
-      ],
+      resources: [{ id: 'hook', provider: { type: 'webhook', url: 'https://example.com/x', secret: 'abc' }, approvers: ['U1'], roles: [{ id: 'op' }] }],
     });
     expect(parsePolicy(yamlText, FILE, {}).resources[0].provider).toMatchObject({ timeoutMs: 10_000 });
   });
@@ -356,15 +354,9 @@ describe('parsePolicy validation errors', () => {
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'mysql', url: 'x' }))).toEqual([
       `${FILE}: resources[0].provider.type: "mysql" is not a provider type (use postgres, webhook or command)`,
     ]);
-    expect(problemsAfter((policy) => (policy.resources[0].provider = { url: 'x' }))).toEqual([
-      `${FILE}: resources[0].provider.type: missing; use postgres, webhook or command`,
-    ]);
-    expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres' }))).toEqual([
-      `${FILE}: resources[0].provider.url: missing`,
-    ]);
-    expect(problemsAfter((policy) => delete policy.resources[0].provider)).toEqual([
-      expect.stringMatching(/^breakglass\.yaml: resources\[0\]\.provider: missing; e\.g\. /),
-    ]);
+    expect(problemsAfter((policy) => (policy.resources[0].provider = { url: 'x' }))).toEqual([`${FILE}: resources[0].provider.type: missing; use postgres, webhook or command`]);
+    expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres' }))).toEqual([`${FILE}: resources[0].provider.url: missing`]);
+    expect(problemsAfter((policy) => delete policy.resources[0].provider)).toEqual([expect.stringMatching(/^breakglass\.yaml: resources\[0\]\.provider: missing; e\.g\. /)]);
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres', url: 'postgresql://db/x', secret: 's' }))).toEqual([
       `${FILE}: resources[0].provider.secret: unknown key (allowed keys: type, url, mode)`,
     ]);
@@ -472,8 +464,7 @@ describe('policy queries', () => {
   });
 
   it('lists the roles a user may request', () => {
-    const ids = (groups: string[]) =>
-      requestableRoles(policy, 'U0SOMEONE', new Set(groups)).map(({ resource, role }) => `${resource.id}/${role.id}`);
+    const ids = (groups: string[]) => requestableRoles(policy, 'U0SOMEONE', new Set(groups)).map(({ resource, role }) => `${resource.id}/${role.id}`);
     expect(ids([])).toEqual(['payments-db/read', 'deploy-console/operator']);
     expect(ids(['S0PAYMENTS'])).toEqual(['payments-db/read', 'payments-db/write', 'deploy-console/operator']);
   });
@@ -517,17 +508,20 @@ describe('postgres provider mode', () => {
   });
 
   it('names the allowed modes for anything else', () => {
-    for (const [mode, shown] of [['temporary', '"temporary"'], ['Membership', '"Membership"'], [true, 'true'], [['membership'], 'a list']]) {
-      expect(problemsAfter(withMode(mode))).toEqual([
-        `${FILE}: resources[0].provider.mode: ${shown} is not a postgres mode (use membership or temporary-login)`,
-      ]);
+    for (const [mode, shown] of [
+      ['temporary', '"temporary"'],
+      ['Membership', '"Membership"'],
+      [true, 'true'],
+      [['membership'], 'a list'],
+    ]) {
+      expect(problemsAfter(withMode(mode))).toEqual([`${FILE}: resources[0].provider.mode: ${shown} is not a postgres mode (use membership or temporary-login)`]);
     }
   });
 
   it('is only a postgres key', () => {
-    expect(
-      problemsAfter((policy) => (policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', mode: 'membership' })),
-    ).toEqual([`${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout)`]);
+    expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', mode: 'membership' }))).toEqual([
+      `${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout)`,
+    ]);
   });
 });
 
@@ -540,10 +534,8 @@ describe('parsePolicy command providers', () => {
     return policy;
   }
 
-  const providerOf = (provider: unknown, env: NodeJS.ProcessEnv = COMMAND_ENV) =>
-    parsePolicy(stringify(withProvider(provider)), FILE, env).resources[0].provider;
-  const problemsWith = (provider: unknown, env: NodeJS.ProcessEnv = COMMAND_ENV) =>
-    problemsOf(stringify(withProvider(provider)), env);
+  const providerOf = (provider: unknown, env: NodeJS.ProcessEnv = COMMAND_ENV) => parsePolicy(stringify(withProvider(provider)), FILE, env).resources[0].provider;
+  const problemsWith = (provider: unknown, env: NodeJS.ProcessEnv = COMMAND_ENV) => problemsOf(stringify(withProvider(provider)), env);
 
   it('reads every key, with ${VAR} in arguments and env values', () => {
     expect(
@@ -604,10 +596,7 @@ describe('parsePolicy command providers', () => {
   });
 
   it('checks placeholders in what was written, not in ${VAR} values or literal $${…}', () => {
-    const provider = providerOf(
-      { type: 'command', grant: ['access', '${ARG}', '$${HOME}'], revoke: ['access'] },
-      { ARG: '--template={.metadata.name}-{custom}' },
-    );
+    const provider = providerOf({ type: 'command', grant: ['access', '${ARG}', '$${HOME}'], revoke: ['access'] }, { ARG: '--template={.metadata.name}-{custom}' });
     expect(provider).toMatchObject({ grant: ['access', '--template={.metadata.name}-{custom}', '${HOME}'] });
   });
 

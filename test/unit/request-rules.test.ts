@@ -128,9 +128,7 @@ describe('validateRequest', () => {
 
   it('shows an example that fits the role pattern, or only the pattern when none of ours fits', () => {
     const finance = { resourceId: 'ledger', roleId: 'audit', requesterGroupIds: new Set(['S0FINANCE']) };
-    expect(rejection({ ...finance, ticket: 'INC-1' }).message).toBe(
-      '`INC-1` is not a valid ticket for `ledger` / `audit`. It must match `^CHG[0-9]{7}$`, e.g. `CHG0012345`.',
-    );
+    expect(rejection({ ...finance, ticket: 'INC-1' }).message).toBe('`INC-1` is not a valid ticket for `ledger` / `audit`. It must match `^CHG[0-9]{7}$`, e.g. `CHG0012345`.');
     expect(validateRequest(policy, request({ ...finance, ticket: 'CHG0000001' })).ok).toBe(true);
   });
 

@@ -1,12 +1,4 @@
-import {
-  type EndReason,
-  InvalidTransitionError,
-  type RequestState,
-  assertTransition,
-  canTransition,
-  finalStateFor,
-  isFinal,
-} from '../../src/domain/request-state';
+import { type EndReason, InvalidTransitionError, type RequestState, assertTransition, canTransition, finalStateFor, isFinal } from '../../src/domain/request-state';
 
 const ALL_STATES: readonly RequestState[] = ['PENDING', 'APPROVED', 'ACTIVE', 'REVOKING', 'EXPIRED', 'REVOKED', 'DENIED', 'FAILED'];
 const FINAL_STATES: readonly RequestState[] = ['EXPIRED', 'REVOKED', 'DENIED', 'FAILED'];

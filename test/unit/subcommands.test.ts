@@ -71,7 +71,14 @@ describe('parseCommand: subcommands', () => {
   it('answers an unknown single word with the commands and the request form', () => {
     const answer = message('lst');
     expect(answer).toContain('`lst` is not a command');
-    for (const usage of ['/breakglass list', '/breakglass status <id>', '/breakglass revoke <id>', '/breakglass extend <id> <duration>', '/breakglass audit <id>', '/breakglass help']) {
+    for (const usage of [
+      '/breakglass list',
+      '/breakglass status <id>',
+      '/breakglass revoke <id>',
+      '/breakglass extend <id> <duration>',
+      '/breakglass audit <id>',
+      '/breakglass help',
+    ]) {
       expect(answer).toContain(`\`${usage}\``);
     }
     expect(answer).toContain('Usage: `/breakglass <resource> <role> <duration>');

@@ -87,7 +87,9 @@ function toApproveBlocks(view: RequestView): KnownBlock[] {
 }
 
 function adminBlocks(view: RequestView, now: Date): KnownBlock[] {
-  return [{ type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin, 100)}\`)\n${briefStatus(view, now)}`) }];
+  return [
+    { type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin, 100)}\`)\n${briefStatus(view, now)}`) },
+  ];
 }
 
 function section(title: string, page: Page, limit: number, render: (view: RequestView) => KnownBlock[], empty: string): KnownBlock[] {
@@ -104,7 +106,13 @@ export function buildAppHome(content: HomeContent, { now, notice }: { now: Date;
   blocks.push(...section('Your active access', content.myAccess, HOME_LIMITS.myAccess, (view) => myAccessBlocks(view, now), 'Nothing active. Ask for access with `/breakglass`.'));
   if (content.myPending.total > 0) {
     blocks.push(
-      ...section('Your requests waiting for approval', content.myPending, HOME_LIMITS.myPending, (view) => [{ type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${briefStatus(view, now)}`) }], ''),
+      ...section(
+        'Your requests waiting for approval',
+        content.myPending,
+        HOME_LIMITS.myPending,
+        (view) => [{ type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${briefStatus(view, now)}`) }],
+        '',
+      ),
     );
   }
   blocks.push({ type: 'divider' });
@@ -112,9 +120,7 @@ export function buildAppHome(content: HomeContent, { now, notice }: { now: Date;
   blocks.push({ type: 'divider' }, header('Your recent requests'));
   const recent = content.recent.slice(0, HOME_LIMITS.recent);
   blocks.push(
-    recent.length
-      ? { type: 'section', text: mrkdwn(recent.map((view) => `${requestHeadline(view)} · ${outcome(view)}`).join('\n')) }
-      : note('No finished requests yet.'),
+    recent.length ? { type: 'section', text: mrkdwn(recent.map((view) => `${requestHeadline(view)} · ${outcome(view)}`).join('\n')) } : note('No finished requests yet.'),
   );
   if (content.allActive) {
     blocks.push({ type: 'divider' });

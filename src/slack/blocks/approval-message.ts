@@ -87,9 +87,7 @@ function buttonsFor(view: RequestView): KnownBlock | null {
 
 /** The request message in the incident channel; re-rendered on every state change. */
 export function buildApprovalMessage(view: RequestView): SlackMessage {
-  const approvals = view.approvals.length
-    ? view.approvals.map((a) => `:white_check_mark: ${mentionUser(a.approverId)} ${slackDate(a.at)}`).join('\n')
-    : 'No approvals yet.';
+  const approvals = view.approvals.length ? view.approvals.map((a) => `:white_check_mark: ${mentionUser(a.approverId)} ${slackDate(a.at)}`).join('\n') : 'No approvals yet.';
   const blocks: KnownBlock[] = [
     {
       type: 'section',

@@ -35,9 +35,7 @@ export function buildAuditSummary(view: RequestView, extras: { events?: readonly
   const ending = view.endReason ? endings[view.endReason] : 'ended';
   const endedAt = view.endedAt ?? new Date();
   const actualSeconds = view.grantedAt ? Math.max(0, Math.round((endedAt.getTime() - view.grantedAt.getTime()) / 1000)) : 0;
-  const approvals = view.approvals.length
-    ? view.approvals.map((a) => `${mentionUser(a.approverId)} at ${slackDate(a.at)}`).join('\n')
-    : '—';
+  const approvals = view.approvals.length ? view.approvals.map((a) => `${mentionUser(a.approverId)} at ${slackDate(a.at)}`).join('\n') : '—';
   const lines = [
     `*Requester:* ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`)`,
     `*Access:* \`${view.roleId}\` on \`${view.resourceId}\``,

@@ -33,7 +33,10 @@ export function buildExtensionMessage(view: RequestView, extension: ExtensionVie
   const ask = `${mentionUser(extension.requestedBy)} asks to extend ${view.humanId} (\`${view.roleId}\` on \`${view.resourceId}\`) by *${formatDuration(extension.extendBySeconds)}*`;
   const approvedBy = extension.approvals.length > 0 ? `Approved by ${extension.approvals.map((a) => mentionUser(a.approverId)).join(', ')}` : null;
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `:stopwatch: ${ask}.${view.expiresAt && extension.status === 'PENDING' ? ` It ends ${slackDate(view.expiresAt)} now.` : ''}` } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `:stopwatch: ${ask}.${view.expiresAt && extension.status === 'PENDING' ? ` It ends ${slackDate(view.expiresAt)} now.` : ''}` },
+    },
     { type: 'context', elements: [{ type: 'mrkdwn', text: [extensionStatusLine(extension), approvedBy].filter(Boolean).join(' · ') }] },
   ];
   if (extension.status === 'PENDING') {

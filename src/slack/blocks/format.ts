@@ -29,6 +29,9 @@ export function mentionPrincipal(principal: string): string {
 /** Slack renders this in each reader's time zone; the fallback is UTC. */
 export function slackDate(date: Date): string {
   const unix = Math.floor(date.getTime() / 1000);
-  const fallback = date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const fallback = date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   return `<!date^${unix}^{date_short_pretty} {time_secs}|${fallback}>`;
 }

@@ -15,7 +15,10 @@ function exampleCommand(requestable: readonly RequestableRole[]): string {
 export function buildHelpText(requestable: readonly RequestableRole[]): string {
   const roles = requestable.length
     ? requestable
-        .map(({ resource, role }) => `• \`${resource.id} ${role.id}\` — up to ${formatDuration(role.maxDurationSeconds)}, ${role.approvals} approval${role.approvals === 1 ? '' : 's'}${role.requireTicket ? ', ticket required' : ''}`)
+        .map(
+          ({ resource, role }) =>
+            `• \`${resource.id} ${role.id}\` — up to ${formatDuration(role.maxDurationSeconds)}, ${role.approvals} approval${role.approvals === 1 ? '' : 's'}${role.requireTicket ? ', ticket required' : ''}`,
+        )
         .join('\n')
     : '_The policy lets you request nothing yet; ask the Breakglass admins._';
   return [

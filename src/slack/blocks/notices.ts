@@ -74,7 +74,9 @@ export function accessMissingNotice(view: RequestView): SlackMessage {
 export function accessReappearedNotice(view: RequestView, outcome: { revoked: boolean; error?: string }): SlackMessage {
   const what = `\`${view.roleId}\` on \`${view.resourceId}\` for \`${escapeText(view.requesterLogin)}\``;
   return outcome.revoked
-    ? textMessage(`:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and revoked it. Someone granted it outside Breakglass; find out who.`)
+    ? textMessage(
+        `:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and revoked it. Someone granted it outside Breakglass; find out who.`,
+      )
     : textMessage(
         `:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and could NOT revoke it: ${escapeText(outcome.error ?? 'unknown error')}. Remove it by hand; the check tries again on its next run.`,
       );

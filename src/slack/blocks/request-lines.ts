@@ -42,7 +42,9 @@ export function outcome(view: RequestView): string {
     case 'REVOKED':
       return `:lock: revoked early${view.endedBy ? ` by ${mentionUser(view.endedBy)}` : ''}${at(view.endedAt)}`;
     case 'DENIED':
-      return view.decidedBy === view.requesterId ? `:no_entry_sign: withdrawn${at(view.decidedAt)}` : `:no_entry_sign: denied${view.decidedBy ? ` by ${mentionUser(view.decidedBy)}` : ''}${at(view.decidedAt)}`;
+      return view.decidedBy === view.requesterId
+        ? `:no_entry_sign: withdrawn${at(view.decidedAt)}`
+        : `:no_entry_sign: denied${view.decidedBy ? ` by ${mentionUser(view.decidedBy)}` : ''}${at(view.decidedAt)}`;
     case 'FAILED':
       return `:x: failed: ${escapeText(view.failureReason ?? 'unknown error', 200)}`;
     case 'TIMED_OUT':

@@ -18,7 +18,9 @@ export function buildRequestList(page: Page, now: Date): SlackMessage {
   const shown = page.items.slice(0, LIST_LIMIT);
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `*Active and pending requests you can see* (${page.total})` } },
-    ...shown.map((view): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `${requestHeadline(view)} · ${mentionUser(view.requesterId)}\n${briefStatus(view, now)}` } })),
+    ...shown.map(
+      (view): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `${requestHeadline(view)} · ${mentionUser(view.requesterId)}\n${briefStatus(view, now)}` } }),
+    ),
   ];
   const more = page.total - shown.length;
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${more > 0 ? `…and ${more} more, older ones. ` : ''}\`/breakglass status <id>\` for details.` }] });

@@ -128,9 +128,7 @@ function collapseFailureRuns(events: readonly TimelineEvent[]): Array<TimelineEv
 
 /** One line per event (long runs of failures collapsed), oldest first: `• <time> — <what happened>`. */
 export function timelineLines(events: readonly TimelineEvent[]): string[] {
-  return collapseFailureRuns(events).map((entry) =>
-    'skipped' in entry ? `   … ${entry.skipped} more failed attempts …` : `• ${slackDate(entry.at)} — ${describeEvent(entry)}`,
-  );
+  return collapseFailureRuns(events).map((entry) => ('skipped' in entry ? `   … ${entry.skipped} more failed attempts …` : `• ${slackDate(entry.at)} — ${describeEvent(entry)}`));
 }
 
 /** `/breakglass audit <id>`: every audit event of the request, oldest first, with time and actor. */
@@ -144,7 +142,10 @@ export function buildTimeline(view: RequestView, events: readonly TimelineEvent[
   }
   const shown = chunks.slice(0, MAX_TIMELINE_BLOCKS);
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*Timeline of ${requestHeadline(view)}* · requested by ${mentionUser(view.requesterId)} · now ${view.status.toLowerCase()}` } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Timeline of ${requestHeadline(view)}* · requested by ${mentionUser(view.requesterId)} · now ${view.status.toLowerCase()}` },
+    },
     ...shown.map((text): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })),
   ];
   if (chunks.length > shown.length) {

@@ -15,7 +15,10 @@ export function buildRevokeAlert(view: RequestView, failingCount: number): Slack
   if (view.status !== 'REVOKING') {
     const when = view.endedAt ? slackDate(view.endedAt) : 'now';
     const text = `:white_check_mark: *Resolved:* ${view.humanId} (${what}) was revoked ${when}, after ${attemptsText(view.revokeAttempts)}.`;
-    return { text: `Resolved: ${view.humanId} was revoked after ${attemptsText(view.revokeAttempts)}`, blocks: [{ type: 'section', block_id: 'alert', text: { type: 'mrkdwn', text } }] };
+    return {
+      text: `Resolved: ${view.humanId} was revoked after ${attemptsText(view.revokeAttempts)}`,
+      blocks: [{ type: 'section', block_id: 'alert', text: { type: 'mrkdwn', text } }],
+    };
   }
   const due = view.endReason === 'grant_failed' ? 'should have been rolled back' : `should have ended ${view.expiresAt ? slackDate(view.expiresAt) : ''}`;
   const lines = [

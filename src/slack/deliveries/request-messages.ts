@@ -9,7 +9,17 @@ import { buildApprovalMessage } from '../blocks/approval-message';
 import { buildAuditSummary } from '../blocks/audit-summary';
 import { buildReminderMessage, extendedNotice, extensionOutcomeNotice } from '../blocks/extension';
 import type { SlackMessage } from '../blocks/message';
-import { approvalRecordedNotice, deniedNotice, grantedDirectMessage, grantedNotice, grantFailedNotice, revokeRequestedNotice, timedOutNotice, accessMissingNotice, accessReappearedNotice } from '../blocks/notices';
+import {
+  approvalRecordedNotice,
+  deniedNotice,
+  grantedDirectMessage,
+  grantedNotice,
+  grantFailedNotice,
+  revokeRequestedNotice,
+  timedOutNotice,
+  accessMissingNotice,
+  accessReappearedNotice,
+} from '../blocks/notices';
 import { groupWithinBlockLimit, mergeSummaries } from '../summary-batches';
 import type { SlackSurface } from '../surface';
 import { isPermanentSlackError, rethrowForRunner } from './slack-failure';
