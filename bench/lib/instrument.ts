@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Reconciler } from '../../src/jobs/reconciler';
+import { BreakglassMetrics } from '../../src/metrics/breakglass-metrics';
 import { AccessService } from '../../src/services/access-service';
 import { FollowUpGate } from '../../src/slack/follow-up-gate';
 
@@ -119,14 +120,13 @@ export function installInstrumentation(): void {
     }
   };
 
-  // The gate's private queue() resolves false when a follow-up gave up waiting and runs past the limit.
-  const gate = FollowUpGate.prototype as unknown as { run: FollowUpGate['run']; queue: () => Promise<boolean> };
-  const queue = gate.queue;
-  gate.queue = async function (this: FollowUpGate) {
-    const gotSlot = await queue.call(this);
-    if (!gotSlot) state.followUpOverflows++;
-    return gotSlot;
+  // A follow-up that waited the gate's longest and ran past its limit is reported to the metrics (see app.ts).
+  const pastLimit = BreakglassMetrics.prototype.slackFollowUpPastLimit;
+  BreakglassMetrics.prototype.slackFollowUpPastLimit = function (this: BreakglassMetrics) {
+    state.followUpOverflows++;
+    pastLimit.call(this);
   };
+  const gate = FollowUpGate.prototype;
   const gateRun = gate.run;
   gate.run = function <T>(this: FollowUpGate, work: () => Promise<T>): Promise<T> {
     const called = performance.now();

@@ -1,4 +1,3 @@
-import type { RequestView } from '../domain/request-view';
 import { DecideRequest } from '../requests/decide-request';
 import { EndAccess } from '../requests/end-access';
 import { Extensions } from '../requests/extensions';
@@ -37,27 +36,69 @@ export class AccessService {
     this.reminders = new Reminders(deps);
   }
 
-  requestableFor = (userId: string) => this.submit.requestableFor(userId);
-  checkRequest = (input: SubmitRequestInput) => this.submit.check(input);
-  submitRequest = (input: SubmitRequestInput) => this.submit.submit(input);
-  approve = (requestId: string, actorId: string) => this.decide.approve(requestId, actorId);
-  deny = (requestId: string, actorId: string) => this.decide.deny(requestId, actorId);
-  revokeNow = (requestId: string, actorId: string) => this.ending.revokeNow(requestId, actorId);
-  retryRevocation = (requestId: string, actorId: string) => this.ending.retryRevocation(requestId, actorId);
-  processExpiry = (requestId: string, now?: Date) => this.ending.processExpiry(requestId, now);
-  stopSweeping = (graceMs: number) => this.ending.stopSweeping(graceMs);
-  extend = (requestId: string, actorId: string, expiresAt: Date) => this.extensions.extend(requestId, actorId, expiresAt);
-  extensionOptions = (requestId: string, actorId: string) => this.extensions.options(requestId, actorId);
-  checkExtension = (requestId: string, actorId: string, durationText: string) => this.extensions.check(requestId, actorId, durationText);
-  requestExtension = (requestId: string, actorId: string, durationText: string) => this.extensions.request(requestId, actorId, durationText);
-  approveExtension = (extensionId: string, actorId: string) => this.extensions.approve(extensionId, actorId);
-  denyExtension = (extensionId: string, actorId: string) => this.extensions.deny(extensionId, actorId);
-  sendReminder = (requestId: string, forExpiresAt: Date) => this.reminders.send(requestId, forExpiresAt);
-  sendDueReminders = (now?: Date) => this.reminders.sendDue(now);
-  timeOutStaleRequests = (now?: Date) => this.housekeeping.timeOutStaleRequests(now);
-  failInterruptedGrants = (now?: Date) => this.housekeeping.failInterruptedGrants(now);
-  requestsNeedingExpiryJobs = () => this.housekeeping.requestsNeedingExpiryJobs();
-  loadView = (requestId: string): Promise<RequestView> => this.deps.reads.loadView(requestId);
+  requestableFor(userId: string) {
+    return this.submit.requestableFor(userId);
+  }
+  checkRequest(input: SubmitRequestInput) {
+    return this.submit.check(input);
+  }
+  submitRequest(input: SubmitRequestInput) {
+    return this.submit.submit(input);
+  }
+  approve(requestId: string, actorId: string) {
+    return this.decide.approve(requestId, actorId);
+  }
+  deny(requestId: string, actorId: string) {
+    return this.decide.deny(requestId, actorId);
+  }
+  revokeNow(requestId: string, actorId: string) {
+    return this.ending.revokeNow(requestId, actorId);
+  }
+  retryRevocation(requestId: string, actorId: string) {
+    return this.ending.retryRevocation(requestId, actorId);
+  }
+  processExpiry(requestId: string, now?: Date) {
+    return this.ending.processExpiry(requestId, now);
+  }
+  stopSweeping(graceMs: number) {
+    return this.ending.stopSweeping(graceMs);
+  }
+  extend(requestId: string, actorId: string, expiresAt: Date) {
+    return this.extensions.extend(requestId, actorId, expiresAt);
+  }
+  extensionOptions(requestId: string, actorId: string) {
+    return this.extensions.options(requestId, actorId);
+  }
+  checkExtension(requestId: string, actorId: string, durationText: string) {
+    return this.extensions.check(requestId, actorId, durationText);
+  }
+  requestExtension(requestId: string, actorId: string, durationText: string) {
+    return this.extensions.request(requestId, actorId, durationText);
+  }
+  approveExtension(extensionId: string, actorId: string) {
+    return this.extensions.approve(extensionId, actorId);
+  }
+  denyExtension(extensionId: string, actorId: string) {
+    return this.extensions.deny(extensionId, actorId);
+  }
+  sendReminder(requestId: string, forExpiresAt: Date) {
+    return this.reminders.send(requestId, forExpiresAt);
+  }
+  sendDueReminders(now?: Date) {
+    return this.reminders.sendDue(now);
+  }
+  timeOutStaleRequests(now?: Date) {
+    return this.housekeeping.timeOutStaleRequests(now);
+  }
+  failInterruptedGrants(now?: Date) {
+    return this.housekeeping.failInterruptedGrants(now);
+  }
+  requestsNeedingExpiryJobs() {
+    return this.housekeeping.requestsNeedingExpiryJobs();
+  }
+  loadView(requestId: string) {
+    return this.deps.reads.loadView(requestId);
+  }
 
   /** Grants whose revocation keeps failing, right now. */
   countFailingRevocations(): Promise<number> {

@@ -48,6 +48,12 @@ export async function ephemeralFor(harness: BotHarness, userId: string, after: n
   return call.args.text;
 }
 
+/** Waits until every effect committed so far (Slack messages, grants, jobs, App Home refreshes) is delivered: a test
+ * that makes Slack answer its next call in a special way must not catch an earlier step's message instead. */
+export async function outboxDrained(harness: BotHarness, timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => (await harness.db.effect.count({ where: { deliveredAt: null } })) === 0, 'every effect in the outbox delivered', timeoutMs);
+}
+
 export async function statusBecomes(harness: BotHarness, requestId: string, status: string, timeoutMs = 10_000) {
   return waitFor(
     async () => {

@@ -4,7 +4,7 @@ import { ActionIds, ExtendModal } from '../../src/slack/blocks/action-ids';
 import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { buttonValue, endLiveRequests, ephemeralFor, requestAccess, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
+import { buttonValue, endLiveRequests, ephemeralFor, outboxDrained, requestAccess, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
 import { APPROVER1, APPROVER2, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
@@ -227,6 +227,7 @@ describe('extending with approval (extension.approvals: 2)', () => {
 
   it('an ask whose thread message cannot be posted is closed at once, so it never blocks the next one', async () => {
     const active = await activeRequest('approved', '30m');
+    await outboxDrained(harness);
     const posts = harness.slack.callsOf('chat.postMessage').length;
     harness.slack.respondOnce('chat.postMessage', () => ({ ok: false, error: 'channel_not_found' }));
     expect((await submitExtend(active.id, '10m')).body).toBe('');

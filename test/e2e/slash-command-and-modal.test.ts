@@ -3,7 +3,7 @@ import type { BotHarness } from '../support/bot-harness';
 import { plainTextInputValue, staticSelectValue } from '../support/slack-request-signer';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { buttonValue, startE2eBot, textOf } from './e2e-helpers';
+import { buttonValue, outboxDrained, startE2eBot, textOf } from './e2e-helpers';
 import { CHANNEL, OUTSIDER, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
@@ -72,6 +72,7 @@ describe('/breakglass inline', () => {
   });
 
   it('tells the requester when it cannot post in the channel, and leaves nothing pending', async () => {
+    await outboxDrained(harness);
     harness.slack.respondOnce('chat.postMessage', () => ({ ok: false, error: 'not_in_channel' }));
     const answers = harness.slack.callsOf('response_url').length;
     await harness.sender.slashCommand({ userId: REQUESTER, channelId: 'C0NOTJOINED', text: 'payments-db read 30m INC-5 check the ledger' });
