@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { createPrisma, type AccessRequest, type Db } from '../../src/db/prisma';
+import { InvalidTransitionError } from '../../src/domain/request-state';
+import { createLogger } from '../../src/logger';
+import { effectsFor, shown } from '../../src/requests/effect-plans';
+import { queueEffects, RequestStore } from '../../src/requests/request-store';
+
+/** The one writer of request status, on the real database: every change conditional, allowed by the transition
+ * table, and committed together with its audit event and its effects, or not at all. */
+let db: Db;
+let store: RequestStore;
+let wakes: number;
+
+beforeAll(() => {
+  db = createPrisma(process.env.TEST_DATABASE_URL!);
+  store = new RequestStore({ db, logger: createLogger('silent'), wake: () => wakes++ });
+});
+afterAll(() => db.$disconnect());
+beforeEach(() => {
+  wakes = 0;
+});
+
+async function seed(status: AccessRequest['status'], overrides: Partial<AccessRequest> = {}): Promise<AccessRequest> {
+  const channelId = `C0STORE${randomUUID().slice(0, 6).toUpperCase()}`;
+  return db.accessRequest.create({
+    data: {
+      status,
+      requesterId: `U0STORE${randomUUID().slice(0, 6).toUpperCase()}`,
+      requesterLogin: `store_${randomUUID().slice(0, 8)}`,
+      resourceId: 'store-db',
+      roleId: 'read',
+      grantName: 'store_read',
+      durationSeconds: 600,
+      reason: 'testing the store',
+      channelId,
+      requiredApprovals: 1,
+      expiresAt: new Date(Date.now() - 1_000),
+      ...overrides,
+    },
+  });
+}
+
+const effectsOf = (requestId: string) => db.effect.findMany({ where: { requestId }, orderBy: { id: 'asc' } });
+const actionsOf = async (requestId: string) => (await db.auditEvent.findMany({ where: { requestId }, orderBy: { id: 'asc' } })).map((event) => event.action);
+
+describe('RequestStore.move', () => {
+  it('changes the status with its audit event and its effects in one transaction, then wakes the runners', async () => {
+    const request = await seed('PENDING');
+    const moved = await store.move({
+      requestId: request.id,
+      from: ['PENDING'],
+      to: 'DENIED',
+      data: { decidedBy: 'U0APPROVER' },
+      actor: 'U0APPROVER',
+      action: 'DENIED',
+      effects: (r) => shown(r, { notice: 'denied' }),
+    });
+    expect(moved).toBe(true);
+    expect(await db.accessRequest.findUniqueOrThrow({ where: { id: request.id } })).toMatchObject({ status: 'DENIED', decidedBy: 'U0APPROVER' });
+    expect(await actionsOf(request.id)).toEqual(['DENIED']);
+    expect((await effectsOf(request.id)).map((effect) => [effect.pool, effect.lane, effect.kind])).toEqual([
+      ['slack', `message:${request.id}`, 'request.refresh'],
+      ['slack', `thread:${request.id}`, 'thread.notice'],
+      ['home', 'home', 'home.changed'],
+    ]);
+    expect(wakes).toBe(1);
+  });
+
+  it('does nothing when another actor moved the request first', async () => {
+    const request = await seed('DENIED');
+    const moved = await store.move({
+      requestId: request.id,
+      from: ['PENDING'],
+      to: 'TIMED_OUT',
+      actor: 'system',
+      action: 'TIMED_OUT',
+      effects: (r) => shown(r, { notice: 'timed_out', requestTtlSeconds: 60 }),
+    });
+    expect(moved).toBe(false);
+    expect(await actionsOf(request.id)).toEqual([]);
+    expect(await effectsOf(request.id)).toEqual([]);
+  });
+
+  it('refuses a change the transition table does not allow, and writes nothing', async () => {
+    const request = await seed('ACTIVE');
+    await expect(store.move({ requestId: request.id, from: ['ACTIVE'], to: 'PENDING', actor: 'system', action: 'TIMED_OUT', effects: () => [] })).rejects.toThrow(
+      InvalidTransitionError,
+    );
+    expect((await db.accessRequest.findUniqueOrThrow({ where: { id: request.id } })).status).toBe('ACTIVE');
+    expect(await actionsOf(request.id)).toEqual([]);
+  });
+
+  it('rolls the status, the audit event and the effects back together when the transaction fails later', async () => {
+    const request = await seed('ACTIVE');
+    await expect(
+      store.transaction(async (tx) => {
+        await store.moveIn(tx, {
+          requestId: request.id,
+          from: ['ACTIVE'],
+          to: 'REVOKING',
+          actor: 'U0ADMIN',
+          action: 'REVOKE_REQUESTED',
+          effects: (r) => [effectsFor.scheduleExpiry(r, new Date())],
+        });
+        queueEffects(tx, [effectsFor.home(request)]);
+        throw new Error('something after the change failed');
+      }),
+    ).rejects.toThrow('something after the change failed');
+    expect((await db.accessRequest.findUniqueOrThrow({ where: { id: request.id } })).status).toBe('ACTIVE');
+    expect(await actionsOf(request.id)).toEqual([]);
+    expect(await effectsOf(request.id)).toEqual([]);
+    expect(wakes).toBe(0);
+  });
+
+  it('queues effects only inside one of its transactions', async () => {
+    const request = await seed('PENDING');
+    await expect(db.$transaction(async (tx) => queueEffects(tx, [effectsFor.home(request)]))).rejects.toThrow(/RequestStore transaction/);
+  });
+});
+
+describe('RequestStore.recordSweepIn', () => {
+  it('records revoked requests as EXPIRED with their grants, audit events and summaries, and failed ones as REVOKING', async () => {
+    const revoked = await seed('ACTIVE');
+    await db.grant.create({
+      data: { requestId: revoked.id, resourceId: revoked.resourceId, roleId: revoked.roleId, login: revoked.requesterLogin, expiresAt: revoked.expiresAt! },
+    });
+    const failed = await seed('ACTIVE');
+    const endedAt = new Date();
+    const moved = await store.transaction((tx) =>
+      store.recordSweepIn(
+        tx,
+        [
+          { request: revoked, revoked: true, keptOnTargetFor: null },
+          { request: failed, revoked: false },
+        ],
+        endedAt,
+      ),
+    );
+    expect(moved).toEqual(new Set([revoked.id, failed.id]));
+    expect(await db.accessRequest.findUniqueOrThrow({ where: { id: revoked.id }, include: { grant: true } })).toMatchObject({
+      status: 'EXPIRED',
+      endReason: 'expired',
+      grant: { status: 'REVOKED' },
+    });
+    expect(await db.accessRequest.findUniqueOrThrow({ where: { id: failed.id } })).toMatchObject({ status: 'REVOKING', endReason: 'expired', endedAt: null });
+    expect(await actionsOf(revoked.id)).toEqual(['EXPIRED']);
+    expect(await actionsOf(failed.id)).toEqual(['EXPIRY_REACHED']);
+    // The ended request's summaries are in the outbox with the change; the failed one tells nobody yet (its retries do).
+    expect((await effectsOf(revoked.id)).map((effect) => effect.kind)).toEqual(['request.refresh', 'thread.notice', 'home.changed', 'channel.summary']);
+    expect((await effectsOf(revoked.id)).find((effect) => effect.kind === 'channel.summary')?.lane).toBe(`summary:${revoked.channelId}`);
+    expect(await effectsOf(failed.id)).toEqual([]);
+  });
+
+  it('leaves a request alone that another actor ended meanwhile', async () => {
+    const stale = await seed('ACTIVE');
+    await db.accessRequest.update({ where: { id: stale.id }, data: { status: 'REVOKING' } });
+    const moved = await store.transaction((tx) => store.recordSweepIn(tx, [{ request: stale, revoked: true, keptOnTargetFor: null }], new Date()));
+    expect(moved.size).toBe(0);
+    expect(await effectsOf(stale.id)).toEqual([]);
+  });
+});
