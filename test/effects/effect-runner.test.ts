@@ -2,7 +2,7 @@ import { createPrisma, type Db } from '../../src/db/prisma';
 import { GiveUp, RetryLater } from '../../src/effects/effect-errors';
 import { EffectRunner } from '../../src/effects/effect-runner';
 import { createLogger } from '../../src/logger';
-import { writeEffects, type NewEffect } from '../../src/effects/outbox';
+import { pruneSettledEffects, writeEffects, type NewEffect } from '../../src/effects/outbox';
 import { waitFor } from '../support/wait';
 import { deferred, idsOfLane, pause, RunnerKit, undelivered } from './effect-fixtures';
 
@@ -328,5 +328,18 @@ describe('bounded reads', () => {
     expect(backlog.oldestAgeSeconds).toBeGreaterThanOrEqual(89);
     expect(backlog.oldestAgeSeconds).toBeLessThan(3_600);
     expect(await runner('nobody').backlog()).toEqual({ pool: 'nobody', undelivered: 0, oldestAgeSeconds: 0 });
+  });
+});
+
+describe('pruning', () => {
+  it('deletes settled effects older than the cut-off, in bounded steps, and never undelivered ones', async () => {
+    await kit.write([slack('a'), slack('a'), slack('b'), slack('c'), slack('d')]);
+    await db.$executeRawUnsafe(`UPDATE "Effect" SET "deliveredAt" = (now() AT TIME ZONE 'UTC') - interval '2 days' WHERE id IN (1, 2, 3)`);
+    await db.$executeRawUnsafe(`UPDATE "Effect" SET "deliveredAt" = (now() AT TIME ZONE 'UTC') WHERE id = 4`);
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    expect(await pruneSettledEffects(db, dayAgo, 2)).toBe(2);
+    expect(await pruneSettledEffects(db, dayAgo, 2)).toBe(1);
+    expect(await pruneSettledEffects(db, dayAgo, 2)).toBe(0);
+    expect((await db.effect.findMany({ orderBy: { id: 'asc' } })).map((row) => row.id)).toEqual([4n, 5n]);
   });
 });
