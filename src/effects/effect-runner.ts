@@ -203,6 +203,12 @@ export class EffectRunner {
     let effects = first;
     while (effects.length > 0) {
       const ids = effects.map((e) => e.id);
+      if (this.stopped) {
+        // Leased by a claim that finished as the runner stopped: hand them back rather than deliver during shutdown.
+        await this.persist(() => releaseLeases(this.o.db, this.o.processId, ids));
+        for (const id of ids) this.held.delete(id);
+        return;
+      }
       const outcome = await this.deliver(effects);
       if (!outcome.settled) {
         await this.persist(() => recordFailure(this.o.db, this.o.processId, ids, outcome.delayMs, outcome.lastError));

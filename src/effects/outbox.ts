@@ -1,4 +1,4 @@
-import type { Prisma } from '../db/prisma';
+import type { Db, Prisma } from '../db/prisma';
 
 /** An effect to write with a state change; see the Effect model. */
 export interface NewEffect {
@@ -56,4 +56,15 @@ export async function writeEffects(tx: Prisma.TransactionClient, effects: readon
     WHERE (SELECT count(pg_advisory_xact_lock(${LANE_LOCK_CLASS}::int, lock_id))
            FROM (SELECT DISTINCT hashtext(lane) AS lock_id FROM unnest(${lanes}::text[]) AS lane ORDER BY 1) AS ordered) >= 0
     ORDER BY e.n`;
+}
+
+/**
+ * Deletes effects settled (delivered or given up) before `before`, at most `limit` of them, oldest first; returns
+ * how many. Nothing else ever deletes effects: settled rows are the record of what was sent, kept as long as the
+ * caller wants them, and pruning in bounded steps keeps each call short (call again while it returns `limit`).
+ */
+export async function pruneSettledEffects(db: Db, before: Date, limit = 10_000): Promise<number> {
+  return db.$executeRaw`
+    DELETE FROM "Effect" WHERE id IN (
+      SELECT id FROM "Effect" WHERE "deliveredAt" < (${before.toISOString()}::timestamptz AT TIME ZONE 'UTC') ORDER BY id LIMIT ${limit}::int)`;
 }

@@ -53,19 +53,23 @@ export class RunnerKit {
     };
   }
 
-  /** A handler that holds its delivery until the test ends (or `release` is called). */
-  hanging(processId: string): { handler: EffectHandler; started: Promise<EffectRow[]>; release: () => void } {
+  /** A handler that holds its deliveries (of `lane` only, if given) until the test ends (or `release` is called). */
+  hanging(processId: string, lane?: string): { handler: EffectHandler; started: Promise<EffectRow[]>; release: () => void; calls: () => number } {
     const gate = deferred();
     this.releases.push(gate.resolve);
     let started!: (effects: EffectRow[]) => void;
     const startedPromise = new Promise<EffectRow[]>((r) => (started = r));
+    let calls = 0;
     return {
       handler: this.recording(processId, async (effects) => {
+        if (lane !== undefined && effects[0].lane !== lane) return;
+        calls += 1;
         started(effects);
         await gate.promise;
       }),
       started: startedPromise,
       release: gate.resolve,
+      calls: () => calls,
     };
   }
 
