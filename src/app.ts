@@ -21,6 +21,7 @@ import type { Policy } from './policy/types';
 import type { createProvider } from './providers/create-provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { Deliveries } from './deliveries';
+import { pruneSettledEffects } from './effects/outbox';
 import { DriftSchedule } from './jobs/drift-schedule';
 import { DriftCheck } from './requests/drift-check';
 import { driftReports } from './requests/drift-reports';
@@ -154,7 +155,7 @@ export function createBreakglass({ config, policy, logger, createProvider: creat
     expiryConcurrency: config.expiryConcurrency,
     credentials: { deliver: (view, credentials) => surface.sendDirectMessage(view.requesterId, credentialsDirectMessage(view, credentials)) },
   });
-  const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }));
+  const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }), (before) => pruneSettledEffects(db, before));
   // Every role republishes the App Homes a change concerns (the worker's expiries too).
   const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
   // Every role delivers effects, whichever process committed them.

@@ -13,7 +13,13 @@ export interface ReconcileResult {
   interrupted: number;
   /** Reminders whose job was lost, sent now that they are due. */
   reminded: number;
+  /** Delivered effects older than EFFECT_RETENTION_MS removed from the outbox. */
+  pruned: number;
 }
+
+/** How long delivered effects stay in the outbox (a record of what was sent, for looking into an incident) before
+ * the reconciler removes them, a bounded number per run. */
+export const EFFECT_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** The database is the source of truth, Redis only the alarm clock: every request that may hold access gets its
  * expiry job back if Redis lost it (flush, failover, restart without persistence), overdue ones run now, stale
@@ -23,6 +29,8 @@ export class Reconciler {
     private readonly service: AccessService,
     private readonly expiryQueue: ExpiryQueue,
     private readonly logger: Logger,
+    /** Removes delivered effects settled before the given time; returns how many. */
+    private readonly pruneEffects: (before: Date) => Promise<number> = async () => 0,
   ) {}
 
   async run(now = new Date()): Promise<ReconcileResult> {
@@ -36,7 +44,8 @@ export class Reconciler {
     const toEnsure = [...overdue, ...future.filter((item) => missing.has(item.id))];
     for (const { id, runAt } of toEnsure) await this.expiryQueue.ensure(id, runAt);
     const reminded = await this.service.sendDueReminders(now);
-    const result = { checked: due.length, restored: toEnsure.length, timedOut, interrupted, reminded };
+    const pruned = await this.pruneEffects(new Date(now.getTime() - EFFECT_RETENTION_MS));
+    const result = { checked: due.length, restored: toEnsure.length, timedOut, interrupted, reminded, pruned };
     if (missing.size || timedOut || interrupted || reminded) this.logger.warn(result, 'reconciled');
     else this.logger.debug(result, 'reconciled');
     return result;
