@@ -7,6 +7,7 @@ import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider, type GrantTarget } from '../providers/types';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
 import { revocationLockKey, tryLockAccessKeys } from './access-locks';
+import { grantTarget } from './request-reads';
 
 /** Where the drift check's findings go to people: the revocation alert and a notice in the request's thread. */
 export interface DriftReports {
@@ -312,20 +313,4 @@ export class DriftCheck {
     };
     await Promise.all(Array.from({ length: Math.min(this.lanes, items.length) }, lane));
   }
-}
-
-/** What the provider needs to find the access, as AccessService builds it. */
-function grantTarget(request: AccessRequest): GrantTarget {
-  return {
-    requestId: request.id,
-    requestNumber: request.number,
-    slackId: request.requesterId,
-    login: request.requesterLogin,
-    resourceId: request.resourceId,
-    roleId: request.roleId,
-    grant: request.grantName,
-    expiresAt: request.expiresAt ?? new Date(),
-    reason: request.reason,
-    ticket: request.ticket,
-  };
 }

@@ -11,8 +11,8 @@ import { APPROVER1, REQUESTER } from './policy-fixture';
 
 /** Issue 10: taking access away never waits for Slack. Revoke now, I'm done and the roll-back of a grant that
  * cannot stand all revoke on the target at once while Slack answers every post, update and DM with 429; the
- * notices follow whenever Slack takes them. Today each of them first waits out Retry-After for its thread notice
- * and only then queues the revocation. */
+ * notices follow whenever Slack takes them (before the outbox, each first waited out Retry-After for its thread
+ * notice and only then queued the revocation). */
 const target = new TargetDatabase();
 const webhook = new WebhookReceiver('commit-first-revoke-secret');
 let harness: BotHarness | undefined;

@@ -1,8 +1,8 @@
 import { GRANTS, MassExpiryWorld, TAKEOVER_TIMEOUT_MS } from './commit-first-mass-expiry';
 
 /** Issue 10: a bot process killed with SIGKILL during a mass expiry, its audit summaries still waiting for a
- * rate-limited Slack, loses none of them: the next process posts every one (duplicates allowed). Today they wait in
- * the dead process's memory (the channel pacer) and are gone with it. */
+ * rate-limited Slack, loses none of them: the next process posts every one (duplicates allowed). They are rows in the
+ * outbox, not the dead process's memory (before the outbox, the channel pacer held them and they died with it). */
 const world = new MassExpiryWorld();
 
 beforeAll(() => world.setUp(), 60_000);

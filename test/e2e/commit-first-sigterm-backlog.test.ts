@@ -1,8 +1,9 @@
 import { GRANTS, MassExpiryWorld, TAKEOVER_TIMEOUT_MS } from './commit-first-mass-expiry';
 
 /** Issue 10: a bot process stopped normally (SIGTERM, as in a deploy) while a backlog of audit summaries waits for
- * a rate-limited Slack loses none of them: the next process posts every one (duplicates allowed). Today the stop
- * waits a few seconds for the in-memory channel pacer and then drops what is left. */
+ * a rate-limited Slack loses none of them: the next process posts every one (duplicates allowed). The stop hands
+ * what is left back to the outbox (before the outbox, it waited a few seconds for the in-memory pacer and dropped
+ * the rest). */
 const world = new MassExpiryWorld();
 
 beforeAll(() => world.setUp(), 60_000);
