@@ -4,7 +4,7 @@ import { humanRequestId } from '../domain/request-view';
 import { scrubSecrets } from '../logger';
 import type { Policy } from '../policy/types';
 import type { ProviderRegistry } from '../providers/provider-registry';
-import { ProviderError, type AccessProvider, type GrantTarget } from '../providers/types';
+import { ProviderError, type AccessProvider } from '../providers/types';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
 import { revocationLockKey, tryLockAccessKeys } from './access-locks';
 import { grantTarget } from './request-reads';
