@@ -107,6 +107,8 @@ export interface RevocationResult {
     cpu: CpuReport;
     /** The bot's memory when the measurement ended (Slack posts still queued in the pacer are held in it). */
     botMemoryAtEnd: MemorySample;
+    /** The (first) bot's highest RSS from just before the due second to the end of the measurement. */
+    botPeakRss: number;
     /** `/breakglass help` sent 5 times a second to the (first) bot from 2 s before the due second until the last
      * request was EXPIRED: how long Slack would wait for the ack meanwhile. */
     acksDuringBurst: Distribution;
@@ -235,6 +237,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     const seedingMs = Date.now() - seedStart;
     if (Date.now() > second - 1000) console.warn(`app: seeding took ${seedingMs} ms and overran the due second; raise --lead`);
     await Promise.all(bots.map((bot) => bot.call('resetCounters')));
+    await Promise.all(bots.map((bot) => bot.call('resetPeakRss')));
     await slack.call('clear');
     const meter = await CpuMeter.start({
       adminUrl: PG_ADMIN_URL,
@@ -284,6 +287,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     const counts = mergeCounters(await Promise.all(bots.map((bot) => bot.call<Counters>('counters'))));
     const slackCounts = await slack.call<Record<string, number>>('methodCounts');
     const botMemoryAtEnd = await bots[0].call<MemorySample>('memory');
+    const botPeakRss = await bots[0].call<number>('peakRss');
 
     const firstSummaryAt = new Map<number, number>();
     for (const summary of summaries) for (const number of summary.numbers) if (!firstSummaryAt.has(number)) firstSummaryAt.set(number, summary.at);
@@ -361,6 +365,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       seedingMs,
       cpu,
       botMemoryAtEnd,
+      botPeakRss,
       postTimeline,
       acksDuringBurst: distribution(prober.latencies),
       acksOver3s: prober.latencies.filter((latency) => latency > 3000).length,
@@ -448,7 +453,7 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
         app.reconcileRunsDuringBurst.length
           ? app.reconcileRunsDuringBurst.map((run) => `${run.startS.toFixed(1)}–${run.endS.toFixed(1)} s (${run.checked} checked)`).join(', ')
           : 'none'
-      }. Bot memory at the end: RSS ${mib(app.botMemoryAtEnd.rss)} MiB, heapUsed ${mib(app.botMemoryAtEnd.heapUsed)} MiB.`,
+      }. Bot memory: peak RSS ${mib(app.botPeakRss)} MiB during the burst; at the end RSS ${mib(app.botMemoryAtEnd.rss)} MiB, heapUsed ${mib(app.botMemoryAtEnd.heapUsed)} MiB.`,
     '',
     `chat.postMessage per 10 s after the due second (channel summary messages / thread replies): ` +
       app.postTimeline.map((bucket) => `${bucket.fromS}s ${bucket.summary}/${bucket.thread}`).join(', ') +

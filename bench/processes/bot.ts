@@ -71,6 +71,10 @@ class NoopProvider implements AccessProvider {
   async close(): Promise<void> {}
 }
 
+/** The highest RSS seen since start (or the last resetPeakRss), sampled every 50 ms: a burst's peak, not its end. */
+let peakRss = 0;
+setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50).unref();
+
 function memory(): MemorySample {
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
   return { rss, heapUsed, heapTotal, external, arrayBuffers };
@@ -116,6 +120,10 @@ serve(
     resetCounters,
     expiryCalls,
     memory,
+    peakRss: () => Math.max(peakRss, process.memoryUsage().rss),
+    resetPeakRss: () => {
+      peakRss = process.memoryUsage().rss;
+    },
     /** CPU time of this process so far (user + system, µs). */
     cpuUsage: () => process.cpuUsage(),
     /** Memory after a full collection (needs --expose-gc). */

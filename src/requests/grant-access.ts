@@ -6,10 +6,11 @@ import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
 import { findRole } from '../policy/policy-queries';
 import { reminderTime } from '../domain/extension-rules';
 import { underAccessLock } from './access-locks';
-import { effectsFor, shown } from './effect-plans';
+import { effectsFor, type EffectSubject } from './effect-plans';
 import type { Housekeeping } from './housekeeping';
 import { failureText, type RequestDeps } from './request-deps';
 import { grantTarget } from './request-reads';
+import { queueEffects } from './request-store';
 
 /** Hands a temporary login to the requester alone (a DM). Throws when it cannot: the access is then taken back. */
 export interface CredentialsCourier {
@@ -59,7 +60,9 @@ export class GrantAccess {
       logger.warn({ err: { message: (err as Error).message }, requestId }, 'could not deliver the temporary login');
       // Credentials nobody received are useless and must not linger.
       await housekeeping.rollBack(requestId, ['ACTIVE'], 'the temporary login could not be sent to the requester by direct message, so it was taken back');
+      return;
     }
+    await this.deps.store.transaction(async (tx) => queueEffects(tx, grantedNotices(request)));
   }
 
   private grantUnderLock(request: AccessRequest): Promise<GrantOutcome> {
@@ -93,7 +96,9 @@ export class GrantAccess {
           // Whether credentials were handed out, never what they are.
           ...(credentials ? { temporaryLogin: credentials.username } : {}),
         },
-        effects: (r) => [...shown(r, { notice: 'granted' }), effectsFor.directMessage(r, { message: 'granted' }), ...this.reminder(request, grantedAt, current.expiresAt!)],
+        // With a temporary login, "granted" is told only once the login reached the requester (see grant()): until
+        // then the access may still be taken back.
+        effects: (r) => [effectsFor.refresh(r), effectsFor.home(r), ...(credentials ? [] : grantedNotices(r)), ...this.reminder(request, grantedAt, current.expiresAt!)],
       });
       if (!moved) {
         // Cannot happen while we hold the row lock; should it ever, the access must not stay: take it back now.
@@ -121,4 +126,9 @@ export class GrantAccess {
     const at = rule ? reminderTime(since, expiresAt, rule.role.remindBeforeSeconds) : null;
     return at ? [effectsFor.scheduleReminder(request, at, expiresAt)] : [];
   }
+}
+
+/** The thread and the requester hear that the access is there. */
+function grantedNotices(request: EffectSubject) {
+  return [effectsFor.thread(request, { notice: 'granted' }), effectsFor.directMessage(request, { message: 'granted' })];
 }
