@@ -1,0 +1,204 @@
+import type { Logger as BoltLogger } from '@slack/bolt';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AppConfig, ProcessRole } from '../config/env';
+import { createPrisma, type Db } from '../db/prisma';
+import { Deliveries } from '../deliveries';
+import { pruneSettledEffects } from '../effects/outbox';
+import { DriftSchedule } from '../jobs/drift-schedule';
+import { ExpiryQueue } from '../jobs/expiry-queue';
+import { QueueWatchdog } from '../jobs/queue-watchdog';
+import { Reconciler } from '../jobs/reconciler';
+import { ReminderQueue, reminderQueueName } from '../jobs/reminder-queue';
+import { BreakglassMetrics } from '../metrics/breakglass-metrics';
+import type { Policy } from '../policy/types';
+import type { createProvider } from '../providers/create-provider';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { DriftCheck } from '../requests/drift-check';
+import { driftReports } from '../requests/drift-reports';
+import { RequestReads } from '../requests/request-reads';
+import { RequestStore } from '../requests/request-store';
+import { AccessService } from '../services/access-service';
+import { HomePublisher } from '../services/home-publisher';
+import { RequestQueries } from '../services/request-queries';
+import { UserDirectory } from '../services/user-directory';
+import { boltLogger } from '../slack/bolt-logger';
+import { credentialsDirectMessage } from '../slack/blocks/notices';
+import { WebClientSurface } from '../slack/surface';
+
+export interface InfrastructureOptions {
+  config: AppConfig;
+  policy: Policy;
+  logger: Logger;
+  /** Builds the provider of each policy resource; benchmarks swap in a no-op provider. */
+  createProvider?: typeof createProvider;
+  /** Least time between two posts to one channel; Slack allows about one a second. Tests shorten it. */
+  slackPostIntervalMs?: number;
+}
+
+/** Everything the Slack app, the HTTP app and the lifecycle share: connections, queues and the services on them. */
+export interface Infrastructure {
+  role: ProcessRole;
+  /** web and all: Bolt runs here, on HTTP or Socket Mode. */
+  receivesSlack: boolean;
+  /** worker and all: the expiry and reminder workers, the reconcile schedule, the watchdog and the drift check. */
+  runsExpiries: boolean;
+  db: Db;
+  queueConnection: Redis;
+  workerConnection: Redis | null;
+  reminderWorkerConnection: Redis | null;
+  metrics: BreakglassMetrics;
+  slackLogger: BoltLogger;
+  surface: WebClientSurface;
+  providers: ProviderRegistry;
+  expiryQueue: ExpiryQueue;
+  reminderQueue: ReminderQueue;
+  directory: UserDirectory;
+  reads: RequestReads;
+  queries: RequestQueries;
+  store: RequestStore;
+  service: AccessService;
+  reconciler: Reconciler;
+  homes: HomePublisher;
+  /** The effect runners: grants, Slack messages, jobs and App Home refreshes, delivered from the outbox. */
+  deliveries: Deliveries;
+  watchdog: QueueWatchdog;
+  /** Null unless this process runs expiries and DRIFT_CHECK_EVERY is set. */
+  drift: DriftSchedule | null;
+}
+
+/** Builds the shared parts for the role in `config`. Nothing is started here (see lifecycle.ts); the Redis clients
+ * and the database pool connect lazily. */
+export function createInfrastructure({ config, policy, logger, createProvider: create, slackPostIntervalMs }: InfrastructureOptions): Infrastructure {
+  const { queueName, reconcileEveryMs } = config;
+  const role = config.role ?? 'all';
+  const receivesSlack = role !== 'worker';
+  const runsExpiries = role !== 'web';
+  const db = createPrisma(config.databaseUrl, config.expiryConcurrency);
+  // Producers fail fast when Redis is away (the reconciler catches up); the worker's blocking
+  // connection must retry forever, as BullMQ requires.
+  const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const workerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
+  const reminderWorkerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
+  for (const connection of [queueConnection, workerConnection, reminderWorkerConnection]) {
+    connection?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  }
+
+  const metrics = new BreakglassMetrics(db, policy, logger.child({ module: 'metrics' }));
+  const slackLogger = boltLogger(logger.child({ module: 'bolt' }));
+  const surface = WebClientSurface.fromToken(config.slackBotToken, {
+    slackApiUrl: config.slackApiUrl,
+    logger: slackLogger,
+    postIntervalMs: slackPostIntervalMs,
+    onCallFailed: (method, err) => metrics.slackCallFailed(method, err),
+  });
+  const providers = new ProviderRegistry(policy, create);
+  const expiryQueue = new ExpiryQueue(queueConnection, queueName);
+  const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
+  const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
+  const reads = new RequestReads({ db, policy });
+  const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => reads.loadView(requestId) });
+  const store = new RequestStore({ db, logger: logger.child({ module: 'requests' }), metrics, wake: () => deliveries.wake() });
+  const service = new AccessService({
+    db,
+    policy,
+    providers,
+    directory,
+    store,
+    reads,
+    expiry: expiryQueue,
+    logger: logger.child({ module: 'access' }),
+    metrics,
+    expiryConcurrency: config.expiryConcurrency,
+    credentials: { deliver: (view, credentials) => surface.sendDirectMessage(view.requesterId, credentialsDirectMessage(view, credentials)) },
+  });
+  const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }), (before) => pruneSettledEffects(db, before));
+  // Every role republishes the App Homes a change concerns (the worker's expiries too).
+  const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
+  // Every role delivers effects, whichever process committed them.
+  const deliveries: Deliveries = new Deliveries({
+    db,
+    policy,
+    logger,
+    metrics,
+    surface,
+    providers,
+    reads,
+    queries,
+    homes,
+    service,
+    expiry: expiryQueue,
+    reminders: reminderQueue,
+    providerLanes: config.expiryConcurrency,
+    livenessMs: config.effectLivenessMs,
+  });
+
+  // The safety net for causes nobody foresaw: targets checked against the database, in the processes that expire.
+  const drift =
+    runsExpiries && config.driftCheckEveryMs
+      ? new DriftSchedule(
+          new DriftCheck({ db, providers, policy, logger: logger.child({ module: 'drift' }), metrics, reports: driftReports(store) }),
+          logger.child({ module: 'drift' }),
+          config.driftCheckEveryMs,
+        )
+      : null;
+  const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
+
+  return {
+    role,
+    receivesSlack,
+    runsExpiries,
+    db,
+    queueConnection,
+    workerConnection,
+    reminderWorkerConnection,
+    metrics,
+    slackLogger,
+    surface,
+    providers,
+    expiryQueue,
+    reminderQueue,
+    directory,
+    reads,
+    queries,
+    store,
+    service,
+    reconciler,
+    homes,
+    deliveries,
+    watchdog,
+    drift,
+  };
+}
+
+/** One thing the infrastructure owns and how to close it (a lifecycle step with nothing to start: it was built). */
+export interface Closer {
+  name: string;
+  stop(): Promise<void> | void;
+}
+
+/** Closes what the infrastructure owns, one lifecycle step each so one failing to close leaves none of the others
+ * open. Listed in start order, so they close in reverse, last of all: the queues, then the Redis connections they
+ * use, the providers, the database. */
+export function closeInfrastructure(infra: Infrastructure): Closer[] {
+  return [
+    { name: 'database', stop: () => infra.db.$disconnect() },
+    { name: 'providers', stop: () => infra.providers.closeAll() },
+    {
+      name: 'redis connections',
+      // Not quit(): with Redis away it would wait for a reconnection that may never come.
+      stop: () => {
+        infra.queueConnection.disconnect();
+        infra.workerConnection?.disconnect();
+        infra.reminderWorkerConnection?.disconnect();
+      },
+    },
+    {
+      name: 'queues',
+      stop: async () => {
+        await infra.expiryQueue.close();
+        await infra.reminderQueue.close();
+      },
+    },
+  ];
+}
