@@ -24,18 +24,14 @@ export interface EffectRow {
   createdAt: Date;
 }
 
-/** The two-key advisory-lock space is separate from the one-key space the access locks use (lockAccessKeys), so
- * lane locks never collide with them; this first key keeps them apart from any other two-key user. */
-const LANE_LOCK_CLASS = 0x0e_ff_ec_70;
-
 /**
  * Writes effects inside the caller's transaction (one INSERT), in the order given.
  *
- * Lanes promise delivery in id order, but ids come from a sequence when rows are inserted, not when they commit:
- * two transactions writing the same lane could commit in the opposite order of their ids, and a runner could
- * deliver the later id before the earlier one is even visible. So the statement first takes a transaction-level
- * advisory lock per lane (in one global order): writers of a lane then commit in id order. Call it once per
- * transaction, as its last write, so the locks are held only for the commit and cannot take part in a deadlock.
+ * Lanes are delivered in id order, and ids are drawn when rows are inserted, not when they commit: two open
+ * transactions writing one lane could commit in the opposite order of their ids. Writers that care about the order
+ * of a lane must therefore be serialized by a lock they hold until they commit; RequestStore does this with the
+ * request's row lock for every request lane (see RequestStore.transaction). Lanes shared by many requests (App Home
+ * refreshes, a channel's summaries, a user's DMs) need no order and take no lock, so no commit waits for another.
  */
 export async function writeEffects(tx: Prisma.TransactionClient, effects: readonly NewEffect[]): Promise<void> {
   if (effects.length === 0) return;
@@ -45,7 +41,6 @@ export async function writeEffects(tx: Prisma.TransactionClient, effects: readon
   const requestIds = effects.map((e) => e.requestId ?? null);
   const payloads = effects.map((e) => JSON.stringify(e.payload ?? {}));
   const runAfters = effects.map((e) => e.runAfter?.toISOString() ?? null);
-  // The uncorrelated subquery in WHERE runs once, before the first row is produced (so before any id is drawn).
   // Times are stored as UTC wall-clock (timestamp without time zone), as Prisma stores DateTime.
   await tx.$executeRaw`
     INSERT INTO "Effect" ("pool", "lane", "kind", "requestId", "payload", "runAfter", "createdAt")
@@ -53,8 +48,6 @@ export async function writeEffects(tx: Prisma.TransactionClient, effects: readon
            coalesce(e.run_after::timestamptz AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'), now() AT TIME ZONE 'UTC'
     FROM unnest(${pools}::text[], ${lanes}::text[], ${kinds}::text[], ${requestIds}::text[], ${payloads}::text[], ${runAfters}::text[])
          WITH ORDINALITY AS e(pool, lane, kind, request_id, payload, run_after, n)
-    WHERE (SELECT count(pg_advisory_xact_lock(${LANE_LOCK_CLASS}::int, lock_id))
-           FROM (SELECT DISTINCT hashtext(lane) AS lock_id FROM unnest(${lanes}::text[]) AS lane ORDER BY 1) AS ordered) >= 0
     ORDER BY e.n`;
 }
 

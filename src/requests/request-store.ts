@@ -45,6 +45,19 @@ export type StoreTransaction = Prisma.TransactionClient;
  * write per transaction keeps the outbox's lane locks short and in one order). */
 const queued = new WeakMap<StoreTransaction, NewEffect[]>();
 
+/**
+ * Holds the row lock of every request the effects are about until the commit, so two transactions writing effects
+ * for one request commit in the order of their effects' ids, and its lanes (its thread, its message, its access) are
+ * delivered in the order the changes happened. Most changes hold the lock already (their UPDATE took it); this covers
+ * the rest (an extension asked for, a drift report). A sweep's requests are all locked already, so the only
+ * transaction locking many rows here never waits on them, and no lock order can cross another's.
+ */
+async function lockRequestsOf(tx: StoreTransaction, effects: readonly NewEffect[]): Promise<void> {
+  const ids = [...new Set(effects.map((effect) => effect.requestId).filter((id): id is string => Boolean(id)))].sort();
+  if (ids.length === 0) return;
+  await tx.$queryRaw`SELECT 1 FROM "AccessRequest" WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+}
+
 /** Adds effects to the store transaction `tx`; they commit with it, or not at all. */
 export function queueEffects(tx: StoreTransaction, effects: readonly NewEffect[]): void {
   const pending = queued.get(tx);
@@ -74,8 +87,10 @@ export class RequestStore {
     const result = await this.deps.db.$transaction(async (tx) => {
       queued.set(tx, []);
       const value = await work(tx);
-      await writeEffects(tx, queued.get(tx)!);
+      const effects = queued.get(tx)!;
       queued.delete(tx);
+      await lockRequestsOf(tx, effects);
+      await writeEffects(tx, effects);
       return value;
     }, options);
     this.deps.wake();

@@ -24,33 +24,6 @@ afterAll(async () => {
   await db.$disconnect();
 });
 
-it('a later writer of a lane waits for an earlier one to commit, so the lane is never delivered out of order', async () => {
-  await kit.start('p1', { post: kit.recording('p1') });
-  const first = deferred();
-  const firstWritten = deferred();
-  // The earlier transaction draws the lower id, then stays open (a slow state change).
-  const earlier = db.$transaction(
-    async (tx) => {
-      await writeEffects(tx, [{ pool: 'slack', lane: 'L', kind: 'post', payload: { n: 1 } }]);
-      firstWritten.resolve();
-      await first.promise;
-    },
-    { timeout: 30_000 },
-  );
-  await firstWritten.promise;
-  const later = db.$transaction((tx) => writeEffects(tx, [{ pool: 'slack', lane: 'L', kind: 'post', payload: { n: 2 } }]));
-  // Without the lane lock the later effect would commit now and be delivered on its own, before the earlier one.
-  await kit.write([{ pool: 'slack', lane: 'other', kind: 'post' }]);
-  await waitFor(() => kit.laneIds('other').length === 1, 'the runner delivering other lanes');
-  await pause(300);
-  expect(kit.laneIds('L')).toEqual([]);
-  first.resolve();
-  await Promise.all([earlier, later]);
-  await waitFor(() => kit.laneIds('L').length === 2, 'both effects of the lane delivered');
-  expect(kit.laneIds('L')).toEqual(await idsOfLane(db, 'L'));
-  expect(kit.deliveries.filter((d) => d.lane === 'L').length).toBe(2);
-});
-
 it('keeps running through a database outage and delivers what was written meanwhile', async () => {
   const { proxy, url } = await TcpProxy.for(process.env.TEST_DATABASE_URL!);
   const viaProxy = createPrisma(url);

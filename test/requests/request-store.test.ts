@@ -112,6 +112,44 @@ describe('RequestStore.move', () => {
     expect(wakes).toBe(0);
   });
 
+  it('commits two changes of one request in the order of their effects, so its lanes are delivered in order', async () => {
+    const request = await seed('PENDING');
+    let moved!: () => void;
+    const hasMoved = new Promise<void>((resolve) => (moved = resolve));
+    let finishFirst!: () => void;
+    const held = new Promise<void>((resolve) => (finishFirst = resolve));
+    // A change that stays open for a while after its update (its effects go in as its last statement).
+    const first = store.transaction(
+      async (tx) => {
+        await store.moveIn(tx, {
+          requestId: request.id,
+          from: ['PENDING'],
+          to: 'DENIED',
+          actor: 'U0APPROVER',
+          action: 'DENIED',
+          effects: (r) => [effectsFor.thread(r, { notice: 'denied' })],
+        });
+        moved();
+        await held;
+      },
+      { timeout: 30_000 },
+    );
+    await hasMoved;
+    // Another writer of the same request's thread that changes no status (as an extension ask or a drift report).
+    let secondDone = false;
+    const second = store
+      .transaction(async (tx) => queueEffects(tx, [effectsFor.thread(request, { notice: 'access_missing' })]))
+      .then(() => {
+        secondDone = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(secondDone).toBe(false); // it waits for the request's row lock, held by the first until its commit
+    finishFirst();
+    await Promise.all([first, second]);
+    const lane = (await effectsOf(request.id)).filter((effect) => effect.lane === `thread:${request.id}`);
+    expect(lane.map((effect) => (effect.payload as { notice: string }).notice)).toEqual(['denied', 'access_missing']);
+  });
+
   it('queues effects only inside one of its transactions', async () => {
     const request = await seed('PENDING');
     await expect(db.$transaction(async (tx) => queueEffects(tx, [effectsFor.home(request)]))).rejects.toThrow(/RequestStore transaction/);
