@@ -1,8 +1,7 @@
 import { createPrisma, type Db } from '../../src/db/prisma';
-import { writeEffects } from '../../src/effects/outbox';
 import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait';
-import { capturingLogger, deferred, idsOfLane, pause, RunnerKit } from './effect-fixtures';
+import { capturingLogger, idsOfLane, pause, RunnerKit } from './effect-fixtures';
 
 let db: Db;
 let kit: RunnerKit;
