@@ -5,7 +5,8 @@ import { EffectRunner, RunnerBeat, type EffectHandler } from './effects/effect-r
 import type { BreakglassMetrics } from './metrics/breakglass-metrics';
 import type { Policy } from './policy/types';
 import type { ProviderRegistry } from './providers/provider-registry';
-import { jobEffectHandlers, providerEffectHandlers, type ReminderScheduler } from './requests/effect-handlers';
+import { endedEffectHandlers, jobEffectHandlers, providerEffectHandlers, type ReminderScheduler } from './requests/effect-handlers';
+import type { RequestStore } from './requests/request-store';
 import type { ExpiryScheduler } from './requests/request-deps';
 import { toExtensionView, type RequestReads } from './requests/request-reads';
 import type { AccessService } from './services/access-service';
@@ -50,6 +51,7 @@ export interface DeliveriesDeps {
   surface: SlackSurface;
   providers: ProviderRegistry;
   reads: RequestReads;
+  store: RequestStore;
   queries: RequestQueries;
   homes: HomePublisher;
   service: AccessService;
@@ -101,6 +103,7 @@ export class Deliveries {
         },
         extensionPostFailed: (extensionId) => service.extensions.postFailed(extensionId),
       }),
+      ...endedEffectHandlers({ db, store: deps.store }),
       ...revokeAlertHandlers({ db, surface, securityChannel: deps.policy.revokeAlerts.securityChannel, loadView: (requestId) => reads.loadView(requestId) }),
     };
     const home = homeRefreshHandlers({

@@ -124,6 +124,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     surface,
     providers,
     reads,
+    store,
     queries,
     homes,
     service,

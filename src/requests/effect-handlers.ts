@@ -5,8 +5,10 @@ import type { EffectRow } from '../effects/outbox';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
 import type { GrantAccess } from './grant-access';
+import { endedNotices } from './effect-plans';
 import { failureText, type ExpiryScheduler } from './request-deps';
 import { grantTarget } from './request-reads';
+import { queueEffects, type RequestStore } from './request-store';
 
 /** Where "your access ends soon" reminders wait (BullMQ). */
 export interface ReminderScheduler {
@@ -46,4 +48,25 @@ export function jobEffectHandlers(deps: { expiry: ExpiryScheduler; reminders: Re
       deliver: ([effect]) => deps.reminders.schedule(effect.requestId!, new Date(String(effect.payload.at)), new Date(String(effect.payload.expiresAt))),
     },
   };
+}
+
+/** Requests whose access ended become their messages (endedNotices), a batch per transaction. Delivered twice (a
+ * crash between the write and the record), a request's summary is posted twice: at least once, never lost. */
+export function endedEffectHandlers(deps: { db: Db; store: RequestStore }): Record<string, EffectHandler> {
+  async function fanOut(effects: EffectRow[]): Promise<void> {
+    const ids = effects.map((effect) => effect.requestId).filter((id): id is string => id !== null);
+    const requests = new Map(
+      (await deps.db.accessRequest.findMany({ where: { id: { in: ids } }, select: { id: true, channelId: true, requesterId: true } })).map((r) => [r.id, r]),
+    );
+    await deps.store.transaction(async (tx) =>
+      queueEffects(
+        tx,
+        effects.flatMap((effect) => {
+          const request = effect.requestId ? requests.get(effect.requestId) : undefined;
+          return request ? endedNotices(request, { grantFailed: effect.payload.grantFailed === true }) : [];
+        }),
+      ),
+    );
+  }
+  return { 'request.ended': { deliver: fanOut, batch: 500 } };
 }

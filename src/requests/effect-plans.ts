@@ -34,7 +34,8 @@ export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | {
  * - `access:<request>`: work on the target (grant, moving its expiry), never behind a Slack call;
  * - `jobs:<request>`: BullMQ alarm clocks (expiry, reminder);
  * - `alert:<request>`: the failing-revocation alerts;
- * - `home`: App Home refreshes, handed over in batches.
+ * - `home`: App Home refreshes, handed over in batches;
+ * - `ended`: requests whose access just ended, turned into their messages in batches (see accessEnded).
  */
 export const effectsFor = {
   postRequest: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'request.post', requestId: r.id }),
@@ -67,6 +68,13 @@ export const effectsFor = {
     payload: { notice: 'access_reappeared', ...outcome },
   }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
+  ended: (r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect => ({
+    pool: 'slack',
+    lane: 'ended',
+    kind: 'request.ended',
+    requestId: r.id,
+    payload: { grantFailed },
+  }),
   grant: (r: EffectSubject): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.grant', requestId: r.id }),
   extendOnTarget: (r: EffectSubject, expiresAt: Date): NewEffect => ({
     pool: 'provider',
@@ -90,8 +98,15 @@ export function shown(r: EffectSubject, notice: ThreadNotice): NewEffect[] {
   return [effectsFor.refresh(r), effectsFor.thread(r, notice), effectsFor.home(r)];
 }
 
-/** Access is gone (expired, revoked, rolled back): the message loses its buttons, the thread and (unless the grant
- * never took) the channel get the audit summary. */
-export function accessEnded(r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect[] {
+/** Access is gone (expired, revoked, rolled back): one effect, written with the change, which becomes the messages
+ * (endedNotices) when delivered. An expiry burst ends thousands of requests per second; one row each keeps its
+ * sweeps' transactions short, and the messages are written once the burst's revocations are done. */
+export function accessEnded(r: EffectSubject, options: { grantFailed: boolean }): NewEffect[] {
+  return [effectsFor.ended(r, options)];
+}
+
+/** What people see when access is gone: the message loses its buttons, the thread and (unless the grant never
+ * took) the channel get the audit summary, and the App Homes change. */
+export function endedNotices(r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect[] {
   return [...shown(r, { notice: 'summary' }), ...(grantFailed ? [] : [effectsFor.summary(r)])];
 }

@@ -183,9 +183,9 @@ describe('RequestStore.recordSweepIn', () => {
     expect(await db.accessRequest.findUniqueOrThrow({ where: { id: failed.id } })).toMatchObject({ status: 'REVOKING', endReason: 'expired', endedAt: null });
     expect(await actionsOf(revoked.id)).toEqual(['EXPIRED']);
     expect(await actionsOf(failed.id)).toEqual(['EXPIRY_REACHED']);
-    // The ended request's summaries are in the outbox with the change; the failed one tells nobody yet (its retries do).
-    expect((await effectsOf(revoked.id)).map((effect) => effect.kind)).toEqual(['request.refresh', 'thread.notice', 'home.changed', 'channel.summary']);
-    expect((await effectsOf(revoked.id)).find((effect) => effect.kind === 'channel.summary')?.lane).toBe(`summary:${revoked.channelId}`);
+    // The ended request's messages are in the outbox with the change (one row, which becomes them when delivered);
+    // the failed one tells nobody yet (its retries do).
+    expect((await effectsOf(revoked.id)).map((effect) => [effect.kind, effect.payload])).toEqual([['request.ended', { grantFailed: false }]]);
     expect(await effectsOf(failed.id)).toEqual([]);
   });
 
@@ -195,5 +195,34 @@ describe('RequestStore.recordSweepIn', () => {
     const moved = await store.transaction((tx) => store.recordSweepIn(tx, [{ request: stale, revoked: true, keptOnTargetFor: null }], new Date()));
     expect(moved.size).toBe(0);
     expect(await effectsOf(stale.id)).toEqual([]);
+  });
+});
+
+describe('an ended request becomes its messages', () => {
+  it('turns request.ended into the message update, the thread and channel summaries and the App Home refresh', async () => {
+    const { endedEffectHandlers } = await import('../../src/requests/effect-handlers');
+    const expired = await seed('EXPIRED');
+    const rolledBack = await seed('FAILED');
+    const handler = endedEffectHandlers({ db, store })['request.ended'];
+    const row = (request: AccessRequest, grantFailed: boolean) => ({
+      id: 0n,
+      pool: 'slack',
+      lane: 'ended',
+      kind: 'request.ended',
+      requestId: request.id,
+      payload: { grantFailed },
+      attempts: 0,
+      createdAt: new Date(),
+    });
+    await handler.deliver([row(expired, false), row(rolledBack, true)]);
+    const kinds = async (request: AccessRequest) => (await effectsOf(request.id)).map((effect) => `${effect.kind} ${effect.lane}`);
+    expect(await kinds(expired)).toEqual([
+      `request.refresh message:${expired.id}`,
+      `thread.notice thread:${expired.id}`,
+      'home.changed home',
+      `channel.summary summary:${expired.channelId}`,
+    ]);
+    // A grant that never took has no channel summary (nothing was used), only its thread's.
+    expect(await kinds(rolledBack)).toEqual([`request.refresh message:${rolledBack.id}`, `thread.notice thread:${rolledBack.id}`, 'home.changed home']);
   });
 });
