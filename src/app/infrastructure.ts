@@ -26,6 +26,9 @@ import { boltLogger } from '../slack/bolt-logger';
 import { credentialsDirectMessage } from '../slack/blocks/notices';
 import { WebClientSurface } from '../slack/surface';
 
+/** The longest a drift check page waits for this process's expiry sweeps to be done. */
+const DRIFT_GIVES_WAY_MAX_MS = 60_000;
+
 export interface InfrastructureOptions {
   config: AppConfig;
   policy: Policy;
@@ -138,7 +141,16 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const drift =
     runsExpiries && config.driftCheckEveryMs
       ? new DriftSchedule(
-          new DriftCheck({ db, providers, policy, logger: logger.child({ module: 'drift' }), metrics, reports: driftReports(store) }),
+          new DriftCheck({
+            db,
+            providers,
+            policy,
+            logger: logger.child({ module: 'drift' }),
+            metrics,
+            reports: driftReports(store),
+            // Never alongside an expiry burst's sweeps: each page waits until they are done (at most a minute).
+            giveWay: () => service.ending.whenSweepsIdle(DRIFT_GIVES_WAY_MAX_MS),
+          }),
           logger.child({ module: 'drift' }),
           config.driftCheckEveryMs,
         )

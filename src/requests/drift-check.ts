@@ -52,12 +52,17 @@ export interface DriftCheckDeps {
   providerConcurrency?: number;
   /** Rows read per query (default 500). */
   pageSize?: number;
+  /** Awaited before each page: the check gives way to what must not wait (an expiry burst's revocations). */
+  giveWay?: () => Promise<void>;
 }
 
 export const DEFAULT_DRIFT_LOOKBACK_MS = 24 * 3_600_000;
 /** A request reported missing is not reported again for this long (the check runs every 15 minutes). */
 export const MISSING_REPORT_QUIET_MS = 6 * 3_600_000;
 const DEFAULT_CONCURRENCY = 4;
+/** ACTIVE requests due this soon are left to the expiry machinery, which is about to revoke them: checking them now
+ * would only compete with their revocation for the access locks and the pool. */
+export const ACTIVE_DUE_MARGIN_MS = 2 * 60_000;
 const PAGE_SIZE = 500;
 /** As the revocation paths: long enough for any provider call (revoke, then verify). */
 const LOCKED_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
@@ -118,7 +123,7 @@ export class DriftCheck {
     for await (const page of this.endedPages(new Date(now.getTime() - this.lookbackMs))) {
       await this.inLanes(page, (request) => this.checkEnded(request, seen, unknownResources, result));
     }
-    for await (const page of this.activePages(now)) {
+    for await (const page of this.activePages(new Date(now.getTime() + ACTIVE_DUE_MARGIN_MS))) {
       await this.inLanes(page, (request) => this.checkActive(request, now, unknownResources, result));
     }
     this.deps.metrics?.driftRunFinished?.(result);
@@ -276,6 +281,7 @@ export class DriftCheck {
     let after: { endedAt: Date; id: string } | null = null;
     for (;;) {
       const cursor: Prisma.AccessRequestWhereInput = after ? { OR: [{ endedAt: { lt: after.endedAt } }, { endedAt: after.endedAt, id: { lt: after.id } }] } : {};
+      await this.deps.giveWay?.();
       const page = await this.deps.db.accessRequest.findMany({
         where: { AND: [endedSince(since), cursor] },
         orderBy: [{ endedAt: 'desc' }, { id: 'desc' }],
@@ -289,12 +295,13 @@ export class DriftCheck {
     }
   }
 
-  /** The ACTIVE requests not yet due, a page at a time by id. Due ones are the expiry machinery's. */
-  private async *activePages(now: Date): AsyncGenerator<AccessRequest[]> {
+  /** The ACTIVE requests due after `dueAfter`, a page at a time by id. Due ones are the expiry machinery's. */
+  private async *activePages(dueAfter: Date): AsyncGenerator<AccessRequest[]> {
     let afterId: string | null = null;
     for (;;) {
+      await this.deps.giveWay?.();
       const page: AccessRequest[] = await this.deps.db.accessRequest.findMany({
-        where: { status: 'ACTIVE', expiresAt: { gt: now }, ...(afterId ? { id: { gt: afterId } } : {}) },
+        where: { status: 'ACTIVE', expiresAt: { gt: dueAfter }, ...(afterId ? { id: { gt: afterId } } : {}) },
         orderBy: { id: 'asc' },
         take: this.pageSize,
       });

@@ -51,7 +51,7 @@ let drift: DriftCheck;
 beforeAll(async () => {
   await target.connect();
   role = await target.createRole('drift_write', { login: false });
-  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'henry']) logins[name] = await target.createRole(`drift_${name}`, { login: true });
+  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'henry', 'ivan']) logins[name] = await target.createRole(`drift_${name}`, { login: true });
   markers = mkdtempSync(path.join(tmpdir(), 'bg-drift-'));
   // The command target: a marker file per login and grant; revoke always refuses.
   const marker = path.join(markers, '{login}_{grant}');
@@ -220,6 +220,18 @@ describe('DriftCheck', () => {
     await drift.run();
     expect(await target.hasRole(login, role)).toBe(false);
     expect((await driftEvents(request.id)).map((event) => event.action)).toEqual(['DRIFT_REVOKED']);
+  });
+
+  it('leaves an ACTIVE request about to expire to the expiry machinery, and gives way before every page', async () => {
+    const login = logins.ivan;
+    // Due in a minute, its access already missing: the expiry is about to take it anyway.
+    const request = await seed({ login, status: 'ACTIVE', expiresInHours: 1 / 60 });
+    let givenWay = 0;
+    const polite = new DriftCheck({ db, providers, policy, logger, metrics, reports, providerConcurrency: 3, pageSize: 3, giveWay: async () => void givenWay++ });
+    await polite.run();
+    expect(await driftEvents(request.id)).toEqual([]);
+    expect(reports.missingFor(request.id)).toEqual([]);
+    expect(givenWay).toBeGreaterThanOrEqual(2); // at least the first page of ended and of active requests
   });
 
   it('reports an ACTIVE request whose role was removed by hand, once, and not again on the next run', async () => {
