@@ -21,6 +21,8 @@ import type { SlackSurface } from './slack/surface';
 /** Lanes in delivery at once, per pool. Slack's are mostly waiting on its per-channel pace (about one post a second
  * per channel), so many lanes keep many channels busy; targets and Redis get fewer. */
 const SLACK_LANES = 64;
+/** One lane per channel with summaries waiting (each merges what waits there), and the ended requests' lane. */
+const SUMMARY_LANES = 64;
 const JOB_LANES = 8;
 const HOME_LANES = 1;
 /** During a burst of expiries, Slack and App Home work waits (at most this long) for this process's sweeps:
@@ -76,24 +78,25 @@ export class Deliveries {
       const extension = await reads.findExtension(extensionId);
       return extension ? toExtensionView(extension) : null;
     };
+    const messages = requestMessageHandlers({
+      surface,
+      logger: logger.child({ module: 'slack-effects' }),
+      securityChannel: deps.policy.revokeAlerts.securityChannel,
+      loadView: (requestId) => reads.loadView(requestId),
+      loadViews: async (requestIds) => (await reads.findRequests(requestIds)).map((request) => reads.toView(request)),
+      loadExtension,
+      timelines: (requestIds) => deps.queries.eventsOfMany(requestIds),
+      reminderOptions: async (view) => {
+        const options = await service.extensions.options(view.id, view.requesterId);
+        return options.ok ? { maxMoreSeconds: options.maxMoreSeconds, approvals: options.approvals } : null;
+      },
+      recordMessageTs: async (requestId, ts) => {
+        await db.accessRequest.updateMany({ where: { id: requestId, messageTs: null }, data: { messageTs: ts } });
+      },
+      requestPostFailed: (requestId, reason) => service.submit.postFailed(requestId, reason),
+    });
     const slack: Record<string, EffectHandler> = {
-      ...requestMessageHandlers({
-        surface,
-        logger: logger.child({ module: 'slack-effects' }),
-        securityChannel: deps.policy.revokeAlerts.securityChannel,
-        loadView: (requestId) => reads.loadView(requestId),
-        loadViews: async (requestIds) => (await reads.findRequests(requestIds)).map((request) => reads.toView(request)),
-        loadExtension,
-        timelines: (requestIds) => deps.queries.eventsOfMany(requestIds),
-        reminderOptions: async (view) => {
-          const options = await service.extensions.options(view.id, view.requesterId);
-          return options.ok ? { maxMoreSeconds: options.maxMoreSeconds, approvals: options.approvals } : null;
-        },
-        recordMessageTs: async (requestId, ts) => {
-          await db.accessRequest.updateMany({ where: { id: requestId, messageTs: null }, data: { messageTs: ts } });
-        },
-        requestPostFailed: (requestId, reason) => service.submit.postFailed(requestId, reason),
-      }),
+      ...messages,
       ...extensionMessageHandlers({
         surface,
         loadView: (requestId) => reads.loadView(requestId),
@@ -103,9 +106,11 @@ export class Deliveries {
         },
         extensionPostFailed: (extensionId) => service.extensions.postFailed(extensionId),
       }),
-      ...endedEffectHandlers({ db, store: deps.store }),
       ...revokeAlertHandlers({ db, surface, securityChannel: deps.policy.revokeAlerts.securityChannel, loadView: (requestId) => reads.loadView(requestId) }),
     };
+    // What the channels read when access ends: the ended requests become their messages, and the summaries go out
+    // ahead of the threads' replies (see ChannelPacer).
+    const summary: Record<string, EffectHandler> = { 'channel.summary': messages['channel.summary'], ...endedEffectHandlers({ db, store: deps.store }) };
     const home = homeRefreshHandlers({
       loadFacts: (requestIds) => db.accessRequest.findMany({ where: { id: { in: [...requestIds] } }, select: { requesterId: true, resourceId: true, roleId: true } }),
       requestChanged: (request) => deps.homes.requestChanged(request),
@@ -115,6 +120,7 @@ export class Deliveries {
       ['provider', deps.providerLanes, providerEffectHandlers({ db, providers: deps.providers, grants: service.grants, logger })],
       ['jobs', JOB_LANES, jobEffectHandlers({ expiry: deps.expiry, reminders: deps.reminders })],
       ['slack', SLACK_LANES, after(sweepsDone, slack)],
+      ['summary', SUMMARY_LANES, after(sweepsDone, summary)],
       ['home', HOME_LANES, after(sweepsDone, home)],
     ];
     this.runners = pools.map(

@@ -25,7 +25,10 @@ export type ThreadNotice =
 export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | { message: 'extension_outcome'; extensionId: string };
 
 /**
- * Effects by pool and lane. A lane is delivered one effect at a time, in the order written:
+ * Effects by pool and lane. Pools have runners of their own, so one kind of work never waits behind another's backlog:
+ * `provider` (targets), `jobs` (BullMQ), `slack` (a request's messages and DMs), `summary` (what the channels read when
+ * access ends, ahead of the threads' replies), `home` (App Homes). A lane is delivered one effect at a time, in the
+ * order written:
  * - `thread:<request>`: the approval message, then every reply in its thread (they need its ts, and read in order);
  * - `message:<request>`: updates of the approval message, each rendering the request as it is then (so a burst of
  *   them is one update);
@@ -41,7 +44,7 @@ export const effectsFor = {
   postRequest: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'request.post', requestId: r.id }),
   refresh: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `message:${r.id}`, kind: 'request.refresh', requestId: r.id }),
   thread: (r: EffectSubject, notice: ThreadNotice): NewEffect => ({ pool: 'slack', lane: `thread:${r.id}`, kind: 'thread.notice', requestId: r.id, payload: notice }),
-  summary: (r: EffectSubject): NewEffect => ({ pool: 'slack', lane: `summary:${r.channelId}`, kind: 'channel.summary', requestId: r.id }),
+  summary: (r: EffectSubject): NewEffect => ({ pool: 'summary', lane: `summary:${r.channelId}`, kind: 'channel.summary', requestId: r.id }),
   directMessage: (r: EffectSubject, message: DirectMessage): NewEffect => ({ pool: 'slack', lane: `dm:${r.requesterId}`, kind: 'dm.requester', requestId: r.id, payload: message }),
   extensionPost: (r: EffectSubject, extensionId: string): NewEffect => ({
     pool: 'slack',

@@ -41,9 +41,10 @@ export type SweptRequest = { request: AccessRequest; revoked: true; keptOnTarget
 /** A transaction of the store: changes made through it are committed with their audit events and effects. */
 export type StoreTransaction = Prisma.TransactionClient;
 
-/** Effects queued in each open store transaction, written together as its last statement (see writeEffects: one
- * write per transaction keeps the outbox's lane locks short and in one order). */
+/** Effects queued in each open store transaction, written together as its last statement, and the requests whose row
+ * the transaction has locked already (its status changes took them). */
 const queued = new WeakMap<StoreTransaction, NewEffect[]>();
+const lockedRows = new WeakMap<StoreTransaction, Set<string>>();
 
 /**
  * Holds the row lock of every request the effects are about until the commit, so two transactions writing effects
@@ -53,7 +54,8 @@ const queued = new WeakMap<StoreTransaction, NewEffect[]>();
  * transaction locking many rows here never waits on them, and no lock order can cross another's.
  */
 async function lockRequestsOf(tx: StoreTransaction, effects: readonly NewEffect[]): Promise<void> {
-  const ids = [...new Set(effects.map((effect) => effect.requestId).filter((id): id is string => Boolean(id)))].sort();
+  const locked = lockedRows.get(tx);
+  const ids = [...new Set(effects.map((effect) => effect.requestId).filter((id): id is string => Boolean(id) && !locked?.has(id!)))].sort();
   if (ids.length === 0) return;
   await tx.$queryRaw`SELECT 1 FROM "AccessRequest" WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
 }
@@ -86,10 +88,12 @@ export class RequestStore {
   async transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: { timeout?: number; maxWait?: number }): Promise<T> {
     const result = await this.deps.db.$transaction(async (tx) => {
       queued.set(tx, []);
+      lockedRows.set(tx, new Set());
       const value = await work(tx);
       const effects = queued.get(tx)!;
-      queued.delete(tx);
       await lockRequestsOf(tx, effects);
+      queued.delete(tx);
+      lockedRows.delete(tx);
       await writeEffects(tx, effects);
       return value;
     }, options);
@@ -111,6 +115,7 @@ export class RequestStore {
       select: MOVED_FIELDS,
     });
     if (!moved) return null;
+    lockedRows.get(tx)?.add(requestId); // the UPDATE holds its row until the commit
     await recordAudit(tx, { requestId, actor, action, details: { from, to, ...details } });
     queueEffects(tx, effects(moved));
     // Counted before the commit: a transaction that then fails (the database going away) may count once too often.
@@ -158,6 +163,7 @@ export class RequestStore {
         SELECT id, ${SYSTEM_ACTOR}, action, details::jsonb, ${at}::timestamp FROM moved)
       SELECT id::text AS id FROM moved`;
     const movedIds = new Set(moved.map((row) => row.id));
+    for (const id of movedIds) lockedRows.get(tx)?.add(id); // claimed FOR UPDATE by the sweep, and updated here
     const ended = outcomes.filter((outcome) => outcome.revoked && movedIds.has(outcome.request.id)).map((outcome) => outcome.request);
     queueEffects(
       tx,

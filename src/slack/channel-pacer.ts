@@ -7,6 +7,8 @@ export type SendMessage = (channel: string, message: SlackMessage, threadTs?: st
 interface WaitingPost {
   message: SlackMessage;
   threadTs?: string;
+  /** Goes ahead of the channel's waiting posts that are not `first` (audit summaries ahead of thread replies). */
+  first: boolean;
   resolve: (posted: { ts: string }) => void;
   reject: (err: unknown) => void;
 }
@@ -14,7 +16,9 @@ interface WaitingPost {
 /**
  * Paces chat.postMessage per channel, as Slack allows about one message per second per channel. A channel's posts
  * (thread replies included) go out one at a time, in order, at least `intervalMs` apart; other channels are not held
- * up. A 429 holds back only its channel, for as long as Retry-After says. What waits here is only what the effect
+ * up. A 429 holds back only its channel, for as long as Retry-After says. Posts marked `first` (audit summaries) go
+ * ahead of the channel's other waiting posts (thread replies), so the channel's record of what ended is not queued
+ * behind a burst of replies. What waits here is only what the effect
  * runners are delivering right now (a bounded number): the outbox keeps the rest, so nothing is lost with the process.
  */
 export class ChannelPacer {
@@ -26,14 +30,19 @@ export class ChannelPacer {
     private readonly intervalMs = 1000,
   ) {}
 
-  post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }> {
+  post(channel: string, message: SlackMessage, threadTs?: string, { first = false }: { first?: boolean } = {}): Promise<{ ts: string }> {
     return new Promise((resolve, reject) => {
+      const post = { message, threadTs, first, resolve, reject };
       const queue = this.waiting.get(channel);
-      if (queue) {
-        queue.push({ message, threadTs, resolve, reject });
-      } else {
-        this.waiting.set(channel, [{ message, threadTs, resolve, reject }]);
+      if (!queue) {
+        this.waiting.set(channel, [post]);
         void this.workOff(channel);
+      } else if (first) {
+        // Behind the other `first` posts, ahead of the rest: order among each kind is kept.
+        const at = queue.findIndex((waiting) => !waiting.first);
+        queue.splice(at < 0 ? queue.length : at, 0, post);
+      } else {
+        queue.push(post);
       }
     });
   }

@@ -8,6 +8,9 @@ export type { SlackMessage } from './blocks/message';
 /** The narrow part of Slack the services use. Only this file talks to WebClient. */
 export interface SlackSurface {
   postMessage(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }>;
+  /** A top-level message the channel should read first (audit summaries): paced like any post, but ahead of the
+   * thread replies waiting for that channel. */
+  postChannelSummary(channel: string, message: SlackMessage): Promise<{ ts: string }>;
   updateMessage(channel: string, ts: string, message: SlackMessage): Promise<void>;
   postEphemeral(channel: string, userId: string, message: SlackMessage | string): Promise<void>;
   sendDirectMessage(userId: string, message: SlackMessage): Promise<void>;
@@ -93,6 +96,10 @@ export class WebClientSurface implements SlackSurface {
 
   postMessage(channel: string, message: SlackMessage, threadTs?: string): Promise<{ ts: string }> {
     return this.pacer.post(channel, message, threadTs);
+  }
+
+  postChannelSummary(channel: string, message: SlackMessage): Promise<{ ts: string }> {
+    return this.pacer.post(channel, message, undefined, { first: true });
   }
 
   /** Not paced: chat.update is Tier 3 rather than one-a-second per channel, and waiting behind a channel's queued

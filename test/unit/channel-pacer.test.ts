@@ -124,3 +124,16 @@ describe('ChannelPacer', () => {
     await expect(next).resolves.toEqual({ ts: 'ts-1' });
   });
 });
+
+describe('ChannelPacer: posts that go first', () => {
+  it('sends a channel summary ahead of the thread replies waiting in its channel, keeping the order of each kind', async () => {
+    const done = [pacer.post('C1', message('busy'))];
+    done.push(pacer.post('C1', message('reply 1'), 'T1'), pacer.post('C1', message('reply 2'), 'T2'));
+    done.push(pacer.post('C1', message('summary A'), undefined, { first: true }), pacer.post('C1', message('summary B'), undefined, { first: true }));
+    done.push(pacer.post('C2', message('other channel')));
+    await advance(5 * INTERVAL_MS);
+    await Promise.all(done);
+    expect(sent.filter((post) => post.channel === 'C1').map((post) => post.text)).toEqual(['busy', 'summary A', 'summary B', 'reply 1', 'reply 2']);
+    expect(texts()).toContain('C2:other channel');
+  });
+});

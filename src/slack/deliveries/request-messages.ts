@@ -145,7 +145,7 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
     // the first ones again (at least once).
     for (const group of groupWithinBlockLimit(messages.map((message) => ({ message })))) {
       try {
-        await surface.postMessage(views[0].channelId, mergeSummaries(group.map(({ message }) => message)));
+        await surface.postChannelSummary(views[0].channelId, mergeSummaries(group.map(({ message }) => message)));
       } catch (err) {
         rethrowForRunner(err, 'posting the audit summary');
       }
