@@ -72,7 +72,7 @@ export const effectsFor = {
   }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
   ended: (r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect => ({
-    pool: 'slack',
+    pool: 'summary',
     lane: 'ended',
     kind: 'request.ended',
     requestId: r.id,
