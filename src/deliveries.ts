@@ -25,25 +25,10 @@ const SLACK_LANES = 64;
 const SUMMARY_LANES = 64;
 const JOB_LANES = 8;
 const HOME_LANES = 1;
-/** During a burst of expiries, Slack and App Home work waits (at most this long) for this process's sweeps:
- * thousands of summaries' reads would otherwise fill the pool between two sweeps and stall revocation. */
+/** During a burst of expiries, the Slack and App Home runners do not even claim (at most this long) until this
+ * process's sweeps are done: thousands of summaries' reads, and claims walking their backlog, would otherwise compete
+ * with the revocations for the CPU and the pool. */
 const AFTER_SWEEPS_MAX_WAIT_MS = 10_000;
-
-/** The same handlers, each waiting first for `ready`. */
-function after(ready: () => Promise<void>, handlers: Record<string, EffectHandler>): Record<string, EffectHandler> {
-  return Object.fromEntries(
-    Object.entries(handlers).map(([kind, handler]) => [
-      kind,
-      {
-        ...handler,
-        deliver: async (effects) => {
-          await ready();
-          await handler.deliver(effects);
-        },
-      },
-    ]),
-  );
-}
 
 export interface DeliveriesDeps {
   db: Db;
@@ -68,7 +53,7 @@ export interface DeliveriesDeps {
  * and taking over the effects of a process that died (RunnerBeat). */
 export class Deliveries {
   private readonly beat: RunnerBeat;
-  private readonly runners: EffectRunner[];
+  private readonly runners: Map<string, EffectRunner>;
 
   constructor(deps: DeliveriesDeps) {
     const { db, logger, reads, service, surface } = deps;
@@ -116,15 +101,16 @@ export class Deliveries {
       requestChanged: (request) => deps.homes.requestChanged(request),
     });
     const sweepsDone = () => service.ending.whenSweepsIdle(AFTER_SWEEPS_MAX_WAIT_MS);
-    const pools: Array<[string, number, Record<string, EffectHandler>]> = [
+    const pools: Array<[string, number, Record<string, EffectHandler>, (() => Promise<void>)?]> = [
       ['provider', deps.providerLanes, providerEffectHandlers({ db, providers: deps.providers, grants: service.grants, logger })],
       ['jobs', JOB_LANES, jobEffectHandlers({ expiry: deps.expiry, reminders: deps.reminders })],
-      ['slack', SLACK_LANES, after(sweepsDone, slack)],
-      ['summary', SUMMARY_LANES, after(sweepsDone, summary)],
-      ['home', HOME_LANES, after(sweepsDone, home)],
+      ['slack', SLACK_LANES, slack, sweepsDone],
+      ['summary', SUMMARY_LANES, summary, sweepsDone],
+      ['home', HOME_LANES, home, sweepsDone],
     ];
-    this.runners = pools.map(
-      ([pool, concurrency, handlers]) =>
+    this.runners = new Map(
+      pools.map(([pool, concurrency, handlers, ready]) => [
+        pool,
         new EffectRunner({
           db,
           logger: logger.child({ module: 'effects', pool }),
@@ -132,27 +118,29 @@ export class Deliveries {
           processId,
           concurrency,
           handlers,
+          ready,
           livenessMs: deps.livenessMs,
           onDelivered: (kind, count) => deps.metrics.effectsDelivered(pool, kind, count),
           onFailed: (kind) => deps.metrics.effectFailed(pool, kind),
           onGaveUp: (kind) => deps.metrics.effectGaveUp(pool, kind),
         }),
+      ]),
     );
   }
 
   async start(): Promise<void> {
     await this.beat.start();
-    for (const runner of this.runners) runner.start();
+    for (const runner of this.runners.values()) runner.start();
   }
 
   /** New effects were committed in this process: deliver them now rather than at the next poll. */
-  wake(): void {
-    for (const runner of this.runners) runner.wake();
+  wake(pools?: ReadonlySet<string>): void {
+    for (const [pool, runner] of this.runners) if (!pools || pools.has(pool)) runner.wake();
   }
 
   /** Stops claiming, waits up to `graceMs` for deliveries in flight, and frees what is left for other processes. */
   async stop(graceMs: number): Promise<void> {
-    await Promise.all(this.runners.map((runner) => runner.stop(graceMs)));
+    await Promise.all([...this.runners.values()].map((runner) => runner.stop(graceMs)));
     await this.beat.stop();
   }
 }

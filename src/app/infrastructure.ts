@@ -101,7 +101,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
   const reads = new RequestReads({ db, policy });
   const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => reads.loadView(requestId) });
-  const store = new RequestStore({ db, logger: logger.child({ module: 'requests' }), metrics, wake: () => deliveries.wake() });
+  const store = new RequestStore({ db, logger: logger.child({ module: 'requests' }), metrics, wake: (pools) => deliveries.wake(pools) });
   const service = new AccessService({
     db,
     policy,

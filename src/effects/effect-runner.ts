@@ -27,6 +27,9 @@ export interface EffectRunnerOptions {
   concurrency: number;
   /** By kind. An effect of a kind with no handler is given up, with an error that says so. */
   handlers: Record<string, EffectHandler>;
+  /** Awaited before each claim: a pool that must give way to more urgent work (an expiry burst) claims nothing, and
+   * so reads nothing, until it resolves. */
+  ready?: () => Promise<void>;
   /** Idle poll, default 1000: effects committed by other processes, and retries falling due. */
   pollMs?: number;
   /** The RunnerBeat's livenessMs (same value): leases of processes silent for longer are free. */
@@ -145,6 +148,7 @@ export class EffectRunner {
   }
 
   private async claimLoop(): Promise<void> {
+    await this.o.ready?.();
     do {
       this.wokenWhileClaiming = false;
       const free = this.o.concurrency - this.inFlight;

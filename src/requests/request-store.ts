@@ -80,12 +80,13 @@ export class RequestStore {
       logger: Logger;
       metrics?: AccessMetrics;
       /** Tells this process's effect runners that new effects are committed. */
-      wake: () => void;
+      wake: (pools: ReadonlySet<string>) => void;
     },
   ) {}
 
-  /** Runs `work` in a transaction; once it commits, the effect runners are woken. */
+  /** Runs `work` in a transaction; once it commits, the runners of the pools it wrote effects for are woken. */
   async transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: { timeout?: number; maxWait?: number }): Promise<T> {
+    const pools = new Set<string>();
     const result = await this.deps.db.$transaction(async (tx) => {
       queued.set(tx, []);
       lockedRows.set(tx, new Set());
@@ -95,9 +96,10 @@ export class RequestStore {
       queued.delete(tx);
       lockedRows.delete(tx);
       await writeEffects(tx, effects);
+      for (const effect of effects) pools.add(effect.pool);
       return value;
     }, options);
-    this.deps.wake();
+    if (pools.size > 0) this.deps.wake(pools);
     return result;
   }
 

@@ -130,6 +130,23 @@ describe('writing and delivering', () => {
   });
 });
 
+describe('giving way', () => {
+  it('claims nothing while its ready gate is closed, then delivers everything', async () => {
+    await kit.write([slack('A', 'post'), slack('B', 'post')]);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let claims = 0;
+    await kit.start('p1', { post: kit.recording('p1') }, { ready: () => gate, onClaimed: () => claims++ });
+    await pause(400); // several polls
+    expect(claims).toBe(0);
+    expect(kit.deliveredIds()).toEqual([]);
+    expect(await undelivered(db)).toBe(2);
+    open();
+    await waitFor(async () => (await undelivered(db)) === 0, 'both delivered once the gate opened');
+    expect(kit.deliveredIds()).toHaveLength(2);
+  });
+});
+
 describe('failures', () => {
   it('RetryLater holds only its lane, and the effect is retried no sooner than afterMs', async () => {
     await kit.write([slack('limited'), slack('limited'), slack('free'), slack('free'), slack('once')]);
