@@ -72,7 +72,7 @@ export class GrantAccess {
     return underAccessLock(store.transaction.bind(store), request, provider, async (tx) => {
       // Re-read under the locks: this is the state the grant acts on, and nobody can change it until we commit.
       const [current] = await tx.$queryRaw<Array<{ status: string; expiresAt: Date | null }>>`
-        SELECT status::text AS status, "expiresAt" FROM "AccessRequest" WHERE id = ${requestId}::uuid FOR UPDATE`;
+        SELECT status::text AS status, "expiresAt" FROM "AccessRequest" WHERE id = ${requestId}::uuid FOR NO KEY UPDATE`;
       if (current?.status !== 'APPROVED' || !current.expiresAt || current.expiresAt.getTime() <= Date.now()) {
         // Ended (or due) before its grant ran: nothing is granted; an expiry sweep closes a due one.
         this.deps.logger.warn({ requestId, status: current?.status }, 'request no longer waits for its grant; nothing granted');

@@ -51,13 +51,15 @@ const lockedRows = new WeakMap<StoreTransaction, Set<string>>();
  * for one request commit in the order of their effects' ids, and its lanes (its thread, its message, its access) are
  * delivered in the order the changes happened. Most changes hold the lock already (their UPDATE took it); this covers
  * the rest (an extension asked for, a drift report). A sweep's requests are all locked already, so the only
- * transaction locking many rows here never waits on them, and no lock order can cross another's.
+ * transaction locking many rows here never waits on them, and no lock order can cross another's. NO KEY UPDATE, the
+ * lock an UPDATE takes: a stronger FOR UPDATE would also wait for the key-share locks that inserting a row referring
+ * to the request takes (an approval), and two approvals clicked at once would deadlock.
  */
 async function lockRequestsOf(tx: StoreTransaction, effects: readonly NewEffect[]): Promise<void> {
   const locked = lockedRows.get(tx);
   const ids = [...new Set(effects.map((effect) => effect.requestId).filter((id): id is string => Boolean(id) && !locked?.has(id!)))].sort();
   if (ids.length === 0) return;
-  await tx.$queryRaw`SELECT 1 FROM "AccessRequest" WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+  await tx.$queryRaw`SELECT 1 FROM "AccessRequest" WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
 }
 
 /** Adds effects to the store transaction `tx`; they commit with it, or not at all. */
