@@ -91,7 +91,13 @@ export class Deliveries {
         },
         extensionPostFailed: (extensionId) => service.extensions.postFailed(extensionId),
       }),
-      ...revokeAlertHandlers({ db, surface, securityChannel: deps.policy.revokeAlerts.securityChannel, loadView: (requestId) => reads.loadView(requestId) }),
+      ...revokeAlertHandlers({
+        db,
+        surface,
+        securityChannel: deps.policy.revokeAlerts.securityChannel,
+        loadView: (requestId) => reads.loadView(requestId),
+        countFailing: () => service.countFailingRevocations(),
+      }),
     };
     // What the channels read when access ends: the ended requests become their messages, and the summaries go out
     // ahead of the threads' replies (see ChannelPacer).

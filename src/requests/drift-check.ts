@@ -6,7 +6,7 @@ import type { Policy } from '../policy/types';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider } from '../providers/types';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
-import { revocationLockKey, tryLockAccessKeys } from './access-locks';
+import { ACCESS_LOCK_TIMEOUT_MS, revocationLockKey, TRANSACTION_MAX_WAIT_MS, tryLockAccessKeys } from './access-locks';
 import { grantTarget } from './request-reads';
 
 /** Where the drift check's findings go to people: the revocation alert and a notice in the request's thread. */
@@ -64,9 +64,6 @@ const DEFAULT_CONCURRENCY = 4;
  * would only compete with their revocation for the access locks and the pool. */
 export const ACTIVE_DUE_MARGIN_MS = 2 * 60_000;
 const PAGE_SIZE = 500;
-/** As the revocation paths: long enough for any provider call (revoke, then verify). */
-const LOCKED_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
-const TRANSACTION_MAX_WAIT_MS = 30_000;
 /** Other requests whose access on the target belongs to the expiry machinery: held (ACTIVE), or on its way out
  * (REVOKING, whose own revocation retries and alerts). Access one of them holds is not drift. APPROVED ones need not
  * count: their grant takes the same lock, so none is in flight while this check holds it. */
@@ -228,7 +225,7 @@ export class DriftCheck {
         if (!(await tryLockAccessKeys(tx, [key])).has(key)) return 'busy' as const;
         return work(tx);
       },
-      { timeout: LOCKED_TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
+      { timeout: ACCESS_LOCK_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
     );
   }
 

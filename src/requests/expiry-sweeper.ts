@@ -4,7 +4,7 @@ import { humanRequestId } from '../domain/request-view';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider, type GrantTarget } from '../providers/types';
 import { Limiter } from '../concurrency/limiter';
-import { revocationLockKey, tryLockAccessKeys } from './access-locks';
+import { ACCESS_LOCK_TIMEOUT_MS, revocationLockKey, TRANSACTION_MAX_WAIT_MS, tryLockAccessKeys } from './access-locks';
 import { closePendingExtensionsIn } from './extensions';
 import { grantTarget } from './request-reads';
 import type { RequestStore, SweptRequest } from './request-store';
@@ -16,9 +16,6 @@ export type SweepOutcome = { revoked: true } | { revoked: false; error: string }
 export const SWEEP_BATCH_SIZE = 500;
 /** Requests this process ended recently, so their own (now redundant) expiry jobs finish without a query. */
 const RECENTLY_ENDED_LIMIT = 50_000;
-/** Same bound as the single path's transaction: long enough for any provider call. */
-const LOCKED_TRANSACTION_TIMEOUT_MS = 5 * 60_000;
-const TRANSACTION_MAX_WAIT_MS = 30_000;
 /** After a sweep that ended grants, the next sweep of this process starts by itself when more grants fall due within
  * this window: during a burst (thousands of grants ending within the same second) revocation then keeps pace with
  * the clock instead of waiting for BullMQ to deliver each grant's own job (docs/benchmarks.md). */
@@ -283,7 +280,7 @@ export class ExpirySweeper {
           for (const { request } of revoked) if (moved.has(request.id)) ended.push(request);
           await closePendingExtensionsIn(tx, ended);
         },
-        { timeout: LOCKED_TRANSACTION_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
+        { timeout: ACCESS_LOCK_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
       );
     } finally {
       releaseChainTurn?.();

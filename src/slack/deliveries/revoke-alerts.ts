@@ -10,6 +10,8 @@ export interface RevokeAlertsDeps {
   surface: SlackSurface;
   securityChannel: string | null;
   loadView(requestId: string): Promise<RequestView>;
+  /** Grants whose revocation keeps failing right now (the alert says how many). */
+  countFailing(): Promise<number>;
 }
 
 /** The failing-revocation alert: one message per grant and channel (the incident channel, the security channel),
@@ -20,7 +22,7 @@ export function revokeAlertHandlers(deps: RevokeAlertsDeps): Record<string, Effe
   async function update(effects: EffectRow[]): Promise<void> {
     const requestId = effects[0].requestId!;
     const view = await deps.loadView(requestId);
-    const failingCount = await db.accessRequest.count({ where: { status: 'REVOKING', revokeFailingSince: { not: null } } });
+    const failingCount = await deps.countFailing();
     const posted = await db.revokeAlert.findMany({ where: { requestId } });
     for (const channelId of [view.channelId, deps.securityChannel].filter((channel): channel is string => channel !== null)) {
       const existing: RevokeAlert | undefined = posted.find((alert) => alert.channelId === channelId);
