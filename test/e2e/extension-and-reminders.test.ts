@@ -136,7 +136,8 @@ describe('extending without approval (extension.approvals: 0)', () => {
     expect(extended.expiresAt!.getTime() - active.expiresAt!.getTime()).toBe(45 * 60_000);
     expect(extended.grant!.expiresAt).toEqual(extended.expiresAt);
     expect(extended.reminderSentAt).toBeNull();
-    expect(await harness.bot.reminderQueue.queue.getJob(reminderJobId(active.id, extended.expiresAt!))).toBeDefined();
+    // The reminder job is scheduled by a `jobs` effect, delivered after the commit.
+    await waitFor(() => harness.bot.reminderQueue.queue.getJob(reminderJobId(active.id, extended.expiresAt!)), 'the new reminder job');
     // The expiry job keeps its time: woken at the old expiry, it finds the new one and sleeps until then.
     const expiryJob = await harness.bot.expiryQueue.queue.getJob(expiryJobId(active.id));
     expect(await expiryJob!.getState()).toBe('delayed');
