@@ -1,5 +1,5 @@
 import { COMMAND_PLACEHOLDERS, unknownPlaceholders } from '../providers/command-provider';
-import type { ProviderConfig } from '../providers/types';
+import { POSTGRES_LOGIN_ATTRIBUTES, type PostgresLoginAttribute, type ProviderConfig } from '../providers/types';
 import {
   type Checker,
   childPath,
@@ -20,7 +20,7 @@ import {
 const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
 
 const PROVIDER_KEYS: Record<ProviderConfig['type'], readonly string[]> = {
-  postgres: ['type', 'url', 'mode'],
+  postgres: ['type', 'url', 'mode', 'allowLoginAttributes'],
   webhook: ['type', 'url', 'secret', 'timeout'],
   command: ['type', 'grant', 'revoke', 'verify', 'extend', 'timeout', 'env'],
 };
@@ -109,8 +109,25 @@ const POSTGRES_MODES = ['membership', 'temporary-login'] as const;
 function readPostgresProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
   const url = readUrl(checker, map.url, childPath(path, 'url'), ['postgres:', 'postgresql:']);
   const mode = map.mode === undefined ? 'membership' : readPostgresMode(checker, map.mode, childPath(path, 'mode'));
-  if (url === undefined || mode === undefined) return undefined;
-  return { type: 'postgres', url, mode };
+  const allowLoginAttributes = map.allowLoginAttributes === undefined ? [] : readLoginAttributes(checker, map.allowLoginAttributes, childPath(path, 'allowLoginAttributes'));
+  if (url === undefined || mode === undefined || allowLoginAttributes === undefined) return undefined;
+  return { type: 'postgres', url, mode, allowLoginAttributes };
+}
+
+function readLoginAttributes(checker: Checker, value: unknown, path: string): PostgresLoginAttribute[] | undefined {
+  const entries = readList(checker, value, path);
+  if (entries === undefined) return undefined;
+  const problemsBefore = checker.problems.length;
+  const attributes: PostgresLoginAttribute[] = [];
+  entries.forEach((entry, index) => {
+    const attribute = POSTGRES_LOGIN_ATTRIBUTES.find((known) => known === entry);
+    if (attribute === undefined) {
+      report(checker, childPath(path, index), `${describeValue(entry)} is not a login attribute the provider checks (use superuser, createrole or bypassrls)`);
+    } else if (!attributes.includes(attribute)) {
+      attributes.push(attribute);
+    }
+  });
+  return checker.problems.length === problemsBefore ? attributes : undefined;
 }
 
 function readPostgresMode(checker: Checker, value: unknown, path: string): (typeof POSTGRES_MODES)[number] | undefined {

@@ -8,6 +8,8 @@ import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request,
 import { APPROVER1, APPROVER2, CHANNEL, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
+/** A requester whose login on the target has CREATEROLE, which the policy does not allow. */
+const MAKER = 'U0MAKER';
 const webhook = new WebhookReceiver('deploy-hook-secret');
 let harness: BotHarness;
 let login: string;
@@ -18,7 +20,8 @@ const ephemeralFor = (userId: string, after: number) => ephemeralAnswer(harness,
 
 beforeAll(async () => {
   await webhook.start();
-  ({ harness, login, writeRole } = await startE2eBot(target, webhook));
+  // MAKER's login is created with CREATEROLE by the test that uses it.
+  ({ harness, login, writeRole } = await startE2eBot(target, webhook, { policy: { identities: { [MAKER]: target.name('maker') } } }));
   harness.slack.setUserGroup('S0SRELEADS', [GROUP_LEAD]);
 });
 
@@ -163,6 +166,23 @@ describe('the core flow on a real PostgreSQL role', () => {
     expect(failed.grant).toBeNull();
     await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && /Granting BG-\d+ failed: .*does not exist/.test(args.text));
     expect(await harness.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANT_FAILED', 'ROLLED_BACK']);
+  });
+
+  it('refuses to grant to a login with more power than the policy allows, and says why and how to fix it', async () => {
+    const maker = await target.createRole('maker', { login: true, attributes: 'CREATEROLE' });
+    const { request: asked } = await request(harness, 'payments-db read 10m INC-11 read the payout table', MAKER);
+    await harness.click(ActionIds.approve, APPROVER1, asked);
+    const failed = await waitFor(async () => {
+      const current = await harness.request(asked.id);
+      return current.status === 'FAILED' ? current : null;
+    }, 'the refused grant to fail');
+    expect(failed.failureReason).toMatch(new RegExp(`^refusing to grant: login "${maker}" has CREATEROLE, beyond what the policy allows`));
+    expect(failed.grant).toBeNull();
+    const notice = await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === asked.messageTs && /Granting BG-\d+ failed/.test(args.text));
+    expect(notice.args.text).toContain(`login "${maker}" has CREATEROLE`);
+    expect(notice.args.text).toContain("add createrole to the provider's allowLoginAttributes");
+    expect(await target.hasRole(maker, target.name('read'))).toBe(false);
+    expect(await harness.auditActions(asked.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANT_FAILED', 'ROLLED_BACK']);
   });
 });
 

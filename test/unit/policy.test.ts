@@ -158,7 +158,7 @@ describe('parsePolicy environment interpolation', () => {
     const policy = basePolicy();
     policy.resources[0].provider.url = 'postgresql://${DB_USER}:${DB_PASS}@db/payments';
     const parsed = parsePolicy(stringify(policy), FILE, { DB_USER: 'admin', DB_PASS: 'pw' });
-    expect(parsed.resources[0].provider).toEqual({ type: 'postgres', url: 'postgresql://admin:pw@db/payments', mode: 'membership' });
+    expect(parsed.resources[0].provider).toEqual({ type: 'postgres', url: 'postgresql://admin:pw@db/payments', mode: 'membership', allowLoginAttributes: [] });
   });
 
   it('names an unset variable and where it is used', () => {
@@ -358,7 +358,7 @@ describe('parsePolicy validation errors', () => {
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres' }))).toEqual([`${FILE}: resources[0].provider.url: missing`]);
     expect(problemsAfter((policy) => delete policy.resources[0].provider)).toEqual([expect.stringMatching(/^breakglass\.yaml: resources\[0\]\.provider: missing; e\.g\. /)]);
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres', url: 'postgresql://db/x', secret: 's' }))).toEqual([
-      `${FILE}: resources[0].provider.secret: unknown key (allowed keys: type, url, mode)`,
+      `${FILE}: resources[0].provider.secret: unknown key (allowed keys: type, url, mode, allowLoginAttributes)`,
     ]);
   });
 
@@ -418,7 +418,7 @@ describe('loadPolicy', () => {
     const policy = loadPolicy(examplePath, ENV);
     expect(policy.sourcePath).toBe(examplePath);
     expect(policy.resources.map((resource) => resource.id)).toEqual(['payments-db', 'deploy-console', 'payments-k8s']);
-    expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL, mode: 'membership' });
+    expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL, mode: 'membership', allowLoginAttributes: [] });
     expect(policy.resources[1].provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 10_000 });
     expect(findRole(policy, 'payments-db', 'write')?.role).toMatchObject({ grant: 'payments_write', approvals: 2, maxDurationSeconds: 3_600 });
     expect(policy.identities.get('U0REQUESTER')).toBe('alice');
@@ -503,8 +503,8 @@ describe('postgres provider mode', () => {
   });
 
   it('accepts membership and temporary-login', () => {
-    expect(providerWith('membership')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'membership' });
-    expect(providerWith('temporary-login')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'temporary-login' });
+    expect(providerWith('membership')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'membership', allowLoginAttributes: [] });
+    expect(providerWith('temporary-login')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'temporary-login', allowLoginAttributes: [] });
   });
 
   it('names the allowed modes for anything else', () => {
@@ -522,6 +522,24 @@ describe('postgres provider mode', () => {
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', mode: 'membership' }))).toEqual([
       `${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout)`,
     ]);
+  });
+});
+
+describe('postgres provider allowLoginAttributes', () => {
+  const withAllowed = (value: unknown) => (policy: Record<string, any>) => (policy.resources[0].provider.allowLoginAttributes = value);
+
+  it('defaults to none and reads the attributes the policy allows, once each', () => {
+    const policy = basePolicy();
+    withAllowed(['createrole', 'bypassrls', 'createrole'])(policy);
+    expect(parsePolicy(stringify(policy), FILE, ENV).resources[0].provider).toMatchObject({ type: 'postgres', allowLoginAttributes: ['createrole', 'bypassrls'] });
+  });
+
+  it('names the attributes it knows for anything else', () => {
+    expect(problemsAfter(withAllowed(['CREATEROLE', 'replication']))).toEqual([
+      `${FILE}: resources[0].provider.allowLoginAttributes[0]: "CREATEROLE" is not a login attribute the provider checks (use superuser, createrole or bypassrls)`,
+      `${FILE}: resources[0].provider.allowLoginAttributes[1]: "replication" is not a login attribute the provider checks (use superuser, createrole or bypassrls)`,
+    ]);
+    expect(problemsAfter(withAllowed('createrole'))).toEqual([`${FILE}: resources[0].provider.allowLoginAttributes: expected a list, got "createrole"`]);
   });
 });
 
