@@ -6,6 +6,7 @@ import {
   describeValue,
   isMapping,
   REFERENCE_PATTERN,
+  readBoolean,
   readDuration,
   readList,
   readMapping,
@@ -21,7 +22,7 @@ const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
 
 const PROVIDER_KEYS: Record<ProviderConfig['type'], readonly string[]> = {
   postgres: ['type', 'url', 'mode', 'allowLoginAttributes'],
-  webhook: ['type', 'url', 'secret', 'timeout'],
+  webhook: ['type', 'url', 'secret', 'timeout', 'legacySignature'],
   command: ['type', 'grant', 'revoke', 'verify', 'extend', 'timeout', 'env'],
 };
 
@@ -141,8 +142,9 @@ function readWebhookProvider(checker: Checker, map: Record<string, unknown>, pat
   const secretPath = childPath(path, 'secret');
   const secret = map.secret === undefined ? report(checker, secretPath, 'missing') : readText(checker, map.secret, secretPath, { sensitive: true });
   const timeoutSeconds = map.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, childPath(path, 'timeout'));
-  if (url === undefined || secret === undefined || timeoutSeconds === undefined) return undefined;
-  return { type: 'webhook', url, secret, timeoutMs: timeoutSeconds * 1000 };
+  const legacySignature = map.legacySignature === undefined ? false : readBoolean(checker, map.legacySignature, childPath(path, 'legacySignature'));
+  if (url === undefined || secret === undefined || timeoutSeconds === undefined || legacySignature === undefined) return undefined;
+  return { type: 'webhook', url, secret, timeoutMs: timeoutSeconds * 1000, legacySignature };
 }
 
 /** A grant (call plus verify) must finish well within the two minutes after which an unfinished grant counts as

@@ -49,7 +49,16 @@ export class ProviderError extends Error {
 }
 
 /** Provider settings from the policy file, after ${VAR} interpolation and validation. */
-export type ProviderConfig = PostgresProviderConfig | { type: 'webhook'; url: string; secret: string; timeoutMs: number } | CommandProviderConfig;
+export type ProviderConfig = PostgresProviderConfig | WebhookProviderConfig | CommandProviderConfig;
+
+export interface WebhookProviderConfig {
+  type: 'webhook';
+  url: string;
+  secret: string;
+  timeoutMs: number;
+  /** Sign the old way (body only, unsigned timestamp) for receivers not upgraded yet; removed next release. */
+  legacySignature: boolean;
+}
 
 /** Runs an executable per action (execFile, no shell). Each argv entry may contain {placeholders}. */
 export interface CommandProviderConfig {

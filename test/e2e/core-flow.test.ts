@@ -4,7 +4,7 @@ import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
-import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request, startE2eBot, textOf } from './e2e-helpers';
+import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
 import { APPROVER1, APPROVER2, CHANNEL, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
@@ -195,7 +195,7 @@ describe('the core flow on the webhook provider', () => {
     const grant = webhook.received.find((hook) => hook.action === 'grant' && hook.payload.requestId === request.id);
     expect(grant).toBeDefined();
     expect(grant!.signatureValid).toBe(true);
-    expect(Number(grant!.timestamp)).toBeGreaterThan(0);
+    expect(grant!.verification).toMatchObject({ ok: true, scheme: 'v1' });
     expect(grant!.payload).toMatchObject({
       user: { slackId: REQUESTER, login },
       resource: 'deploy-console',
@@ -220,5 +220,30 @@ describe('the core flow on the webhook provider', () => {
     const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && args.text.startsWith('Audit summary') && args.text.includes('deploy-console'));
     expect(textOf(summary.args)).toContain('Revoked early');
     expect(await harness.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'REVOKE_REQUESTED', 'REVOKED']);
+  });
+
+  it('cannot be replayed: a captured grant is refused once 5 minutes old, a forged timestamp breaks the signature, and a quick replay changes nothing', async () => {
+    const { request } = await requestAccess('deploy-console operator 1h - replay check');
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    await statusBecomes(harness, request.id, 'ACTIVE');
+    await harness.click(ActionIds.revokeNow, REQUESTER, request);
+    await statusBecomes(harness, request.id, 'REVOKED');
+    const grant = webhook.received.find((hook) => hook.action === 'grant' && hook.payload.requestId === request.id)!;
+    const accessKey = `${login}:deploy-console:operator`;
+    expect(webhook.granted.has(accessKey)).toBe(false);
+
+    // The same delivery arriving 6 minutes after it was signed.
+    webhook.clockAheadMs = 6 * 60_000;
+    try {
+      expect(await webhook.replay(grant)).toEqual({ status: 401, body: { error: 'bad signature: too-old' } });
+    } finally {
+      webhook.clockAheadMs = 0;
+    }
+    // A fresh timestamp on the captured signature: the signature covers the timestamp, so it no longer matches.
+    const forged = String(grant.headers['x-breakglass-signature']).replace(/^t=\d+/, `t=${Math.floor(Date.now() / 1000)}`);
+    expect(await webhook.replay(grant, { 'x-breakglass-signature': forged })).toEqual({ status: 401, body: { error: 'bad signature: mismatch' } });
+    // Within the 5 minutes the signature holds, but the receiver remembers the key it applied: nothing is granted again.
+    expect(await webhook.replay(grant)).toEqual({ status: 200, body: { result: 'already' } });
+    expect(webhook.granted.has(accessKey)).toBe(false);
   });
 });

@@ -113,7 +113,7 @@ describe('parsePolicy with a good policy', () => {
 
   it('resolves a webhook resource, defaulting grant to the role id', () => {
     expect(deploy.description).toBeNull();
-    expect(deploy.provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 5_000 });
+    expect(deploy.provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 5_000, legacySignature: false });
     expect(deploy.roles[0]).toMatchObject({ id: 'operator', grant: 'operator', requireTicket: false, approvers: ['U0APPROVER1'], requesters: ['*'] });
   });
 
@@ -373,6 +373,16 @@ describe('parsePolicy validation errors', () => {
     ]);
   });
 
+  it('reads a webhook legacySignature switch, off by default', () => {
+    const withLegacy = (value: unknown) => (policy: Record<string, any>) => {
+      policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', legacySignature: value };
+    };
+    const policy = basePolicy();
+    withLegacy(true)(policy);
+    expect(parsePolicy(stringify(policy), FILE, ENV).resources[0].provider).toMatchObject({ type: 'webhook', legacySignature: true });
+    expect(problemsAfter(withLegacy('yes'))).toEqual([expect.stringMatching(/^breakglass\.yaml: resources\[0\]\.provider\.legacySignature: /)]);
+  });
+
   it('checks identities and admins', () => {
     const problems = problemsAfter((policy) => {
       policy.identities = { U0ALICE: '', bob: 'bob', U0CAROL: 7 };
@@ -419,7 +429,7 @@ describe('loadPolicy', () => {
     expect(policy.sourcePath).toBe(examplePath);
     expect(policy.resources.map((resource) => resource.id)).toEqual(['payments-db', 'deploy-console', 'payments-k8s']);
     expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL, mode: 'membership', allowLoginAttributes: [] });
-    expect(policy.resources[1].provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 10_000 });
+    expect(policy.resources[1].provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 10_000, legacySignature: false });
     expect(findRole(policy, 'payments-db', 'write')?.role).toMatchObject({ grant: 'payments_write', approvals: 2, maxDurationSeconds: 3_600 });
     expect(policy.identities.get('U0REQUESTER')).toBe('alice');
   });
@@ -520,7 +530,7 @@ describe('postgres provider mode', () => {
 
   it('is only a postgres key', () => {
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', mode: 'membership' }))).toEqual([
-      `${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout)`,
+      `${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout, legacySignature)`,
     ]);
   });
 });
