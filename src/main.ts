@@ -3,6 +3,7 @@ import { createBreakglass } from './app';
 import { type AppConfig, ConfigError, loadConfig } from './config/env';
 import { createLogger } from './logger';
 import { loadPolicy, PolicyError } from './policy/load-policy';
+import { ProviderChangeError } from './requests/provider-changes';
 import type { Policy } from './policy/types';
 
 async function main(): Promise<void> {
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   try {
     await bot.start();
   } catch (err) {
+    // Already logged with the list; said on stderr too, like a bad configuration.
+    if (err instanceof ProviderChangeError) console.error(`breakglass: ${err.message}`);
     logger.fatal({ err }, 'could not start');
     await bot.stop().catch(() => {});
     process.exit(1);

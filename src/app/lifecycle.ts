@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/env';
 import { ExpiryWorker } from '../jobs/expiry-worker';
 import { reminderQueueName } from '../jobs/reminder-queue';
 import { ReminderWorker } from '../jobs/reminder-worker';
+import { checkProviderChanges } from '../requests/provider-changes';
 import type { HttpServer } from './http';
 import { closeInfrastructure, type Infrastructure } from './infrastructure';
 
@@ -71,6 +72,19 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
   const { deliveries, service, reconciler, expiryQueue, watchdog, drift, runsExpiries } = infra;
   return [
     ...closeInfrastructure(infra),
+    {
+      name: 'provider changes',
+      // Before anything is delivered: no grant is revoked (or left) under a provider that changed without a decision.
+      start: async () => {
+        await checkProviderChanges({
+          db: infra.db,
+          store: infra.store,
+          current: (resourceId) => infra.providers.fingerprint(resourceId),
+          setting: config.providerChange ?? 'refuse',
+          logger: logger.child({ module: 'provider-changes' }),
+        });
+      },
+    },
     {
       name: 'slack token',
       // Bolt checks the token with auth.test; a worker has no Bolt, so it checks it itself: a bad token must stop

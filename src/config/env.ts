@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
+import { PROVIDER_CHANGE_SETTINGS, type ProviderChangeSetting } from '../domain/provider-changes';
 
 /** Which parts of the bot a process runs: the Slack receiver (web), the expiry machinery (worker), or both. */
 export type ProcessRole = 'web' | 'worker' | 'all';
@@ -35,6 +36,9 @@ export interface AppConfig {
   /** How often the drift check runs in processes that run expiries (src/requests/drift-check.ts); null: never.
    * Unset in hand-built configs (tests, the bench): never. */
   driftCheckEveryMs?: number | null;
+  /** BREAKGLASS_PROVIDER_CHANGE: what start-up does with live grants whose provider changed (src/requests/provider-changes.ts).
+   * Unset in hand-built configs: refuse. */
+  providerChange?: ProviderChangeSetting;
 }
 
 /** SLACK_FOLLOW_UP_CONCURRENCY's default (docs/benchmarks.md, "Follow-up gate"). */
@@ -122,6 +126,9 @@ const envSchema = z.object({
     .min(1, 'must be 1-500')
     .max(500, 'must be 1-500')
     .default(20),
+  BREAKGLASS_PROVIDER_CHANGE: z
+    .enum(PROVIDER_CHANGE_SETTINGS as unknown as [ProviderChangeSetting, ...ProviderChangeSetting[]], { error: 'must be refuse, accept or revoke' })
+    .default('refuse'),
   SLACK_FOLLOW_UP_CONCURRENCY: z.coerce
     .number({ error: 'must be a whole number (1-100)' })
     .int('must be a whole number (1-100)')
@@ -181,5 +188,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     slackFollowUpConcurrency: e.SLACK_FOLLOW_UP_CONCURRENCY,
     auditApiToken: e.AUDIT_API_TOKEN,
     driftCheckEveryMs: e.DRIFT_CHECK_EVERY,
+    providerChange: e.BREAKGLASS_PROVIDER_CHANGE,
   };
 }

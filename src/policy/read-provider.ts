@@ -1,11 +1,12 @@
 import { COMMAND_PLACEHOLDERS, unknownPlaceholders } from '../providers/command-provider';
-import type { ProviderConfig } from '../providers/types';
+import { POSTGRES_LOGIN_ATTRIBUTES, type PostgresLoginAttribute, type ProviderConfig } from '../providers/types';
 import {
   type Checker,
   childPath,
   describeValue,
   isMapping,
   REFERENCE_PATTERN,
+  readBoolean,
   readDuration,
   readList,
   readMapping,
@@ -20,8 +21,8 @@ import {
 const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
 
 const PROVIDER_KEYS: Record<ProviderConfig['type'], readonly string[]> = {
-  postgres: ['type', 'url', 'mode'],
-  webhook: ['type', 'url', 'secret', 'timeout'],
+  postgres: ['type', 'url', 'mode', 'allowLoginAttributes'],
+  webhook: ['type', 'url', 'secret', 'timeout', 'legacySignature'],
   command: ['type', 'grant', 'revoke', 'verify', 'extend', 'timeout', 'env'],
 };
 
@@ -109,8 +110,25 @@ const POSTGRES_MODES = ['membership', 'temporary-login'] as const;
 function readPostgresProvider(checker: Checker, map: Record<string, unknown>, path: string): ProviderConfig | undefined {
   const url = readUrl(checker, map.url, childPath(path, 'url'), ['postgres:', 'postgresql:']);
   const mode = map.mode === undefined ? 'membership' : readPostgresMode(checker, map.mode, childPath(path, 'mode'));
-  if (url === undefined || mode === undefined) return undefined;
-  return { type: 'postgres', url, mode };
+  const allowLoginAttributes = map.allowLoginAttributes === undefined ? [] : readLoginAttributes(checker, map.allowLoginAttributes, childPath(path, 'allowLoginAttributes'));
+  if (url === undefined || mode === undefined || allowLoginAttributes === undefined) return undefined;
+  return { type: 'postgres', url, mode, allowLoginAttributes };
+}
+
+function readLoginAttributes(checker: Checker, value: unknown, path: string): PostgresLoginAttribute[] | undefined {
+  const entries = readList(checker, value, path);
+  if (entries === undefined) return undefined;
+  const problemsBefore = checker.problems.length;
+  const attributes: PostgresLoginAttribute[] = [];
+  entries.forEach((entry, index) => {
+    const attribute = POSTGRES_LOGIN_ATTRIBUTES.find((known) => known === entry);
+    if (attribute === undefined) {
+      report(checker, childPath(path, index), `${describeValue(entry)} is not a login attribute the provider checks (use superuser, createrole or bypassrls)`);
+    } else if (!attributes.includes(attribute)) {
+      attributes.push(attribute);
+    }
+  });
+  return checker.problems.length === problemsBefore ? attributes : undefined;
 }
 
 function readPostgresMode(checker: Checker, value: unknown, path: string): (typeof POSTGRES_MODES)[number] | undefined {
@@ -124,8 +142,9 @@ function readWebhookProvider(checker: Checker, map: Record<string, unknown>, pat
   const secretPath = childPath(path, 'secret');
   const secret = map.secret === undefined ? report(checker, secretPath, 'missing') : readText(checker, map.secret, secretPath, { sensitive: true });
   const timeoutSeconds = map.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_SECONDS : readProviderTimeout(checker, map.timeout, childPath(path, 'timeout'));
-  if (url === undefined || secret === undefined || timeoutSeconds === undefined) return undefined;
-  return { type: 'webhook', url, secret, timeoutMs: timeoutSeconds * 1000 };
+  const legacySignature = map.legacySignature === undefined ? false : readBoolean(checker, map.legacySignature, childPath(path, 'legacySignature'));
+  if (url === undefined || secret === undefined || timeoutSeconds === undefined || legacySignature === undefined) return undefined;
+  return { type: 'webhook', url, secret, timeoutMs: timeoutSeconds * 1000, legacySignature };
 }
 
 /** A grant (call plus verify) must finish well within the two minutes after which an unfinished grant counts as

@@ -7,9 +7,9 @@ import { WebhookProvider } from './webhook-provider';
 export function createProvider(config: ProviderConfig): AccessProvider {
   switch (config.type) {
     case 'postgres':
-      return new PostgresProvider({ url: config.url, mode: config.mode });
+      return new PostgresProvider({ url: config.url, mode: config.mode, allowLoginAttributes: config.allowLoginAttributes });
     case 'webhook':
-      return new WebhookProvider({ url: config.url, secret: config.secret, timeoutMs: config.timeoutMs });
+      return new WebhookProvider({ url: config.url, secret: config.secret, timeoutMs: config.timeoutMs, legacySignature: config.legacySignature });
     case 'command':
       return new CommandProvider(config);
     default: {

@@ -1,7 +1,7 @@
 import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { DatabaseError, escapeIdentifier, escapeLiteral, Pool, type PoolClient } from 'pg';
-import { type AccessProvider, type GrantResult, type GrantTarget, type ProviderConfig, ProviderError } from './types';
+import { type AccessProvider, type GrantResult, type GrantTarget, POSTGRES_LOGIN_ATTRIBUTES, type PostgresLoginAttribute, type ProviderConfig, ProviderError } from './types';
 
 export type PostgresMode = Extract<ProviderConfig, { type: 'postgres' }>['mode'];
 
@@ -12,6 +12,8 @@ export interface PostgresProviderOptions {
   /** `membership` (default): grants the role to the requester's own login. `temporary-login`: creates a login
    * per request, member of the role, whose password goes to the requester; revoke drops it. */
   mode?: PostgresMode;
+  /** Attributes a login (or the role granted to it) may have without the grant being refused; none by default. */
+  allowLoginAttributes?: readonly PostgresLoginAttribute[];
 }
 
 /** PostgreSQL truncates longer identifiers silently, which could make a long name hit a different role. */
@@ -38,6 +40,7 @@ export class PostgresProvider implements AccessProvider {
   readonly type = 'postgres';
   readonly sharing: 'login' | 'request';
   private readonly mode: PostgresMode;
+  private readonly allowedAttributes: ReadonlySet<PostgresLoginAttribute>;
   private readonly pool: Pool;
   private readonly password: string | null;
   /** Where temporary logins connect: the admin URL without credentials or parameters. */
@@ -45,6 +48,7 @@ export class PostgresProvider implements AccessProvider {
 
   constructor(options: PostgresProviderOptions) {
     this.mode = options.mode ?? 'membership';
+    this.allowedAttributes = new Set(options.allowLoginAttributes ?? []);
     this.sharing = this.mode === 'membership' ? 'login' : 'request';
     this.password = passwordOf(options.url);
     this.endpoint = endpointOf(options.url);
@@ -68,9 +72,11 @@ export class PostgresProvider implements AccessProvider {
     assertIdentifier('login', target.login);
     assertIdentifier('role', target.grant);
     await this.withClient('grant', async (client) => {
-      const existing = await existingRoles(client, target.login, target.grant);
-      if (!existing.login) throw new ProviderError(`login "${target.login}" does not exist on the target`);
-      if (!existing.grant) throw new ProviderError(`role "${target.grant}" does not exist on the target`);
+      const login = await roleAttributes(client, target.login);
+      const granted = await roleAttributes(client, target.grant);
+      if (!login) throw new ProviderError(`login "${target.login}" does not exist on the target`);
+      if (!granted) throw new ProviderError(`role "${target.grant}" does not exist on the target`);
+      this.assertGrantable(login, granted);
       // Granting an existing membership is a no-op (a NOTICE), so this is idempotent.
       await client.query(`GRANT ${escapeIdentifier(target.grant)} TO ${escapeIdentifier(target.login)}`);
     });
@@ -131,9 +137,9 @@ export class PostgresProvider implements AccessProvider {
     await this.withClient(
       'grant',
       async (client) => {
-        if (!(await roleExists(client, target.grant))) {
-          throw new ProviderError(`role "${target.grant}" does not exist on the target`);
-        }
+        const granted = await roleAttributes(client, target.grant);
+        if (!granted) throw new ProviderError(`role "${target.grant}" does not exist on the target`);
+        this.refuseAttributes(granted, 'role');
         const existing = await findTemporaryLogin(client, username, target);
         if (existing && !existing.ours) {
           throw new ProviderError(`role "${username}" already exists on the target and is not this request's temporary login`);
@@ -146,6 +152,9 @@ export class PostgresProvider implements AccessProvider {
           await client.query(existing ? `ALTER ROLE ${role} ${options}` : `CREATE ROLE ${role} ${options}`);
           await client.query(`COMMENT ON ROLE ${role} IS ${escapeLiteral(ownerMark(target))}`);
           await client.query(`GRANT ${escapeIdentifier(target.grant)} TO ${role}`);
+          // CREATE ROLE gives none of these, but a login left from an earlier attempt may have been changed since.
+          const created = await roleAttributes(client, username);
+          if (created) this.refuseAttributes(created, 'temporary login');
         });
       },
       [password, verifier],
@@ -189,6 +198,31 @@ export class PostgresProvider implements AccessProvider {
     const username = temporaryLoginName(target.requestNumber, target.login);
     const existing = await this.withClient('verify', (client) => findTemporaryLogin(client, username, target));
     return existing?.ours === true && existing.canLogin && existing.member;
+  }
+
+  /** Membership mode: the login must be someone's login, with no more power than the policy allows, and the role
+   * must not carry such power either (a member can SET ROLE to it). */
+  private assertGrantable(login: RoleAttributes, granted: RoleAttributes): void {
+    if (!login.canLogin) {
+      throw new ProviderError(
+        `refusing to grant: "${login.name}" is not a LOGIN role (it is a group role: granting to it would hand "${granted.name}" to all its members); ` +
+          "map the requester to their own login in the policy's identities",
+      );
+    }
+    this.refuseAttributes(login, 'login');
+    this.refuseAttributes(granted, 'role');
+  }
+
+  private refuseAttributes(role: RoleAttributes, kind: 'login' | 'role' | 'temporary login'): void {
+    const refused = POSTGRES_LOGIN_ATTRIBUTES.filter((attribute) => role.attributes[attribute] && !this.allowedAttributes.has(attribute));
+    if (refused.length === 0) return;
+    const names = refused.map((attribute) => attribute.toUpperCase());
+    const why = kind === 'role' ? ', which any member can take on with SET ROLE' : '';
+    throw new ProviderError(
+      `refusing to grant: ${kind} "${role.name}" has ${names.join(' and ')}${why}, beyond what the policy allows; ` +
+        `remove it on the target (ALTER ROLE ${escapeIdentifier(role.name)} ${names.map((name) => `NO${name}`).join(' ')}) ` +
+        `or, if it is intended, add ${refused.join(', ')} to the provider's allowLoginAttributes`,
+    );
   }
 
   /** `scheme://username@host:port/database`: how to connect, without any secret. */
@@ -284,9 +318,21 @@ function assertIdentifier(kind: 'login' | 'role', name: string): void {
   }
 }
 
-async function roleExists(client: PoolClient, name: string): Promise<boolean> {
-  const result = await client.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists', [name]);
-  return result.rows[0].exists;
+interface RoleAttributes {
+  name: string;
+  canLogin: boolean;
+  attributes: Record<PostgresLoginAttribute, boolean>;
+}
+
+/** The role's attributes from pg_roles, or null when there is no such role. */
+async function roleAttributes(client: PoolClient, name: string): Promise<RoleAttributes | null> {
+  const result = await client.query<{ rolcanlogin: boolean; rolsuper: boolean; rolcreaterole: boolean; rolbypassrls: boolean }>(
+    'SELECT rolcanlogin, rolsuper, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = $1',
+    [name],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return { name, canLogin: row.rolcanlogin, attributes: { superuser: row.rolsuper, createrole: row.rolcreaterole, bypassrls: row.rolbypassrls } };
 }
 
 interface TemporaryLogin {

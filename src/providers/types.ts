@@ -49,10 +49,16 @@ export class ProviderError extends Error {
 }
 
 /** Provider settings from the policy file, after ${VAR} interpolation and validation. */
-export type ProviderConfig =
-  | { type: 'postgres'; url: string; mode: 'membership' | 'temporary-login' }
-  | { type: 'webhook'; url: string; secret: string; timeoutMs: number }
-  | CommandProviderConfig;
+export type ProviderConfig = PostgresProviderConfig | WebhookProviderConfig | CommandProviderConfig;
+
+export interface WebhookProviderConfig {
+  type: 'webhook';
+  url: string;
+  secret: string;
+  timeoutMs: number;
+  /** Sign the old way (body only, unsigned timestamp) for receivers not upgraded yet; removed next release. */
+  legacySignature: boolean;
+}
 
 /** Runs an executable per action (execFile, no shell). Each argv entry may contain {placeholders}. */
 export interface CommandProviderConfig {
@@ -66,4 +72,18 @@ export interface CommandProviderConfig {
   timeoutMs: number;
   /** Extra environment for the executable (after ${VAR} interpolation; values are treated as secrets). */
   env: Record<string, string>;
+}
+
+/** Role attributes that make a login more than the role it is granted: a superuser has every privilege anyway, a
+ * CREATEROLE login can grant itself roles (and keep them after our revoke), a BYPASSRLS login ignores the row
+ * policies the role relies on. The postgres provider refuses a target that has one the policy does not allow. */
+export const POSTGRES_LOGIN_ATTRIBUTES = ['superuser', 'createrole', 'bypassrls'] as const;
+export type PostgresLoginAttribute = (typeof POSTGRES_LOGIN_ATTRIBUTES)[number];
+
+export interface PostgresProviderConfig {
+  type: 'postgres';
+  url: string;
+  mode: 'membership' | 'temporary-login';
+  /** Attributes the login (and the granted role, which the login can SET ROLE to) may have; empty by default. */
+  allowLoginAttributes: PostgresLoginAttribute[];
 }

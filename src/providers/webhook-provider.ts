@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { LEGACY_TIMESTAMP_HEADER, legacySignatureHeader, SIGNATURE_HEADER, signatureHeader } from '../webhook-verifier';
 import { type AccessProvider, type GrantResult, type GrantTarget, ProviderError } from './types';
 
 export interface WebhookProviderOptions {
@@ -6,11 +6,14 @@ export interface WebhookProviderOptions {
   /** HMAC key shared with the receiver. Never shown in messages. */
   secret: string;
   timeoutMs: number;
+  /** Send the old body-only signature (`sha256=…` plus an unsigned X-Breakglass-Timestamp) instead of the signed
+   * timestamp, for receivers not upgraded yet. Removed in the next release. */
+  legacySignature?: boolean;
 }
 
 export type WebhookAction = 'grant' | 'revoke' | 'verify' | 'extend';
 
-/** The JSON body the receiver gets; its exact bytes are what X-Breakglass-Signature signs. */
+/** The JSON body the receiver gets; its exact bytes (after `<timestamp>.`) are what X-Breakglass-Signature signs. */
 export interface WebhookPayload {
   action: WebhookAction;
   /** The same for every attempt at one logical change, so a receiver can recognise a retry (also sent as the
@@ -28,10 +31,8 @@ export interface WebhookPayload {
   ticket: string | null;
 }
 
-export const SIGNATURE_HEADER = 'X-Breakglass-Signature';
-export const TIMESTAMP_HEADER = 'X-Breakglass-Timestamp';
+export { SIGNATURE_HEADER };
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
-const SIGNATURE_PREFIX = 'sha256=';
 const MAX_BODY_EXCERPT_CHARS = 120;
 /** Enough for any sensible answer; a receiver streaming more must not fill our memory. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -45,20 +46,6 @@ const SUCCESS_RESULTS: readonly unknown[] = ['done', 'already'];
 function idempotencyKeyFor(action: Exclude<WebhookAction, 'verify'>, target: GrantTarget): string {
   const key = `${target.requestId}:${action}`;
   return action === 'extend' ? `${key}:${target.expiresAt.toISOString()}` : key;
-}
-
-/** `sha256=<hex HMAC-SHA256 of the raw body>`, the value of X-Breakglass-Signature. */
-export function signWebhookBody(secret: string, rawBody: string | Buffer): string {
-  return SIGNATURE_PREFIX + createHmac('sha256', secret).update(rawBody).digest('hex');
-}
-
-/** For receivers: checks X-Breakglass-Signature against the raw body bytes as received, in constant time. */
-export function verifyWebhookSignature(secret: string, rawBody: string | Buffer, header: string | string[] | null | undefined): boolean {
-  if (typeof header !== 'string' || !header.startsWith(SIGNATURE_PREFIX)) return false;
-  const hex = header.slice(SIGNATURE_PREFIX.length);
-  if (!/^[0-9a-f]{64}$/i.test(hex)) return false;
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
-  return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
 }
 
 /** Hands grants and revocations to an HTTP receiver that applies them on the target system. */
@@ -143,13 +130,16 @@ export class WebhookProvider implements AccessProvider {
     };
     // Signed and sent as the same bytes, so the receiver can check the signature on exactly what arrives.
     const rawBody = Buffer.from(JSON.stringify(payload), 'utf8');
+    const now = Math.floor(Date.now() / 1000);
+    const signature: Record<string, string> = this.options.legacySignature
+      ? { [SIGNATURE_HEADER]: legacySignatureHeader(this.options.secret, rawBody), [LEGACY_TIMESTAMP_HEADER]: String(now) }
+      : { [SIGNATURE_HEADER]: signatureHeader(this.options.secret, rawBody, now) };
     try {
       return await fetch(this.options.url, {
         method: 'POST',
         headers: {
           'Content-Type': 'application/json',
-          [SIGNATURE_HEADER]: signWebhookBody(this.options.secret, rawBody),
-          [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
+          ...signature,
           ...(idempotencyKey === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: idempotencyKey }),
           'User-Agent': 'breakglass',
         },

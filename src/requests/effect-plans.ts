@@ -20,6 +20,10 @@ export type ThreadNotice =
   | { notice: 'extension_outcome'; extensionId: string }
   | { notice: 'access_missing' }
   | { notice: 'access_reappeared'; revoked: boolean; error?: string }
+  /** Start-up found the resource's provider changed since the grant, and was told to revoke such grants. */
+  | { notice: 'provider_changed_revoking' }
+  /** Start-up found the resource gone from the policy: nobody can revoke the access through Breakglass. */
+  | { notice: 'provider_vanished' }
   | { notice: 'summary' };
 
 export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | { message: 'extension_outcome'; extensionId: string };
@@ -69,6 +73,14 @@ export const effectsFor = {
     kind: 'drift.alert',
     requestId: r.id,
     payload: { notice: 'access_reappeared', ...outcome },
+  }),
+  /** A live grant whose resource left the policy: the thread and the security channel hear it, as with drift. */
+  providerVanishedAlert: (r: EffectSubject): NewEffect => ({
+    pool: 'slack',
+    lane: `alert:${r.id}`,
+    kind: 'drift.alert',
+    requestId: r.id,
+    payload: { notice: 'provider_vanished' },
   }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
   ended: (r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect => ({

@@ -106,9 +106,13 @@ export class GrantAccess {
         await recordAudit(tx, { requestId, actor: SYSTEM_ACTOR, action: 'LATE_GRANT_REVOKED', details: { login: request.requesterLogin, grant: request.grantName } });
         return { granted: false };
       }
+      const made = providers.fingerprint(request.resourceId);
       await tx.grant.create({
         data: {
           requestId,
+          // Which configuration made it, so a start-up under a changed provider can say so (src/requests/provider-changes.ts).
+          providerFingerprint: made?.fingerprint ?? null,
+          providerDescription: made?.description ?? null,
           resourceId: request.resourceId,
           roleId: request.roleId,
           login: credentials?.username ?? request.requesterLogin,

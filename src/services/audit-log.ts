@@ -33,7 +33,13 @@ export type AuditAction =
   // taken away again (or not); access missing from a target for an ACTIVE request. Never a status change.
   | 'DRIFT_REVOKED'
   | 'DRIFT_REVOKE_FAILED'
-  | 'DRIFT_MISSING';
+  | 'DRIFT_MISSING'
+  // The start-up check of live grants' providers (src/requests/provider-changes.ts). Never a status change by
+  // themselves (PROVIDER_CHANGE_REVOKED comes with the REVOKE_REQUESTED it causes).
+  | 'PROVIDER_FINGERPRINT_RECORDED'
+  | 'PROVIDER_CHANGE_ACCEPTED'
+  | 'PROVIDER_CHANGE_REVOKED'
+  | 'PROVIDER_VANISHED';
 
 export { SYSTEM_ACTOR } from '../domain/timeline-event';
 

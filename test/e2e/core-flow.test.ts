@@ -4,10 +4,12 @@ import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
-import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request, startE2eBot, textOf } from './e2e-helpers';
+import { buttonValue, ephemeralFor as ephemeralAnswer, requestAccess as request, startE2eBot, statusBecomes, textOf } from './e2e-helpers';
 import { APPROVER1, APPROVER2, CHANNEL, GROUP_LEAD, OUTSIDER, REQUESTER } from './policy-fixture';
 
 const target = new TargetDatabase();
+/** A requester whose login on the target has CREATEROLE, which the policy does not allow. */
+const MAKER = 'U0MAKER';
 const webhook = new WebhookReceiver('deploy-hook-secret');
 let harness: BotHarness;
 let login: string;
@@ -18,7 +20,8 @@ const ephemeralFor = (userId: string, after: number) => ephemeralAnswer(harness,
 
 beforeAll(async () => {
   await webhook.start();
-  ({ harness, login, writeRole } = await startE2eBot(target, webhook));
+  // MAKER's login is created with CREATEROLE by the test that uses it.
+  ({ harness, login, writeRole } = await startE2eBot(target, webhook, { policy: { identities: { [MAKER]: target.name('maker') } } }));
   harness.slack.setUserGroup('S0SRELEADS', [GROUP_LEAD]);
 });
 
@@ -164,6 +167,23 @@ describe('the core flow on a real PostgreSQL role', () => {
     await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === request.messageTs && /Granting BG-\d+ failed: .*does not exist/.test(args.text));
     expect(await harness.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANT_FAILED', 'ROLLED_BACK']);
   });
+
+  it('refuses to grant to a login with more power than the policy allows, and says why and how to fix it', async () => {
+    const maker = await target.createRole('maker', { login: true, attributes: 'CREATEROLE' });
+    const { request: asked } = await request(harness, 'payments-db read 10m INC-11 read the payout table', MAKER);
+    await harness.click(ActionIds.approve, APPROVER1, asked);
+    const failed = await waitFor(async () => {
+      const current = await harness.request(asked.id);
+      return current.status === 'FAILED' ? current : null;
+    }, 'the refused grant to fail');
+    expect(failed.failureReason).toMatch(new RegExp(`^refusing to grant: login "${maker}" has CREATEROLE, beyond what the policy allows`));
+    expect(failed.grant).toBeNull();
+    const notice = await harness.slack.waitForCall('chat.postMessage', (args) => args.thread_ts === asked.messageTs && /Granting BG-\d+ failed/.test(args.text));
+    expect(notice.args.text).toContain(`login "${maker}" has CREATEROLE`);
+    expect(notice.args.text).toContain("add createrole to the provider's allowLoginAttributes");
+    expect(await target.hasRole(maker, target.name('read'))).toBe(false);
+    expect(await harness.auditActions(asked.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANT_FAILED', 'ROLLED_BACK']);
+  });
 });
 
 describe('the core flow on the webhook provider', () => {
@@ -175,7 +195,7 @@ describe('the core flow on the webhook provider', () => {
     const grant = webhook.received.find((hook) => hook.action === 'grant' && hook.payload.requestId === request.id);
     expect(grant).toBeDefined();
     expect(grant!.signatureValid).toBe(true);
-    expect(Number(grant!.timestamp)).toBeGreaterThan(0);
+    expect(grant!.verification).toMatchObject({ ok: true, scheme: 'v1' });
     expect(grant!.payload).toMatchObject({
       user: { slackId: REQUESTER, login },
       resource: 'deploy-console',
@@ -200,5 +220,31 @@ describe('the core flow on the webhook provider', () => {
     const summary = await harness.slack.waitForCall('chat.postMessage', (args) => !args.thread_ts && args.text.startsWith('Audit summary') && args.text.includes('deploy-console'));
     expect(textOf(summary.args)).toContain('Revoked early');
     expect(await harness.auditActions(request.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'REVOKE_REQUESTED', 'REVOKED']);
+  });
+
+  it('cannot be replayed: a captured grant is refused once 5 minutes old, a forged timestamp breaks the signature, and a quick replay changes nothing', async () => {
+    const { request } = await requestAccess('deploy-console operator 1h - replay check');
+    await harness.click(ActionIds.approve, APPROVER1, request);
+    await statusBecomes(harness, request.id, 'ACTIVE');
+    await harness.click(ActionIds.revokeNow, REQUESTER, request);
+    await statusBecomes(harness, request.id, 'REVOKED');
+    const grant = webhook.received.find((hook) => hook.action === 'grant' && hook.payload.requestId === request.id)!;
+    const accessKey = `${login}:deploy-console:operator`;
+    expect(webhook.granted.has(accessKey)).toBe(false);
+
+    // The same delivery arriving 6 minutes after it was signed: as is, and with its timestamp moved to that moment
+    // (which the signature covers, so it no longer matches).
+    const signedAt = Number(/^t=(\d+),/.exec(String(grant.headers['x-breakglass-signature']))![1]);
+    const forged = String(grant.headers['x-breakglass-signature']).replace(/^t=\d+/, `t=${signedAt + 360}`);
+    webhook.clockAheadMs = 6 * 60_000;
+    try {
+      expect(await webhook.replay(grant)).toEqual({ status: 401, body: { error: 'bad signature: too-old' } });
+      expect(await webhook.replay(grant, { 'x-breakglass-signature': forged })).toEqual({ status: 401, body: { error: 'bad signature: mismatch' } });
+    } finally {
+      webhook.clockAheadMs = 0;
+    }
+    // Within the 5 minutes the signature holds, but the receiver remembers the key it applied: nothing is granted again.
+    expect(await webhook.replay(grant)).toEqual({ status: 200, body: { result: 'already' } });
+    expect(webhook.granted.has(accessKey)).toBe(false);
   });
 });

@@ -12,7 +12,12 @@ const weirdRole = `${prefix}_weird"role x`;
 const alice = `${prefix}_alice`;
 const bob = `${prefix}_bob`;
 const carol = `${prefix} carol"`;
-const allRoles = [writeRole, readRole, weirdRole, alice, bob, carol];
+const group = `${prefix}_group`;
+const boss = `${prefix}_boss`;
+const maker = `${prefix}_maker`;
+const bypasser = `${prefix}_bypasser`;
+const powerRole = `${prefix}_power`;
+const allRoles = [writeRole, readRole, weirdRole, alice, bob, carol, group, boss, maker, bypasser, powerRole];
 
 let admin: Client;
 let provider: PostgresProvider;
@@ -67,6 +72,11 @@ beforeAll(async () => {
     await admin.query(`CREATE ROLE ${escapeIdentifier(role)} NOLOGIN`);
   }
   for (const login of [alice, bob, carol]) await admin.query(`CREATE ROLE ${escapeIdentifier(login)} LOGIN`);
+  await admin.query(`CREATE ROLE ${escapeIdentifier(group)} NOLOGIN`);
+  await admin.query(`CREATE ROLE ${escapeIdentifier(boss)} LOGIN SUPERUSER`);
+  await admin.query(`CREATE ROLE ${escapeIdentifier(maker)} LOGIN CREATEROLE`);
+  await admin.query(`CREATE ROLE ${escapeIdentifier(bypasser)} LOGIN BYPASSRLS`);
+  await admin.query(`CREATE ROLE ${escapeIdentifier(powerRole)} NOLOGIN CREATEROLE BYPASSRLS`);
   provider = new PostgresProvider({ url: targetUrl });
 });
 
@@ -162,6 +172,57 @@ describe('PostgresProvider', () => {
     const unknownRole = await caught(provider.grant(targetFor(alice, `${prefix}_no_such_role`)));
     expect(unknownRole).toBeInstanceOf(ProviderError);
     expect((unknownRole as Error).message).toBe(`role "${prefix}_no_such_role" does not exist on the target`);
+  });
+
+  describe('refusing targets with more power than the policy allows', () => {
+    it('refuses a role that cannot log in: granting to a group role hands the role to all its members', async () => {
+      const error = await caught(provider.grant(targetFor(group, writeRole)));
+      expect(error).toBeInstanceOf(ProviderError);
+      expect((error as Error).message).toBe(
+        `refusing to grant: "${group}" is not a LOGIN role (it is a group role: granting to it would hand "${writeRole}" to all its members); ` +
+          "map the requester to their own login in the policy's identities",
+      );
+      expect(await isDirectMember(group, writeRole)).toBe(false);
+    });
+
+    it('refuses a superuser, a CREATEROLE and a BYPASSRLS login, naming the attribute and how to fix it', async () => {
+      for (const [login, attribute, allowName] of [
+        [boss, 'SUPERUSER', 'superuser'],
+        [maker, 'CREATEROLE', 'createrole'],
+        [bypasser, 'BYPASSRLS', 'bypassrls'],
+      ]) {
+        const error = await caught(provider.grant(targetFor(login, writeRole)));
+        expect(error).toBeInstanceOf(ProviderError);
+        expect((error as Error).message).toBe(
+          `refusing to grant: login "${login}" has ${attribute}, beyond what the policy allows; ` +
+            `remove it on the target (ALTER ROLE "${login}" NO${attribute}) or, if it is intended, add ${allowName} to the provider's allowLoginAttributes`,
+        );
+        expect(await isDirectMember(login, writeRole)).toBe(false);
+      }
+    });
+
+    it('refuses a role whose attributes any member could take on with SET ROLE', async () => {
+      const error = await caught(provider.grant(targetFor(alice, powerRole)));
+      expect(error).toBeInstanceOf(ProviderError);
+      expect((error as Error).message).toMatch(new RegExp(`^refusing to grant: role "${powerRole}" has CREATEROLE and BYPASSRLS, which any member can take on with SET ROLE`));
+      expect((error as Error).message).toContain(`ALTER ROLE "${powerRole}" NOCREATEROLE NOBYPASSRLS`);
+      expect(await isDirectMember(alice, powerRole)).toBe(false);
+    });
+
+    it('grants what the policy allows, and nothing more', async () => {
+      const lenient = new PostgresProvider({ url: targetUrl, allowLoginAttributes: ['createrole'] });
+      try {
+        const target = targetFor(maker, writeRole);
+        await lenient.grant(target);
+        expect(await isDirectMember(maker, writeRole)).toBe(true);
+        await lenient.revoke(target);
+        expect(await isDirectMember(maker, writeRole)).toBe(false);
+        expect(((await caught(lenient.grant(targetFor(bypasser, writeRole)))) as Error).message).toMatch(/has BYPASSRLS, beyond what the policy allows/);
+        expect(((await caught(lenient.grant(targetFor(alice, powerRole)))) as Error).message).toMatch(/has BYPASSRLS, which any member/);
+      } finally {
+        await lenient.close();
+      }
+    });
   });
 
   it('revoking for an unknown login or role succeeds: there is nothing to take away', async () => {

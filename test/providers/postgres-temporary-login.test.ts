@@ -8,6 +8,8 @@ const targetUrl = process.env.TEST_TARGET_DATABASE_URL!;
 const prefix = `bg_t_${randomBytes(4).toString('hex')}`;
 const readerRole = `${prefix}_reader`;
 const weakAdmin = `${prefix}_weak_admin`;
+/** A role any member could SET ROLE to and bypass row security. */
+const bypassRole = `${prefix}_bypass`;
 const ledger = `${prefix}_ledger`;
 const secrets = `${prefix}_secrets`;
 /** A table in another database than the provider's, to block a drop. */
@@ -86,6 +88,7 @@ beforeAll(async () => {
   await targetAdmin.connect();
   await targetAdmin.query(`CREATE ROLE ${escapeIdentifier(readerRole)} NOLOGIN`);
   await targetAdmin.query(`CREATE ROLE ${escapeIdentifier(weakAdmin)} LOGIN`);
+  await targetAdmin.query(`CREATE ROLE ${escapeIdentifier(bypassRole)} NOLOGIN BYPASSRLS`);
   await targetAdmin.query(`CREATE TABLE ${escapeIdentifier(ledger)} (amount int)`);
   await targetAdmin.query(`INSERT INTO ${escapeIdentifier(ledger)} VALUES (7)`);
   await targetAdmin.query(`CREATE TABLE ${escapeIdentifier(secrets)} (value text)`);
@@ -104,7 +107,7 @@ afterAll(async () => {
   if (targetAdmin) {
     await targetAdmin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1::text[])', [logins]);
     await targetAdmin.query(`DROP TABLE IF EXISTS ${escapeIdentifier(ledger)}, ${escapeIdentifier(secrets)}`);
-    for (const role of [...logins, readerRole, weakAdmin]) {
+    for (const role of [...logins, readerRole, weakAdmin, bypassRole]) {
       const exists = await targetAdmin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       if (exists.rowCount === 0) continue;
       await targetAdmin.query(`DROP OWNED BY ${escapeIdentifier(role)}`);
@@ -263,6 +266,29 @@ describe('PostgresProvider in temporary-login mode', () => {
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.message).toBe(`role "${prefix}_no_such_role" does not exist on the target`);
     expect(await storedLogin(`bg_${target.requestNumber}_alice`)).toBeUndefined();
+  });
+
+  it('refuses a role with attributes beyond what the policy allows, and creates no login', async () => {
+    const target = newTarget('alice', { grant: bypassRole });
+    const error = await caught(provider.grant(target));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error.message).toMatch(new RegExp(`^refusing to grant: role "${bypassRole}" has BYPASSRLS, which any member can take on with SET ROLE`));
+    expect(error.message).toContain("add bypassrls to the provider's allowLoginAttributes");
+    expect(await storedLogin(`bg_${target.requestNumber}_alice`)).toBeUndefined();
+  });
+
+  it('refuses to hand out its own login again once someone gave it more power, and leaves it unable to log in', async () => {
+    const target = newTarget();
+    const { credentials } = await provider.grant(target);
+    await targetAdmin.query(`ALTER ROLE ${escapeIdentifier(credentials!.username)} NOLOGIN CREATEROLE`);
+
+    const error = await caught(provider.grant(target));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error.message).toMatch(new RegExp(`^refusing to grant: temporary login "${credentials!.username}" has CREATEROLE, beyond what the policy allows`));
+    // The retry's ALTER ROLE … LOGIN was rolled back with the refusal.
+    expect((await storedLogin(credentials!.username))?.rolcanlogin).toBe(false);
+    await provider.revoke(target);
+    expect(await storedLogin(credentials!.username)).toBeUndefined();
   });
 
   it('does not need the requester to have a login on the target, and handles any login text', async () => {

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type GrantTarget, ProviderError } from '../../src/providers/types';
-import { signWebhookBody, verifyWebhookSignature, WebhookProvider, type WebhookPayload } from '../../src/providers/webhook-provider';
+import { WebhookProvider, type WebhookPayload } from '../../src/providers/webhook-provider';
+import { verifyWebhook } from '../../src/webhook-verifier';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 const secret = 'receiver-shared-secret-0123456789';
@@ -18,13 +19,15 @@ type Answer = (payload: WebhookPayload, response: http.ServerResponse) => void;
 /** A real HTTP receiver: checks the signature on the raw bytes as received, records calls, then answers. */
 class Receiver {
   readonly calls: ReceivedCall[] = [];
+  /** Whether the body-only signature of the `legacySignature` option is accepted. */
+  allowLegacy = false;
   answer: Answer = (_payload, response) => response.writeHead(204).end();
   private readonly server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const rawBody = Buffer.concat(chunks);
-      if (!verifyWebhookSignature(secret, rawBody, request.headers['x-breakglass-signature'])) {
+      if (!verifyWebhook(rawBody, request.headers, { secret, allowLegacy: this.allowLegacy }).ok) {
         response.writeHead(401, { 'Content-Type': 'text/plain' }).end('bad signature');
         return;
       }
@@ -83,21 +86,15 @@ afterEach(async () => {
   await receiver.stop();
 });
 
-describe('signWebhookBody / verifyWebhookSignature', () => {
-  it('signs the raw bytes with HMAC-SHA256 and verifies in both directions', () => {
-    const body = '{"action":"grant"}';
-    const expected = `sha256=${createHmac('sha256', 'k').update(body).digest('hex')}`;
-    expect(signWebhookBody('k', body)).toBe(expected);
-    expect(signWebhookBody('k', Buffer.from(body))).toBe(expected);
-    expect(verifyWebhookSignature('k', body, expected)).toBe(true);
-    expect(verifyWebhookSignature('k', `${body} `, expected)).toBe(false);
-    expect(verifyWebhookSignature('other', body, expected)).toBe(false);
-    expect(verifyWebhookSignature('k', body, expected.replace('sha256=', ''))).toBe(false);
-    expect(verifyWebhookSignature('k', body, 'sha256=abc')).toBe(false);
-    expect(verifyWebhookSignature('k', body, undefined)).toBe(false);
-    expect(verifyWebhookSignature('k', body, [expected])).toBe(false);
-  });
-});
+/** The header a v1 signature must have: t=<timestamp>,v1=<HMAC of "<timestamp>.<body>">, worked out here independently. */
+function expectV1Signature(call: ReceivedCall, notBefore: number, notAfter: number): void {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(call.headers['x-breakglass-signature']));
+  expect(match).not.toBeNull();
+  const timestamp = Number(match![1]);
+  expect(timestamp).toBeGreaterThanOrEqual(notBefore);
+  expect(timestamp).toBeLessThanOrEqual(notAfter);
+  expect(match![2]).toBe(createHmac('sha256', secret).update(`${timestamp}.`).update(call.rawBody).digest('hex'));
+}
 
 describe('WebhookProvider', () => {
   it('POSTs signed grant and revoke payloads', async () => {
@@ -122,11 +119,20 @@ describe('WebhookProvider', () => {
       ticket: 'INC-7',
     });
     expect(grant.headers['content-type']).toBe('application/json');
-    expect(grant.headers['x-breakglass-signature']).toBe(signWebhookBody(secret, grant.rawBody));
-    const timestamp = Number(grant.headers['x-breakglass-timestamp']);
-    expect(Number.isInteger(timestamp)).toBe(true);
-    expect(timestamp).toBeGreaterThanOrEqual(before);
-    expect(timestamp).toBeLessThanOrEqual(after);
+    for (const call of receiver.calls) expectV1Signature(call, before, after);
+    // The timestamp is inside the signature now; the unsigned header belongs to the legacy form only.
+    expect(grant.headers['x-breakglass-timestamp']).toBeUndefined();
+  });
+
+  it('signs the old way (body only, unsigned timestamp) with legacySignature, for receivers not upgraded yet', async () => {
+    const provider = new WebhookProvider({ url, secret, timeoutMs: 2_000, legacySignature: true });
+    const before = Math.floor(Date.now() / 1000);
+    await expect(provider.grant(target)).rejects.toThrow('webhook answered 401: bad signature');
+    receiver.allowLegacy = true;
+    await provider.grant(target);
+    const [grant] = receiver.calls;
+    expect(grant.headers['x-breakglass-signature']).toBe(`sha256=${createHmac('sha256', secret).update(grant.rawBody).digest('hex')}`);
+    expect(Number(grant.headers['x-breakglass-timestamp'])).toBeGreaterThanOrEqual(before);
   });
 
   it('fails with ProviderError when the receiver rejects the signature', async () => {
@@ -255,9 +261,7 @@ describe('WebhookProvider idempotency', () => {
       ['verify', undefined, undefined], // read-only: nothing to deduplicate
       ['revoke', 'req-42:revoke', 'req-42:revoke'],
     ]);
-    for (const call of receiver.calls) {
-      expect(call.headers['x-breakglass-signature']).toBe(signWebhookBody(secret, call.rawBody));
-    }
+    for (const call of receiver.calls) expectV1Signature(call, 0, Math.floor(Date.now() / 1000));
   });
 
   it('repeats the key when the same change is retried, and gives another extension its own', async () => {
@@ -296,7 +300,7 @@ describe('WebhookProvider idempotency', () => {
       ticket: 'INC-7',
     });
     expect(extend.rawBody.toString('utf8')).toBe(JSON.stringify(extend.payload));
-    expect(verifyWebhookSignature(secret, extend.rawBody, extend.headers['x-breakglass-signature'])).toBe(true);
+    expect(verifyWebhook(extend.rawBody, extend.headers, { secret })).toMatchObject({ ok: true, scheme: 'v1' });
   });
 
   it.each([404, 501])('treats extend answered %i as success: the receiver keeps no expiry of its own', async (status) => {

@@ -18,9 +18,10 @@ export class TargetDatabase {
     await this.client.connect();
   }
 
-  async createRole(base: string, options: { login: boolean }): Promise<string> {
+  /** `attributes`: more role options, e.g. `CREATEROLE`. */
+  async createRole(base: string, options: { login: boolean; attributes?: string }): Promise<string> {
     const name = this.name(base);
-    await this.query(`CREATE ROLE "${name}" ${options.login ? 'LOGIN' : 'NOLOGIN'}`);
+    await this.query(`CREATE ROLE "${name}" ${options.login ? 'LOGIN' : 'NOLOGIN'} ${options.attributes ?? ''}`);
     this.created.push(name);
     return name;
   }

@@ -1,20 +1,25 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyWebhookSignature } from '../../src/providers/webhook-provider';
+import { type VerifyResult, verifyWebhook } from '../../src/webhook-verifier';
 
 export interface ReceivedHook {
   action: string;
   payload: any;
   signatureValid: boolean;
-  timestamp: string | undefined;
+  /** What the shipped verifier said (why it refused, when it did). */
+  verification: VerifyResult;
+  /** The body and headers exactly as they arrived, to replay the call. */
+  rawBody: Buffer;
+  headers: IncomingHttpHeaders;
   /** The Idempotency-Key header (undefined on verify). */
   idempotencyKey: string | undefined;
   /** What the receiver answered in `result`: `done`, `already` for a repeated key, undefined for verify and failures. */
   result: 'done' | 'already' | undefined;
 }
 
-/** A target system behind a webhook, as a team would write one: checks the signature, keeps who has access and
- * until when, and applies each idempotency key once (a repeat is answered `{"result":"already"}`). */
+/** A target system behind a webhook, as a team would write one: checks the signature and its time with the shipped
+ * verifier (src/webhook-verifier.ts), keeps who has access and until when, and applies each idempotency key once (a
+ * repeat is answered `{"result":"already"}`), so a call replayed within the 5 minutes changes nothing either. */
 export class WebhookReceiver {
   readonly received: ReceivedHook[] = [];
   readonly granted = new Set<string>();
@@ -32,6 +37,11 @@ export class WebhookReceiver {
   /** Called with each call as it arrives, before it is answered: lets a test make something happen at that moment
    * (e.g. Slack starting to rate-limit just as a grant lands). */
   onHook: ((hook: ReceivedHook) => void) | null = null;
+  /** Accept the legacy body-only signature (the provider's `legacySignature`). */
+  allowLegacy = false;
+  /** How far this receiver's clock is ahead of the real one: a call checked with it set to 6 minutes arrives, as far as
+   * the receiver can tell, 6 minutes after it was signed (a captured call replayed later). */
+  clockAheadMs = 0;
   private server: Server | null = null;
   /** While set, revoke calls are held unanswered (a target that hangs). */
   private heldRevokes: ServerResponse[] | null = null;
@@ -50,20 +60,23 @@ export class WebhookReceiver {
       req.on('data', (chunk) => chunks.push(chunk));
       req.on('end', () => {
         const raw = Buffer.concat(chunks);
-        const signatureValid = verifyWebhookSignature(this.secret, raw, req.headers['x-breakglass-signature']);
+        const verification = verifyWebhook(raw, req.headers, { secret: this.secret, allowLegacy: this.allowLegacy, now: Date.now() + this.clockAheadMs });
+        const signatureValid = verification.ok;
         const payload = JSON.parse(raw.toString('utf8'));
         const hook: ReceivedHook = {
           action: payload.action,
           payload,
           signatureValid,
-          timestamp: req.headers['x-breakglass-timestamp'] as string | undefined,
+          verification,
+          rawBody: raw,
+          headers: req.headers,
           idempotencyKey: req.headers['idempotency-key'] as string | undefined,
           result: undefined,
         };
         this.received.push(hook);
         this.onHook?.(hook);
         const answer = (status: number, body: object = {}) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-        if (!signatureValid) return answer(401, { error: 'bad signature' });
+        if (!verification.ok) return answer(401, { error: `bad signature: ${verification.reason}` });
         if (this.failWith) return answer(this.failWith, { error: 'target is down' });
         if (payload.action === 'revoke' && this.failRevokesOf.has(payload.user.login)) return answer(503, { error: 'this account is locked' });
         const key = `${payload.user.login}:${payload.resource}:${payload.role}`;
@@ -106,6 +119,18 @@ export class WebhookReceiver {
       this.heldLogin = null;
       for (const res of held) res.destroy();
     };
+  }
+
+  /** Sends `hook` again, byte for byte, as someone who captured it would (headers changed by `headers`, e.g. a forged
+   * timestamp); returns the status and answer. */
+  async replay(hook: ReceivedHook, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+    const sent: Record<string, string> = { 'content-type': 'application/json' };
+    for (const name of ['x-breakglass-signature', 'x-breakglass-timestamp', 'idempotency-key']) {
+      const value = hook.headers[name];
+      if (typeof value === 'string') sent[name] = value;
+    }
+    const response = await fetch(this.url, { method: 'POST', headers: { ...sent, ...headers }, body: hook.rawBody });
+    return { status: response.status, body: await response.json() };
   }
 
   async stop(): Promise<void> {

@@ -51,7 +51,14 @@ describe('loadConfig: valid environment', () => {
       expiryConcurrency: 20,
       slackFollowUpConcurrency: 4,
       driftCheckEveryMs: 900_000,
+      providerChange: 'refuse',
     });
+  });
+
+  it('reads BREAKGLASS_PROVIDER_CHANGE: refuse by default, accept or revoke, nothing else', () => {
+    expect(loadConfig(validEnv({ BREAKGLASS_PROVIDER_CHANGE: 'accept' })).providerChange).toBe('accept');
+    expect(loadConfig(validEnv({ BREAKGLASS_PROVIDER_CHANGE: 'revoke' })).providerChange).toBe('revoke');
+    expect(() => loadConfig(validEnv({ BREAKGLASS_PROVIDER_CHANGE: 'ignore' }))).toThrow('BREAKGLASS_PROVIDER_CHANGE must be refuse, accept or revoke');
   });
 
   it('takes the optional variables when given', () => {

@@ -113,7 +113,7 @@ describe('parsePolicy with a good policy', () => {
 
   it('resolves a webhook resource, defaulting grant to the role id', () => {
     expect(deploy.description).toBeNull();
-    expect(deploy.provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 5_000 });
+    expect(deploy.provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 5_000, legacySignature: false });
     expect(deploy.roles[0]).toMatchObject({ id: 'operator', grant: 'operator', requireTicket: false, approvers: ['U0APPROVER1'], requesters: ['*'] });
   });
 
@@ -158,7 +158,7 @@ describe('parsePolicy environment interpolation', () => {
     const policy = basePolicy();
     policy.resources[0].provider.url = 'postgresql://${DB_USER}:${DB_PASS}@db/payments';
     const parsed = parsePolicy(stringify(policy), FILE, { DB_USER: 'admin', DB_PASS: 'pw' });
-    expect(parsed.resources[0].provider).toEqual({ type: 'postgres', url: 'postgresql://admin:pw@db/payments', mode: 'membership' });
+    expect(parsed.resources[0].provider).toEqual({ type: 'postgres', url: 'postgresql://admin:pw@db/payments', mode: 'membership', allowLoginAttributes: [] });
   });
 
   it('names an unset variable and where it is used', () => {
@@ -358,7 +358,7 @@ describe('parsePolicy validation errors', () => {
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres' }))).toEqual([`${FILE}: resources[0].provider.url: missing`]);
     expect(problemsAfter((policy) => delete policy.resources[0].provider)).toEqual([expect.stringMatching(/^breakglass\.yaml: resources\[0\]\.provider: missing; e\.g\. /)]);
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'postgres', url: 'postgresql://db/x', secret: 's' }))).toEqual([
-      `${FILE}: resources[0].provider.secret: unknown key (allowed keys: type, url, mode)`,
+      `${FILE}: resources[0].provider.secret: unknown key (allowed keys: type, url, mode, allowLoginAttributes)`,
     ]);
   });
 
@@ -371,6 +371,16 @@ describe('parsePolicy validation errors', () => {
       `${FILE}: resources[0].provider.secret: missing`,
       `${FILE}: resources[0].provider.timeout: "soon" is not a duration (use 45s, 30m, 2h or 1d, at most 365d)`,
     ]);
+  });
+
+  it('reads a webhook legacySignature switch, off by default', () => {
+    const withLegacy = (value: unknown) => (policy: Record<string, any>) => {
+      policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', legacySignature: value };
+    };
+    const policy = basePolicy();
+    withLegacy(true)(policy);
+    expect(parsePolicy(stringify(policy), FILE, ENV).resources[0].provider).toMatchObject({ type: 'webhook', legacySignature: true });
+    expect(problemsAfter(withLegacy('yes'))).toEqual([expect.stringMatching(/^breakglass\.yaml: resources\[0\]\.provider\.legacySignature: /)]);
   });
 
   it('checks identities and admins', () => {
@@ -418,8 +428,8 @@ describe('loadPolicy', () => {
     const policy = loadPolicy(examplePath, ENV);
     expect(policy.sourcePath).toBe(examplePath);
     expect(policy.resources.map((resource) => resource.id)).toEqual(['payments-db', 'deploy-console', 'payments-k8s']);
-    expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL, mode: 'membership' });
-    expect(policy.resources[1].provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 10_000 });
+    expect(policy.resources[0].provider).toEqual({ type: 'postgres', url: ENV.PAYMENTS_DB_ADMIN_URL, mode: 'membership', allowLoginAttributes: [] });
+    expect(policy.resources[1].provider).toEqual({ type: 'webhook', url: 'http://127.0.0.1:9000/access', secret: 'hook-secret', timeoutMs: 10_000, legacySignature: false });
     expect(findRole(policy, 'payments-db', 'write')?.role).toMatchObject({ grant: 'payments_write', approvals: 2, maxDurationSeconds: 3_600 });
     expect(policy.identities.get('U0REQUESTER')).toBe('alice');
   });
@@ -503,8 +513,8 @@ describe('postgres provider mode', () => {
   });
 
   it('accepts membership and temporary-login', () => {
-    expect(providerWith('membership')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'membership' });
-    expect(providerWith('temporary-login')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'temporary-login' });
+    expect(providerWith('membership')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'membership', allowLoginAttributes: [] });
+    expect(providerWith('temporary-login')).toEqual({ type: 'postgres', url: 'postgresql://admin@db/payments', mode: 'temporary-login', allowLoginAttributes: [] });
   });
 
   it('names the allowed modes for anything else', () => {
@@ -520,8 +530,26 @@ describe('postgres provider mode', () => {
 
   it('is only a postgres key', () => {
     expect(problemsAfter((policy) => (policy.resources[0].provider = { type: 'webhook', url: 'https://example.com/x', secret: 's', mode: 'membership' }))).toEqual([
-      `${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout)`,
+      `${FILE}: resources[0].provider.mode: unknown key (allowed keys: type, url, secret, timeout, legacySignature)`,
     ]);
+  });
+});
+
+describe('postgres provider allowLoginAttributes', () => {
+  const withAllowed = (value: unknown) => (policy: Record<string, any>) => (policy.resources[0].provider.allowLoginAttributes = value);
+
+  it('defaults to none and reads the attributes the policy allows, once each', () => {
+    const policy = basePolicy();
+    withAllowed(['createrole', 'bypassrls', 'createrole'])(policy);
+    expect(parsePolicy(stringify(policy), FILE, ENV).resources[0].provider).toMatchObject({ type: 'postgres', allowLoginAttributes: ['createrole', 'bypassrls'] });
+  });
+
+  it('names the attributes it knows for anything else', () => {
+    expect(problemsAfter(withAllowed(['CREATEROLE', 'replication']))).toEqual([
+      `${FILE}: resources[0].provider.allowLoginAttributes[0]: "CREATEROLE" is not a login attribute the provider checks (use superuser, createrole or bypassrls)`,
+      `${FILE}: resources[0].provider.allowLoginAttributes[1]: "replication" is not a login attribute the provider checks (use superuser, createrole or bypassrls)`,
+    ]);
+    expect(problemsAfter(withAllowed('createrole'))).toEqual([`${FILE}: resources[0].provider.allowLoginAttributes: expected a list, got "createrole"`]);
   });
 });
 

@@ -81,3 +81,17 @@ export function accessReappearedNotice(view: RequestView, outcome: { revoked: bo
         `:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and could NOT revoke it: ${escapeText(outcome.error ?? 'unknown error')}. Remove it by hand; the check tries again on its next run.`,
       );
 }
+
+/** Started with BREAKGLASS_PROVIDER_CHANGE=revoke: the resource's provider changed since the grant. */
+export function providerChangedRevokingNotice(view: RequestView): SlackMessage {
+  return textMessage(
+    `:lock: The provider of \`${view.resourceId}\` changed since ${view.humanId} was granted, and Breakglass was started to revoke such grants: revoking \`${view.roleId}\` for \`${escapeText(view.requesterLogin)}\` now, with the new configuration.`,
+  );
+}
+
+/** Start-up found a live grant whose resource is no longer in the policy. */
+export function providerVanishedNotice(view: RequestView): SlackMessage {
+  return textMessage(
+    `:rotating_light: \`${view.resourceId}\` is no longer in the policy, so Breakglass cannot revoke \`${view.roleId}\` for \`${escapeText(view.requesterLogin)}\` (${view.humanId}). Remove it on the target by hand, or put the resource back in the policy so its revocation can run.`,
+  );
+}

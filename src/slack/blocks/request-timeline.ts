@@ -88,6 +88,14 @@ export function describeEvent(event: TimelineEvent): string {
       return `The drift check found the access back on the target after it had ended; revoking it again failed: ${quoted(d.error)}`;
     case 'DRIFT_MISSING':
       return 'The drift check found the access missing from the target while the request is active';
+    case 'PROVIDER_FINGERPRINT_RECORDED':
+      return "The provider's configuration was recorded on the grant (made before this was kept)";
+    case 'PROVIDER_CHANGE_ACCEPTED':
+      return "The resource's provider changed since the grant; the change was accepted at start-up, and the new configuration will revoke it";
+    case 'PROVIDER_CHANGE_REVOKED':
+      return "The resource's provider changed since the grant; revoking it now with the new configuration, as set at start-up";
+    case 'PROVIDER_VANISHED':
+      return 'The resource is no longer in the policy: Breakglass cannot revoke this access; remove it on the target by hand';
     case 'EXTENSION_REQUESTED':
       return `${who(actor)} asked for ${num(d.extendBySeconds) !== null ? `${formatDuration(num(d.extendBySeconds)!)} more` : 'more time'}${num(d.approvalsRequired) !== null ? ` (${num(d.approvalsRequired)} approval${num(d.approvalsRequired) === 1 ? '' : 's'} needed)` : ''}`;
     case 'EXTENSION_APPROVAL_RECORDED':

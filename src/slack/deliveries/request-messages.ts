@@ -19,6 +19,8 @@ import {
   timedOutNotice,
   accessMissingNotice,
   accessReappearedNotice,
+  providerChangedRevokingNotice,
+  providerVanishedNotice,
 } from '../blocks/notices';
 import { groupWithinBlockLimit, mergeSummaries } from '../summary-batches';
 import type { SlackSurface } from '../surface';
@@ -114,6 +116,10 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
         return accessMissingNotice(view);
       case 'access_reappeared':
         return accessReappearedNotice(view, notice);
+      case 'provider_changed_revoking':
+        return providerChangedRevokingNotice(view);
+      case 'provider_vanished':
+        return providerVanishedNotice(view);
       case 'extension_outcome': {
         const extension = await deps.loadExtension(notice.extensionId);
         return extension ? extensionOutcomeNotice(view, extension) : null;

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Grant" ADD COLUMN     "providerDescription" TEXT,
+ADD COLUMN     "providerFingerprint" TEXT;
