@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Client } from 'pg';
+import { auditExportRows } from '../../src/audit/export';
+import { auditEventHash } from '../../src/audit/hash';
 import { AuditSealer, parsePublishedHeads, publishedHeadText, publishHead, sealAuditEvents } from '../../src/audit/sealer';
 import { verifyAuditChain } from '../../src/audit/verify';
 import { createPrisma, type Db } from '../../src/db/prisma';
@@ -109,6 +111,33 @@ describe('the sealer', () => {
     await waitFor(async () => (await sealAuditEvents(db)).busy === false, 'the dead sealer to release the head');
     expect(await chain()).toEqual([0, 1, 2, 3, 4].map((i) => [i + 1, `U0EVENT${i}`]));
     expect(await verifyAuditChain(db)).toMatchObject({ ok: true, eventsChecked: 5 });
+  });
+
+  it('computes in Node, from the exported rows, exactly the hash the database sealed, whatever the content', async () => {
+    const request = await createRequest(db);
+    const awkward: Array<Record<string, unknown>> = [
+      {},
+      { reason: 'ünïcödé — “quotes”, emoji 🔥, tab\t, newline\n, backslash \\ and "double quotes"' },
+      { nested: { b: [1, 2.5, -0.001, 1e21, 12345678901234567000], a: null, c: true }, longer_key: 'x', k: 'y' },
+      { html: '<script>alert(1)</script> & <@U123> *bold*', amount: 1.1 },
+    ];
+    for (const [i, details] of awkward.entries()) {
+      await addEvent(db, {
+        requestId: i % 2 ? request.id : null,
+        actor: i === 3 ? '=cmd' : `U0ACTOR${i}`,
+        action: 'REQUESTED',
+        details,
+        createdAt: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, i * 7)),
+      });
+    }
+    // Written in SQL: numbers JavaScript could not hold, kept by jsonb as written.
+    await db.$executeRawUnsafe(`INSERT INTO "AuditEvent" (actor, action, details) VALUES ('system', 'X', '{"n": 1.50, "big": 123456789012345678901234567890, "z": {}}')`);
+    await seal(db);
+    const rows = [];
+    for await (const batch of auditExportRows(db, { since: new Date(0), until: null, requestNumber: null, actor: null })) rows.push(...batch);
+    expect(rows).toHaveLength(awkward.length + 1);
+    for (const row of rows) expect(auditEventHash({ ...row, prevHash: row.prevHash! })).toBe(row.hash);
+    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, eventsChecked: awkward.length + 1 });
   });
 
   it('keeps verify honest when the database’s hash function is replaced: the hashes are recomputed in Node', async () => {

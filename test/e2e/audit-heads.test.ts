@@ -64,6 +64,11 @@ describe('published audit chain heads', () => {
     await waitFor(() => readFileSync(headFile, 'utf8').includes(head.hash), 'the head in the file');
     expect(JSON.parse(readFileSync(headFile, 'utf8').trim().split('\n').pop()!)).toMatchObject({ seq: Number(head.seq), hash: head.hash });
 
+    // Sealed: nothing waits, as /metrics says.
+    const metrics = await (await fetch(`http://127.0.0.1:${harness.port}/metrics`)).text();
+    expect(metrics).toMatch(/^breakglass_audit_oldest_unsealed_seconds 0$/m);
+    expect(metrics).toMatch(/^breakglass_audit_events_sealed_total [1-9]\d*$/m);
+
     expect(await verify('--known-head', post)).toMatchObject({ code: 0 });
     expect(await verify('--known-head', headFile)).toMatchObject({ code: 0 });
     expect((await verify('--known-head', 'no head in here')).code).toBe(2);
