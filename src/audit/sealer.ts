@@ -29,13 +29,16 @@ export async function sealAuditEvents(db: Db, maxRows = SEAL_BATCH): Promise<Sea
   return { sealed: row.sealed, busy: row.busy, head: row.head_seq === null || row.head_hash === null ? null : { seq: Number(row.head_seq), hash: row.head_hash } };
 }
 
-/** Seals until nothing is left (tests, and a process shutting down); returns how many it sealed. */
-export async function sealAll(db: Db, maxRows = SEAL_BATCH): Promise<number> {
+/** Seals until nothing is left (tests, and a process shutting down), waiting while another process seals, at most
+ * `maxWaitMs`; returns how many it sealed. */
+export async function sealAll(db: Db, maxRows = SEAL_BATCH, maxWaitMs = 30_000): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
   let total = 0;
   for (;;) {
     const result = await sealAuditEvents(db, maxRows);
     total += result.sealed;
     if (result.busy) {
+      if (Date.now() > deadline) return total;
       await new Promise((resolve) => setTimeout(resolve, 10));
       continue;
     }
@@ -167,7 +170,9 @@ export class AuditSealer {
   private waiting: string | null = null;
   /** Seal again right after this tick: the batch was full, or a commit woke the loop while it sealed. */
   private again = false;
-  /** Seal again right after this tick: the batch was full, or a commit woke the loop while it sealed. */ private readonly everyMs: number;
+  /** When this process last logged late sealing (at most once a minute). */
+  private lateLoggedAt = 0;
+  private readonly everyMs: number;
   private readonly batch: number;
 
   constructor(private readonly options: AuditSealerOptions) {
@@ -198,7 +203,8 @@ export class AuditSealer {
     this.timer = null;
     await this.running;
     try {
-      await sealAll(this.options.db, this.batch);
+      // Another process sealing holds the lock only briefly; one that hangs must not hold up this shutdown.
+      await sealAll(this.options.db, this.batch, 5_000);
       await publishHead(this.options.db, this.options.targets);
     } catch (err) {
       this.options.logger.warn({ err }, 'could not seal or publish the audit chain head at shutdown');
@@ -244,6 +250,8 @@ export class AuditSealer {
     const lateSince = this.waiting;
     this.waiting = oldest?.id ?? null;
     if (!oldest || oldest.id !== lateSince || oldest.ageMs <= boundMs) return;
+    if (Date.now() - this.lateLoggedAt < 60_000) return;
+    this.lateLoggedAt = Date.now();
     logger.error({ eventId: oldest.id, waitedMs: Math.round(oldest.ageMs), boundMs }, 'audit events wait to be sealed longer than AUDIT_SEAL_BOUND');
     if (targets.securityChannel) await alertLate(db, oldest, boundMs);
   }
