@@ -51,6 +51,8 @@ describe('loadConfig: valid environment', () => {
       expiryConcurrency: 20,
       slackFollowUpConcurrency: 4,
       driftCheckEveryMs: 900_000,
+      auditSealBoundMs: 5_000,
+      auditHeadPublishEveryMs: 3_600_000,
     });
   });
 

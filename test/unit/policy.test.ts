@@ -502,7 +502,7 @@ describe('parsePolicy audit', () => {
     expect(problemsAfter((policy) => (policy.audit = { publishHead: 'heads.jsonl' }))).toEqual([
       `${FILE}: audit.publishHead: "heads.jsonl" is not an absolute path (the file the published audit chain heads are appended to)`,
     ]);
-    expect(problemsAfter((policy) => (policy.audit = { publishHeads: '/tmp/x' }))).toEqual([`${FILE}: audit.publishHeads: unknown key (allowed keys: publishHead)`]);
+    expect(problemsAfter((policy) => (policy.audit = { publishHeads: '/tmp/x' }))).toEqual([`${FILE}: audit.publishHeads: unknown key (did you mean "publishHead"?)`]);
   });
 });
 
