@@ -175,6 +175,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     targets: { securityChannel: policy.revokeAlerts.securityChannel, headFile: policy.audit?.publishHeadFile ?? null },
     publishEveryMs: config.auditHeadPublishEveryMs === undefined ? 3_600_000 : config.auditHeadPublishEveryMs,
     onSealed: (result) => metrics.auditSealed(result.sealed),
+    giveWay: (maxWaitMs) => service.ending.whenSweepsIdle(maxWaitMs),
   });
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
 

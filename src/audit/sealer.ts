@@ -152,7 +152,14 @@ export interface AuditSealerOptions {
   batch?: number;
   /** Called with each seal's outcome (metrics). */
   onSealed?: (result: SealResult) => void;
+  /** Resolves when this process's expiry sweeps are done, or after at most the given time: sealing (an UPDATE of
+   * every new event) gives way to a burst of revocations, which would otherwise compete with it for the CPU and the
+   * database. */
+  giveWay?: (maxWaitMs: number) => Promise<void>;
 }
+
+/** The longest a seal gives way to expiry sweeps: a quarter of the bound, at most 1 s. */
+const giveWayMaxMs = (boundMs: number) => Math.min(1_000, Math.floor(boundMs / 4));
 
 /**
  * The sealer loop of one process (every role runs one). Seals every `everyMs`, sooner when woken after a commit that
@@ -228,6 +235,7 @@ export class AuditSealer {
     this.lastRunAt = Date.now();
     this.again = false;
     try {
+      await this.options.giveWay?.(giveWayMaxMs(this.options.boundMs));
       const result = await sealAuditEvents(db, this.batch);
       this.options.onSealed?.(result);
       const full = !result.busy && result.sealed === this.batch;
