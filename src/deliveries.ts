@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { auditHeadHandlers } from './audit/head-deliveries';
 import type { Db } from './db/prisma';
 import { EffectRunner, RunnerBeat, type EffectHandler } from './effects/effect-runner';
 import type { BreakglassMetrics } from './metrics/breakglass-metrics';
@@ -98,6 +99,7 @@ export class Deliveries {
         loadView: (requestId) => reads.loadView(requestId),
         countFailing: () => service.countFailingRevocations(),
       }),
+      ...auditHeadHandlers({ surface, securityChannel: deps.policy.revokeAlerts.securityChannel, headFile: deps.policy.audit?.publishHeadFile ?? null }),
     };
     // What the channels read when access ends: the ended requests become their messages, and the summaries go out
     // ahead of the threads' replies (see ChannelPacer).

@@ -1,6 +1,7 @@
 import type { Logger as BoltLogger } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { AuditSealer } from '../audit/sealer';
 import type { AppConfig, ProcessRole } from '../config/env';
 import { createPrisma, type Db } from '../db/prisma';
 import { Deliveries } from '../deliveries';
@@ -14,6 +15,7 @@ import { BreakglassMetrics } from '../metrics/breakglass-metrics';
 import type { Policy } from '../policy/types';
 import type { createProvider } from '../providers/create-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
+import { DEFAULT_SEAL_BOUND_MS } from '../audit/verify';
 import { DriftCheck } from '../requests/drift-check';
 import { driftReports } from '../requests/drift-reports';
 import { RequestReads } from '../requests/request-reads';
@@ -68,6 +70,8 @@ export interface Infrastructure {
   watchdog: QueueWatchdog;
   /** Null unless this process runs expiries and DRIFT_CHECK_EVERY is set. */
   drift: DriftSchedule | null;
+  /** Seals the audit events every process commits (every role runs one; one seals at a time) and publishes the head. */
+  sealer: AuditSealer;
 }
 
 /** Builds the shared parts for the role in `config`. Nothing is started here (see lifecycle.ts); the Redis clients
@@ -101,7 +105,16 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
   const reads = new RequestReads({ db, policy });
   const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => reads.loadView(requestId) });
-  const store = new RequestStore({ db, logger: logger.child({ module: 'requests' }), metrics, wake: (pools) => deliveries.wake(pools) });
+  // Every state change writes an audit event: the sealer seals it soon after the commit, not at its next tick.
+  const store = new RequestStore({
+    db,
+    logger: logger.child({ module: 'requests' }),
+    metrics,
+    wake: (pools) => {
+      deliveries.wake(pools);
+      sealer.wake();
+    },
+  });
   const service = new AccessService({
     db,
     policy,
@@ -155,6 +168,15 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
           config.driftCheckEveryMs,
         )
       : null;
+  const sealer: AuditSealer = new AuditSealer({
+    db,
+    logger: logger.child({ module: 'audit-sealer' }),
+    boundMs: config.auditSealBoundMs ?? DEFAULT_SEAL_BOUND_MS,
+    targets: { securityChannel: policy.revokeAlerts.securityChannel, headFile: policy.audit?.publishHeadFile ?? null },
+    publishEveryMs: config.auditHeadPublishEveryMs === undefined ? 3_600_000 : config.auditHeadPublishEveryMs,
+    onSealed: (result) => metrics.auditSealed(result.sealed),
+    giveWay: (maxWaitMs) => service.ending.whenSweepsIdle(maxWaitMs),
+  });
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
 
   return {
@@ -181,6 +203,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     deliveries,
     watchdog,
     drift,
+    sealer,
   };
 }
 

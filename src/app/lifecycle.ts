@@ -69,7 +69,7 @@ export interface BreakglassSteps {
  * before the rest is up. Stops in reverse: Slack and HTTP first (nothing new comes in), then the timers and sweeps
  * that start work, the workers, deliveries, and last what the infrastructure owns. */
 export function breakglassSteps({ config, logger, infra, app, socketMode, server }: BreakglassSteps): LifecycleStep[] {
-  const { deliveries, service, reconciler, expiryQueue, watchdog, drift, runsExpiries } = infra;
+  const { deliveries, service, reconciler, expiryQueue, watchdog, drift, runsExpiries, sealer } = infra;
   return [
     ...closeInfrastructure(infra),
     {
@@ -95,6 +95,9 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
       },
     },
     { name: 'deliveries', start: () => deliveries.start(), stop: () => deliveries.stop(SHUTDOWN_DELIVERY_GRACE_MS) },
+    // Stops after the workers and sweeps (their last events are sealed) and before deliveries (the head it publishes
+    // at shutdown may still go out from here).
+    { name: 'audit sealer', start: () => sealer.start(), stop: () => sealer.stop() },
     ...(runsExpiries ? [workers(config, logger, infra)] : []),
     // In every role, before the workers close: no more follow-on sweeps, and the running ones (whose outcome expiry
     // jobs wait for) get the same grace as the workers.

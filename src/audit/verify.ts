@@ -1,8 +1,11 @@
 import type { Db } from '../db/prisma';
 import { humanRequestId } from '../domain/request-view';
+import { auditEventHash, GENESIS_HASH } from './hash';
 
-/** The prevHash of the first event (see the operator_experience migration). */
-export const GENESIS_HASH = '0'.repeat(64);
+export { GENESIS_HASH };
+
+/** How long an event may wait for the sealer before verify counts it as a problem (AUDIT_SEAL_BOUND's default). */
+export const DEFAULT_SEAL_BOUND_MS = 5_000;
 
 export type AuditProblemKind =
   /** The stored hash is not the hash of the row's content: the row was changed after it was written. */
@@ -18,7 +21,10 @@ export type AuditProblemKind =
   /** A row without seq or hash: inserted behind the trigger's back, or its chain fields were cleared. */
   | 'unchained'
   /** The event at a head recorded earlier (kept outside the database) no longer has that hash, or is gone. */
-  | 'known-head-mismatch';
+  | 'known-head-mismatch'
+  /** A row still waiting for the sealer (no seq, no hash) longer than the seal bound: the sealer is not running, or
+   * the row was inserted with the sealing switched off. Younger ones are only counted as pending. */
+  | 'unsealed';
 
 export interface AuditProblem {
   kind: AuditProblemKind;
@@ -42,6 +48,8 @@ export interface AuditVerifyResult {
   problems: AuditProblem[];
   /** All problems found, also those not listed. */
   problemCount: number;
+  /** Events not sealed yet but younger than the seal bound: not a problem, checked by a later run. */
+  pending: number;
 }
 
 export interface VerifyOptions {
@@ -50,21 +58,36 @@ export interface VerifyOptions {
   /** Problems listed in the result; the rest are only counted. */
   maxProblems?: number;
   /** A head recorded earlier (e.g. from a previous run's output): catches a rewrite of the whole chain. */
-  knownHead?: { seq: number; hash: string };
+  knownHead?: KnownHead;
+  /** Several heads recorded earlier (e.g. every head the sealer published); each is checked like knownHead. */
+  knownHeads?: readonly KnownHead[];
+  /** An event unsealed for longer than this (by its createdAt) is a problem ('unsealed'); default DEFAULT_SEAL_BOUND_MS. */
+  sealBoundMs?: number;
 }
 
+export interface KnownHead {
+  seq: number;
+  hash: string;
+}
+
+/** One row as the export writes it (texts produced by PostgreSQL's own casts, no function of ours). */
 interface ChainRow {
   id: string;
   seq: string;
+  createdAt: string;
+  requestId: string | null;
+  actor: string;
+  action: string;
+  details: string;
   prevHash: string | null;
   hash: string | null;
-  recomputed: string | null;
   requestNumber: number | null;
 }
 
 /**
  * Walks the audit chain in seq order, a batch at a time (keyset pagination on the unique seq index), recomputing
- * each row's hash with the same SQL function the insert trigger uses. Checks: seq starts at 1 without gaps, each
+ * each row's hash in Node (auditEventHash) from the row's exported text: no function stored in the database is called,
+ * so replacing audit_event_hash() cannot make an edited row pass. Checks: seq starts at 1 without gaps, each
  * hash matches its row, each prevHash is the previous row's hash, and the head row matches the last row.
  *
  * The chain is checked up to the head as it was read at the start, so events committed meanwhile neither
@@ -85,15 +108,16 @@ export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Pro
   // Without a head, read every chained row (and say the head is missing below).
   const upTo = head?.seq ?? Number.MAX_SAFE_INTEGER;
 
-  const knownHead = options.knownHead;
-  let knownHeadSeen = false;
+  const knownHeads = new Map<number, string>();
+  for (const known of [...(options.knownHead ? [options.knownHead] : []), ...(options.knownHeads ?? [])]) knownHeads.set(known.seq, known.hash.toLowerCase());
+  const knownHeadsSeen = new Set<number>();
   let eventsChecked = 0;
   let previous: { seq: number; hash: string | null; eventId: string; request: string | null } | null = null;
   let after = 0;
   for (;;) {
     const rows: ChainRow[] = await db.$queryRaw<ChainRow[]>`
-      SELECT e.id::text AS id, e.seq::text AS seq, e."prevHash", e.hash, r.number AS "requestNumber",
-             audit_event_hash(e."prevHash", e.seq, e."requestId", e.actor, e.action, e.details, e."createdAt") AS recomputed
+      SELECT e.id::text AS id, e.seq::text AS seq, to_char(e."createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt", e."requestId"::text AS "requestId",
+             e.actor, e.action, e.details::text AS details, e."prevHash", e.hash, r.number AS "requestNumber"
       FROM "AuditEvent" e LEFT JOIN "AccessRequest" r ON r.id = e."requestId"
       WHERE e.seq > ${after} AND e.seq <= ${upTo}
       ORDER BY e.seq
@@ -118,16 +142,17 @@ export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Pro
       }
       if (row.hash === null || row.prevHash === null) {
         report({ kind: 'unchained', ...at, message: `seq ${seq} (${where(at)}) has no ${row.hash === null ? 'hash' : 'prevHash'}: its chain fields were cleared` });
-      } else if (row.recomputed !== row.hash) {
+      } else if (auditEventHash({ ...row, prevHash: row.prevHash }) !== row.hash) {
         report({ kind: 'edited', ...at, message: `seq ${seq} (${where(at)}) was edited: its content no longer matches its hash` });
       }
-      if (knownHead && seq === knownHead.seq) {
-        knownHeadSeen = true;
-        if (row.hash !== knownHead.hash) {
+      const knownHash = knownHeads.get(seq);
+      if (knownHash !== undefined) {
+        knownHeadsSeen.add(seq);
+        if (row.hash !== knownHash) {
           report({
             kind: 'known-head-mismatch',
             ...at,
-            message: `seq ${seq} (${where(at)}) no longer has the recorded hash ${knownHead.hash}: the chain was rewritten up to here`,
+            message: `seq ${seq} (${where(at)}) no longer has the recorded hash ${knownHash}: the chain was rewritten up to here`,
           });
         }
       }
@@ -160,37 +185,49 @@ export async function verifyAuditChain(db: Db, options: VerifyOptions = {}): Pro
     });
   }
 
-  if (knownHead && !knownHeadSeen) {
-    report({ kind: 'known-head-mismatch', seq: knownHead.seq, eventId: null, request: null, message: `the recorded head seq ${knownHead.seq} is no longer in the chain` });
+  for (const [seq] of knownHeads) {
+    if (knownHeadsSeen.has(seq)) continue;
+    report({ kind: 'known-head-mismatch', seq, eventId: null, request: null, message: `the recorded head seq ${seq} is no longer in the chain` });
   }
 
-  await reportUnchainedRows(db, batchSize, report);
-  return { ok: problemCount === 0, eventsChecked, head, problems, problemCount };
+  const pending = await reportUnsealedRows(db, batchSize, options.sealBoundMs ?? DEFAULT_SEAL_BOUND_MS, report);
+  return { ok: problemCount === 0, eventsChecked, head, problems, problemCount, pending };
 }
 
-/** Rows with no seq never appear in the walk: find them by id (the seq index also holds the nulls). */
-async function reportUnchainedRows(db: Db, batchSize: number, report: (problem: AuditProblem) => void): Promise<void> {
+/** Rows with no seq never appear in the walk: find them by id (a partial index holds exactly them). Those waiting
+ * longer than the bound are problems, the others pending. Age is measured on the database's clock. */
+async function reportUnsealedRows(db: Db, batchSize: number, boundMs: number, report: (problem: AuditProblem) => void): Promise<number> {
   let afterId = '0';
+  let pending = 0;
   for (;;) {
-    const rows = await db.$queryRaw<Array<{ id: string; requestNumber: number | null }>>`
-      SELECT e.id::text AS id, r.number AS "requestNumber"
+    const rows = await db.$queryRaw<Array<{ id: string; requestNumber: number | null; ageMs: number }>>`
+      SELECT e.id::text AS id, r.number AS "requestNumber",
+             (extract(epoch FROM (now() AT TIME ZONE 'UTC') - e."createdAt") * 1000)::float8 AS "ageMs"
       FROM "AuditEvent" e LEFT JOIN "AccessRequest" r ON r.id = e."requestId"
       WHERE e.seq IS NULL AND e.id > ${afterId}::bigint
       ORDER BY e.id
       LIMIT ${batchSize}`;
     for (const row of rows) {
+      if (row.ageMs <= boundMs) {
+        pending += 1;
+        continue;
+      }
       const request = row.requestNumber === null ? null : humanRequestId(row.requestNumber);
       report({
-        kind: 'unchained',
+        kind: 'unsealed',
         seq: null,
         eventId: row.id,
         request,
-        message: `event id ${row.id}${request ? ` (${request})` : ''} is not in the chain (no seq, no hash): inserted around the chain trigger`,
+        message: `event id ${row.id}${request ? ` (${request})` : ''} has waited ${formatAge(row.ageMs)} to be sealed (no seq, no hash), longer than the bound of ${formatAge(boundMs)}: no sealer is running, or it fails`,
       });
     }
-    if (rows.length < batchSize) return;
+    if (rows.length < batchSize) return pending;
     afterId = rows[rows.length - 1].id;
   }
+}
+
+function formatAge(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
 function describeRange(from: number, to: number): string {

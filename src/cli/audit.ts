@@ -4,7 +4,9 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { exportAuditEvents } from '../audit/export';
 import { parseExportQuery } from '../audit/export-query';
-import { verifyAuditChain, type AuditVerifyResult } from '../audit/verify';
+import { parsePublishedHeads } from '../audit/sealer';
+import { DEFAULT_SEAL_BOUND_MS, verifyAuditChain, type AuditVerifyResult, type KnownHead } from '../audit/verify';
+import { parseDuration } from '../domain/duration';
 import { createPrisma, type Db } from '../db/prisma';
 import { scrubSecrets } from '../logger';
 
@@ -12,10 +14,12 @@ import { scrubSecrets } from '../logger';
 export const EXIT = { ok: 0, chainBroken: 1, usage: 2, failed: 3 } as const;
 
 const USAGE = `Usage:
-  npm run audit -- verify [--known-head <seq>:<hash>]
-      Checks the audit hash chain. Exit 0 when intact, 1 when it is not (and says where).
-      --known-head: a head printed by an earlier run and kept elsewhere; the event at that seq must still
-      have that hash (catches a rewrite of the whole chain).
+  npm run audit -- verify [--known-head <seq>:<hash> | <posted message> | <file>] …
+      Checks the audit hash chain, recomputing every hash here (not in the database). Exit 0 when intact,
+      1 when it is not (and says where). Events unsealed for longer than AUDIT_SEAL_BOUND (default 5s) fail it.
+      --known-head (repeatable): a head kept outside the database: as an earlier run printed it (12:3f9c…),
+      a head the bot posted ("Audit chain head: seq 12, sha256 3f9c…"), or a file holding such posts or the
+      JSON lines of audit.publishHead. The event at each seq must still have that hash (catches a rewrite).
   npm run audit -- export --since <when> [--until <when>] [--request BG-1042] [--actor U123ABC]
                           [--format csv|json] [--output <file>]
       Exports audit events to stdout (or --output). <when> is a duration meaning "that long ago"
@@ -37,7 +41,7 @@ interface Io {
 export async function runAuditCli(argv: string[], io: Io): Promise<number> {
   const say = (stream: Writable, text: string) => stream.write(`${text}\n`);
   let command: string | undefined;
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     const parsed = parseArgs({
       args: argv,
@@ -50,7 +54,7 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
         actor: { type: 'string' },
         format: { type: 'string' },
         output: { type: 'string', short: 'o' },
-        'known-head': { type: 'string' },
+        'known-head': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -83,17 +87,22 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
     say(io.stderr, `audit: ${query.message}\nExample: npm run audit -- export --since 30d --format csv --output audit.csv`);
     return EXIT.usage;
   }
-  let knownHead: { seq: number; hash: string } | undefined;
-  if (typeof values['known-head'] === 'string') {
-    const match = /^(\d{1,15}):([0-9a-f]{64})$/i.exec(values['known-head'].trim());
-    if (!match || Number(match[1]) < 1) {
+  const knownHeads: KnownHead[] = [];
+  for (const given of Array.isArray(values['known-head']) ? values['known-head'] : []) {
+    const heads = readKnownHeads(given);
+    if (heads === null) {
       say(
         io.stderr,
-        `audit: --known-head "${values['known-head']}" is not <seq>:<64 hex digits>, as verify prints it (Head: 1044:3f9c…)\nExample: npm run audit -- verify --known-head 1044:${'3f9c'.padEnd(64, '0')}`,
+        `audit: --known-head "${given}" is not <seq>:<64 hex digits> (as verify prints it: Head: 1044:3f9c…), a posted "Audit chain head: seq …, sha256 …", nor a file holding heads\nExample: npm run audit -- verify --known-head 1044:${'3f9c'.padEnd(64, '0')}`,
       );
       return EXIT.usage;
     }
-    knownHead = { seq: Number(match[1]), hash: match[2].toLowerCase() };
+    knownHeads.push(...heads);
+  }
+  const sealBound = io.env.AUDIT_SEAL_BOUND ? parseDuration(io.env.AUDIT_SEAL_BOUND) : DEFAULT_SEAL_BOUND_MS / 1000;
+  if (sealBound === null || sealBound < 1) {
+    say(io.stderr, `audit: AUDIT_SEAL_BOUND "${io.env.AUDIT_SEAL_BOUND}" must be a duration of at least 1s, such as 5s`);
+    return EXIT.usage;
   }
   const databaseUrl = io.env.DATABASE_URL;
   if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -104,7 +113,7 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
   const db = createPrisma(databaseUrl, 1);
   try {
     if (command === 'verify') {
-      const result = await verifyAuditChain(db, { knownHead });
+      const result = await verifyAuditChain(db, { knownHeads, sealBoundMs: sealBound * 1000 });
       say(result.ok ? io.stdout : io.stderr, describeVerifyResult(result));
       return result.ok ? EXIT.ok : EXIT.chainBroken;
     }
@@ -123,6 +132,16 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/** The heads in a --known-head value: the value itself (seq:hash or a posted message), or else the file it names.
+ * Null when neither holds a head. */
+function readKnownHeads(given: string): KnownHead[] | null {
+  const inline = parsePublishedHeads(given);
+  if (inline.length > 0) return inline;
+  if (/^\s*\d+:/.test(given) || !fs.existsSync(given) || !fs.statSync(given).isFile()) return null;
+  const fromFile = parsePublishedHeads(fs.readFileSync(given, 'utf8'));
+  return fromFile.length > 0 ? fromFile : null;
+}
+
 /** Streams the export with back-pressure; a write error (full disk, closed pipe) fails the command. */
 async function writeExport(db: Db, query: Extract<ReturnType<typeof parseExportQuery>, { ok: true }>, out: Writable, closeWhenDone: boolean): Promise<number> {
   let count = 0;
@@ -133,7 +152,8 @@ async function writeExport(db: Db, query: Extract<ReturnType<typeof parseExportQ
 
 export function describeVerifyResult(result: AuditVerifyResult): string {
   const head = result.head ? `head ${result.head.seq}:${result.head.hash}` : 'no head';
-  const events = `${result.eventsChecked} event${result.eventsChecked === 1 ? '' : 's'} checked`;
+  const pending = result.pending > 0 ? `; ${result.pending} newer event${result.pending === 1 ? '' : 's'} not sealed yet, left for the next run` : '';
+  const events = `${result.eventsChecked} event${result.eventsChecked === 1 ? '' : 's'} checked${pending}`;
   if (result.ok) {
     if (!result.head) return `Audit chain intact: ${events} (no events yet).`;
     return `Audit chain intact: ${events}.\nHead: ${result.head.seq}:${result.head.hash}\n(keep it outside the database; later runs check it with --known-head ${result.head.seq}:${result.head.hash})`;
@@ -156,7 +176,7 @@ function lastLine(text: string): string {
   );
 }
 
-function str(value: string | boolean | undefined): string | undefined {
+function str(value: string | string[] | boolean | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 

@@ -39,7 +39,16 @@ export interface AppConfig {
   /** BREAKGLASS_PROVIDER_CHANGE: what start-up does with live grants whose provider changed (src/requests/provider-changes.ts).
    * Unset in hand-built configs: refuse. */
   providerChange?: ProviderChangeSetting;
+  /** How long an audit event may wait for the sealer before it is late: alerted by the bot, a problem for verify
+   * (AUDIT_SEAL_BOUND; default 5s). Unset in hand-built configs: the default. */
+  auditSealBoundMs?: number;
+  /** How often the audit chain head is published (AUDIT_HEAD_PUBLISH_EVERY; default 1h); null: only at shutdown. */
+  auditHeadPublishEveryMs?: number | null;
 }
+
+/** AUDIT_SEAL_BOUND's default: see README, "Audit trail" (the sealer runs every 250 ms; 5 s leaves room for a
+ * database that is busy with an expiry burst, measured in docs/benchmarks.md). */
+export const DEFAULT_AUDIT_SEAL_BOUND = '5s';
 
 /** SLACK_FOLLOW_UP_CONCURRENCY's default (docs/benchmarks.md, "Follow-up gate"). */
 export const DEFAULT_FOLLOW_UP_CONCURRENCY = 4;
@@ -115,6 +124,8 @@ const envSchema = z.object({
   JOB_LOCK: duration('30s'),
   EFFECT_LIVENESS: duration('30s'),
   DRIFT_CHECK_EVERY: durationOrOff('15m'),
+  AUDIT_SEAL_BOUND: duration(DEFAULT_AUDIT_SEAL_BOUND).refine((ms) => ms >= 1_000 && ms <= 3_600_000, 'must be between 1s and 1h'),
+  AUDIT_HEAD_PUBLISH_EVERY: durationOrOff('1h').refine((ms) => ms === null || (ms >= 60_000 && ms <= 24 * 3_600_000), 'must be between 1m and 24h, or 0 / off'),
   AUDIT_API_TOKEN: z
     .string()
     .min(32, 'must be at least 32 characters, e.g. the output of `openssl rand -hex 32`')
@@ -189,5 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     auditApiToken: e.AUDIT_API_TOKEN,
     driftCheckEveryMs: e.DRIFT_CHECK_EVERY,
     providerChange: e.BREAKGLASS_PROVIDER_CHANGE,
+    auditSealBoundMs: e.AUDIT_SEAL_BOUND,
+    auditHeadPublishEveryMs: e.AUDIT_HEAD_PUBLISH_EVERY,
   };
 }

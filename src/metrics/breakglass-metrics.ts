@@ -51,6 +51,7 @@ export class BreakglassMetrics implements AccessMetrics {
   private readonly driftErrors: Counter<'resource'>;
   private readonly driftLastRun: Gauge<'kind'>;
   private readonly driftLastRunAt: Gauge;
+  private readonly auditEventsSealed: Counter;
 
   constructor(db: Db, policy: Policy, logger: Logger) {
     const registers = [this.registry];
@@ -189,6 +190,26 @@ export class BreakglassMetrics implements AccessMetrics {
         }
       },
     });
+    this.auditEventsSealed = new Counter({
+      name: 'breakglass_audit_events_sealed_total',
+      help: 'Audit events this process sealed (gave their place and hash in the chain).',
+      registers,
+    });
+    new Gauge({
+      name: 'breakglass_audit_oldest_unsealed_seconds',
+      help: 'Age of the oldest committed audit event not sealed yet (0 when none; from the database at scrape time). Alert above AUDIT_SEAL_BOUND.',
+      registers,
+      async collect() {
+        try {
+          const [row] = await db.$queryRaw<Array<{ age: number | null }>>`
+            SELECT extract(epoch FROM (now() AT TIME ZONE 'UTC') - min("createdAt"))::float8 AS age FROM "AuditEvent" WHERE seq IS NULL`;
+          this.set(Math.max(0, row?.age ?? 0));
+        } catch (err) {
+          this.reset();
+          logger.warn({ err }, 'could not read the oldest unsealed audit event for /metrics');
+        }
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -238,6 +259,10 @@ export class BreakglassMetrics implements AccessMetrics {
   driftRunFinished(findings: { reappeared: number; missing: number; errors: number }, at = new Date()): void {
     for (const kind of ['reappeared', 'missing', 'errors'] as const) this.driftLastRun.set({ kind }, findings[kind]);
     this.driftLastRunAt.set(at.getTime() / 1000);
+  }
+
+  auditSealed(count: number): void {
+    if (count > 0) this.auditEventsSealed.inc(count);
   }
 
   /** A listener's follow-up waited the gate's maximum and ran past its limit (see FollowUpGate). */

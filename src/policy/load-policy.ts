@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatDuration } from '../domain/duration';
 import {
@@ -20,7 +21,7 @@ import {
   SLACK_USER_PATTERN,
 } from './check-primitives';
 import { readProvider } from './read-provider';
-import type { Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
+import type { AuditSettings, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
 
 /** The policy file cannot be used. The message names the file, the path inside it and what is wrong, one problem
  * per line, so an operator can fix everything in one pass. */
@@ -113,7 +114,8 @@ const DEFAULT_REQUEST_TTL_SECONDS = 3_600;
 
 const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension'] as const;
 const EXTENSION_KEYS = ['approvals', 'maxTotal'];
-const TOP_LEVEL_KEYS = ['defaults', 'identities', 'admins', 'alerts', 'resources'];
+const TOP_LEVEL_KEYS = ['defaults', 'identities', 'admins', 'alerts', 'audit', 'resources'];
+const AUDIT_KEYS = ['publishHead'];
 const ALERT_KEYS = ['securityChannel', 'afterFailedRevokes'];
 const DEFAULT_ALERT_AFTER_FAILURES = 3;
 const SLACK_CHANNEL_PATTERN = /^[CG][A-Z0-9]+$/;
@@ -133,9 +135,24 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
   const identities = top.identities === undefined ? new Map<string, string>() : readIdentities(checker, top.identities);
   const admins = top.admins === undefined ? [] : readPrincipals(checker, top.admins, 'admins', { allowEveryone: false, allowGroups: false, allowEmpty: true });
   const revokeAlerts = readRevokeAlerts(checker, top.alerts);
+  const audit = readAudit(checker, top.audit);
   const resources = readResources(checker, top.resources, settings);
-  if (requestTtlSeconds === undefined || !identities || !admins || !revokeAlerts || !resources) return undefined;
-  return { sourcePath, identities, resources, admins, requestTtlSeconds, revokeAlerts };
+  if (requestTtlSeconds === undefined || !identities || !admins || !revokeAlerts || !audit || !resources) return undefined;
+  return { sourcePath, identities, resources, admins, requestTtlSeconds, revokeAlerts, audit };
+}
+
+function readAudit(checker: Checker, value: unknown): AuditSettings | undefined {
+  const settings: AuditSettings = { publishHeadFile: null };
+  if (value === undefined || value === null) return settings;
+  const map = readMapping(checker, value, 'audit', AUDIT_KEYS);
+  if (!map) return undefined;
+  if (map.publishHead === undefined || map.publishHead === null) return settings;
+  const file = readText(checker, map.publishHead, 'audit.publishHead');
+  if (file === undefined) return undefined;
+  if (!path.isAbsolute(file))
+    return report(checker, 'audit.publishHead', `${describeValue(file)} is not an absolute path (the file the published audit chain heads are appended to)`);
+  settings.publishHeadFile = file;
+  return settings;
 }
 
 function readRevokeAlerts(checker: Checker, value: unknown): RevokeAlertSettings | undefined {

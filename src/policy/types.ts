@@ -46,6 +46,14 @@ export interface Policy {
   /** How long a request waits for approvals before it expires. */
   requestTtlSeconds: number;
   revokeAlerts: RevokeAlertSettings;
+  /** The `audit` section; absent in hand-built policies (tests): nothing beyond the security channel. */
+  audit?: AuditSettings;
+}
+
+/** Where the audit chain's heads are published besides alerts.securityChannel. */
+export interface AuditSettings {
+  /** An absolute path: each published head is appended as a JSON line ({"seq":…,"hash":"…","at":"…"}). */
+  publishHeadFile: string | null;
 }
 
 /** Who hears about grants that fail to revoke, and when. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { truncateAll } from '../support/bot-harness';
-import { addEvent, createRequest, parseCsv, tamper } from './audit-fixtures';
+import { addEvent, createRequest, parseCsv, seal, tamper } from './audit-fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DAY = 86_400_000;
@@ -54,6 +54,7 @@ beforeEach(async () => {
   await addEvent(db, { requestId: request.id, actor: 'U0BOB', action: 'APPROVAL_RECORDED', createdAt: new Date(now - 2 * DAY) });
   await addEvent(db, { requestId: null, actor: '+SUM(1)', action: 'REVOKE_ALERTED', createdAt: new Date(now - DAY) });
   await addEvent(db, { requestId: request.id, actor: 'system', action: 'GRANTED' });
+  await seal(db);
 });
 
 afterAll(async () => {

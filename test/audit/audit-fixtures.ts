@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { sealAll } from '../../src/audit/sealer';
 import type { Db, Prisma } from '../../src/db/prisma';
+
+/** Seals every committed event, as the bots' sealer does a few times a second. */
+export const seal = (db: Db) => sealAll(db);
 
 /** A request row to hang audit events on; returns its id and BG-number. */
 export async function createRequest(db: Db, overrides: Partial<Prisma.AccessRequestUncheckedCreateInput> = {}): Promise<{ id: string; number: number }> {
@@ -21,7 +25,7 @@ export async function createRequest(db: Db, overrides: Partial<Prisma.AccessRequ
   return { id: request.id, number: request.number };
 }
 
-/** Inserts an audit event the way the application does (the trigger chains it). */
+/** Inserts an audit event the way the application does: unsealed, until `seal` (or a bot's sealer) runs. */
 export async function addEvent(
   db: Db | Prisma.TransactionClient,
   event: { requestId?: string | null; actor?: string; action?: string; details?: Record<string, unknown>; createdAt?: Date } = {},

@@ -3,7 +3,7 @@ import { AUDIT_EXPORT_COLUMNS, csvCell, exportAuditEvents, type AuditExportRow }
 import { parseExportQuery, parsePointInTime, parseRequestNumber, type AuditExportFilters, type AuditExportFormat } from '../../src/audit/export-query';
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { truncateAll } from '../support/bot-harness';
-import { addEvent, createRequest, parseCsv } from './audit-fixtures';
+import { addEvent, createRequest, parseCsv, seal } from './audit-fixtures';
 
 const NOW = new Date('2026-11-21T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -101,6 +101,7 @@ describe('exportAuditEvents', () => {
     await addEvent(db, { requestId: second.id, actor: 'system', action: 'GRANTED', createdAt: at(5) });
     await addEvent(db, { requestId: null, actor: 'system', action: 'REVOKE_ALERTED', createdAt: at(1) });
     await addEvent(db, { requestId: first.id, actor: 'system', action: 'EXPIRED', createdAt: new Date(at(1).getTime() + 1) });
+    await seal(db);
   });
 
   afterAll(async () => {

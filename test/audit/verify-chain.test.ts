@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { GENESIS_HASH, verifyAuditChain } from '../../src/audit/verify';
 import { truncateAll } from '../support/bot-harness';
-import { addEvent, createRequest, tamper } from './audit-fixtures';
+import { addEvent, createRequest, seal, tamper } from './audit-fixtures';
 
 let db: Db;
 
@@ -19,18 +19,20 @@ afterAll(async () => {
   await db.$disconnect();
 });
 
-/** Ten chained events, five of them on one request; returns that request's BG-number. */
+/** Ten sealed events, five of them on one request; returns that request's BG-number. */
 async function tenEvents(): Promise<number> {
   const request = await createRequest(db);
   for (let i = 1; i <= 10; i += 1) {
     await addEvent(db, { requestId: i % 2 === 0 ? request.id : null, actor: `U0ACTOR${i}`, action: 'APPROVAL_RECORDED', details: { n: i } });
   }
+  await seal(db);
   return request.number;
 }
 
 describe('the database keeps audit events append-only', () => {
   it('refuses UPDATE and DELETE, through Prisma and in raw SQL', async () => {
     const event = await addEvent(db, { actor: 'U0ALICE' });
+    await seal(db);
     await expect(db.auditEvent.update({ where: { id: event.id }, data: { actor: 'U0MALLORY' } })).rejects.toThrow(/append-only/);
     await expect(db.auditEvent.delete({ where: { id: event.id } })).rejects.toThrow(/append-only/);
     await expect(db.$executeRawUnsafe('UPDATE "AuditEvent" SET hash = NULL')).rejects.toThrow(/append-only: UPDATE/);
@@ -38,9 +40,26 @@ describe('the database keeps audit events append-only', () => {
     expect(await db.auditEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({ actor: 'U0ALICE', seq: 1n });
   });
 
-  it('chains each insert: seq from 1, prevHash = the previous hash, the hash recomputable from the fields', async () => {
-    const first = await addEvent(db, { actor: 'U0ALICE', action: 'REQUESTED', details: { reason: 'x' } });
-    const second = await addEvent(db, { actor: 'system', action: 'GRANTED' });
+  it('inserts events unsealed, whatever the writer sends, and refuses every other UPDATE, also of unsealed rows', async () => {
+    const forged = await db.auditEvent.create({ data: { actor: 'U0MALLORY', action: 'GRANTED', seq: 1n, prevHash: GENESIS_HASH, hash: 'f'.repeat(64) } });
+    expect(forged).toMatchObject({ seq: null, prevHash: null, hash: null });
+    await expect(db.$executeRawUnsafe(`UPDATE "AuditEvent" SET actor = 'U0EVE' WHERE id = ${forged.id}`)).rejects.toThrow(/append-only: UPDATE/);
+    // The flag audit_seal sets does not let anyone else rewrite a row: the content must stay as it is.
+    await expect(
+      db.$transaction([
+        db.$executeRawUnsafe(`SELECT set_config('breakglass.audit_sealing', 'on', true)`),
+        db.$executeRawUnsafe(`UPDATE "AuditEvent" SET actor = 'U0EVE', seq = 1, "prevHash" = repeat('0', 64), hash = repeat('e', 64) WHERE id = ${forged.id}`),
+      ]),
+    ).rejects.toThrow(/append-only: UPDATE/);
+    await seal(db);
+    expect(await db.auditEvent.findUniqueOrThrow({ where: { id: forged.id } })).toMatchObject({ actor: 'U0MALLORY', seq: 1n, prevHash: GENESIS_HASH });
+  });
+
+  it('seals in order: seq from 1, prevHash = the previous hash, the hash recomputable from the fields', async () => {
+    const inserted = [await addEvent(db, { actor: 'U0ALICE', action: 'REQUESTED', details: { reason: 'x' } }), await addEvent(db, { actor: 'system', action: 'GRANTED' })];
+    expect(inserted.map((event) => event.seq)).toEqual([null, null]);
+    expect(await seal(db)).toBe(2);
+    const [first, second] = await db.auditEvent.findMany({ orderBy: { id: 'asc' } });
     expect(first).toMatchObject({ seq: 1n, prevHash: GENESIS_HASH });
     expect(second).toMatchObject({ seq: 2n, prevHash: first.hash });
     // The definition the README gives, recomputed outside the database.
@@ -65,6 +84,7 @@ describe('the database keeps audit events append-only', () => {
         ),
       ),
     );
+    await seal(db);
     const seqs = (await db.auditEvent.findMany({ select: { seq: true }, orderBy: { seq: 'asc' } })).map((event) => Number(event.seq));
     expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     const result = await verifyAuditChain(db, { batchSize: 37 });
@@ -102,6 +122,7 @@ describe('the database keeps audit events append-only', () => {
       await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT undo_me');
       await insertMany(tx, 2, 'KEPT_AFTER');
     });
+    await seal(db);
 
     const events = await db.auditEvent.findMany({ orderBy: { seq: 'asc' }, select: { seq: true, hash: true, action: true } });
     expect(events).toHaveLength(500 + 3 + 1 + 4 + 2 + 2);
@@ -115,11 +136,11 @@ describe('the database keeps audit events append-only', () => {
 
 describe('verifyAuditChain', () => {
   it('passes an intact chain, across batch boundaries, and an empty one', async () => {
-    expect(await verifyAuditChain(db)).toEqual({ ok: true, eventsChecked: 0, head: null, problems: [], problemCount: 0 });
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, eventsChecked: 0, head: null, problems: [], problemCount: 0, pending: 0 });
     await tenEvents();
     const head = await db.auditChainHead.findUniqueOrThrow({ where: { id: 1 } });
     for (const batchSize of [1, 3, 10, 1000]) {
-      expect(await verifyAuditChain(db, { batchSize })).toEqual({ ok: true, eventsChecked: 10, head: { seq: 10, hash: head.hash }, problems: [], problemCount: 0 });
+      expect(await verifyAuditChain(db, { batchSize })).toEqual({ ok: true, eventsChecked: 10, head: { seq: 10, hash: head.hash }, problems: [], problemCount: 0, pending: 0 });
     }
   });
 
@@ -194,22 +215,25 @@ describe('verifyAuditChain', () => {
     expect((await verifyAuditChain(db)).problems).toEqual([expect.objectContaining({ kind: 'head-mismatch', seq: null, message: expect.stringContaining('missing') })]);
   });
 
-  it('finds rows inserted around the chain trigger and rows whose hash was cleared', async () => {
+  it('finds rows whose chain fields were cleared, and rows left unsealed past the bound (younger ones are pending)', async () => {
     const number = await tenEvents();
     const request = await db.accessRequest.findUniqueOrThrow({ where: { number } });
-    await db.$transaction([
-      db.$executeRawUnsafe('ALTER TABLE "AuditEvent" DISABLE TRIGGER audit_event_chain'),
-      db.$executeRawUnsafe(`INSERT INTO "AuditEvent" ("requestId", actor, action) VALUES ('${request.id}', 'U0MALLORY', 'GRANTED')`),
-      db.$executeRawUnsafe('ALTER TABLE "AuditEvent" ENABLE TRIGGER audit_event_chain'),
-    ]);
     await tamper(db, 'UPDATE "AuditEvent" SET hash = NULL WHERE seq = 3');
-    const result = await verifyAuditChain(db);
+    // One event the sealer never sealed (its time is a minute old), one just written.
+    await addEvent(db, { requestId: request.id, actor: 'U0STUCK', createdAt: new Date(Date.now() - 60_000) });
+    await addEvent(db, { actor: 'U0FRESH' });
+    const result = await verifyAuditChain(db, { sealBoundMs: 5_000 });
     expect(result.problems.map(({ kind, seq, request: bg }) => ({ kind, seq, request: bg }))).toEqual([
       { kind: 'unchained', seq: 3, request: null },
       // Seq 4's prevHash still names the hash seq 3 had.
       { kind: 'broken-link', seq: 4, request: `BG-${number}` },
-      { kind: 'unchained', seq: null, request: `BG-${number}` },
+      { kind: 'unsealed', seq: null, request: `BG-${number}` },
     ]);
+    expect(result.problems[2].message).toMatch(/^event id \d+ \(BG-\d+\) has waited 1 min to be sealed \(no seq, no hash\), longer than the bound of 5\.0 s/);
+    expect(result.pending).toBe(1);
+    // Once sealed, neither is a problem any more (the chain after seq 10 links on).
+    await seal(db);
+    expect((await verifyAuditChain(db, { sealBoundMs: 5_000 })).problems.map((problem) => problem.kind)).toEqual(['unchained', 'broken-link']);
   });
 
   it('lists a bounded number of problems and counts them all', async () => {

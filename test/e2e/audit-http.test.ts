@@ -4,6 +4,7 @@ import { verifyAuditChain } from '../../src/audit/verify';
 import { parseCsv } from '../audit/audit-fixtures';
 import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
+import { waitFor } from '../support/wait';
 import { requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
 import { APPROVER1 } from './policy-fixture';
 
@@ -49,6 +50,8 @@ describe('GET /audit', () => {
     const { request: second } = await requestAccess(harness, 'payments-db write 30m INC-2 second request');
     const firstActions = await harness.auditActions(first.id);
     expect(firstActions).toEqual(expect.arrayContaining(['REQUESTED', 'APPROVAL_RECORDED', 'GRANTED']));
+    // The export holds sealed events only; the bot's sealer seals them within moments of the commit.
+    await waitFor(async () => (await harness!.db.auditEvent.count({ where: { seq: null } })) === 0, 'the sealer to seal the flow’s events');
 
     // Missing, wrong or non-bearer credentials.
     const missing = await get('?since=1d');

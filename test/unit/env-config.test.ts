@@ -52,6 +52,8 @@ describe('loadConfig: valid environment', () => {
       slackFollowUpConcurrency: 4,
       driftCheckEveryMs: 900_000,
       providerChange: 'refuse',
+      auditSealBoundMs: 5_000,
+      auditHeadPublishEveryMs: 3_600_000,
     });
   });
 
@@ -197,6 +199,20 @@ describe('loadConfig: drift check', () => {
 
   it('names the variable of a bad value', () => {
     expect(configError(validEnv({ DRIFT_CHECK_EVERY: 'hourly' })).message).toBe('DRIFT_CHECK_EVERY must be a duration such as 15m or 1h, or 0 / off to disable it');
+  });
+});
+
+describe('loadConfig: audit sealing and published heads', () => {
+  it('defaults to a 5 s seal bound and an hourly head, reads durations, and off publishes only at shutdown', () => {
+    expect(loadConfig(validEnv())).toMatchObject({ auditSealBoundMs: 5_000, auditHeadPublishEveryMs: 3_600_000 });
+    expect(loadConfig(validEnv({ AUDIT_SEAL_BOUND: '2s', AUDIT_HEAD_PUBLISH_EVERY: '15m' }))).toMatchObject({ auditSealBoundMs: 2_000, auditHeadPublishEveryMs: 900_000 });
+    expect(loadConfig(validEnv({ AUDIT_HEAD_PUBLISH_EVERY: 'off' })).auditHeadPublishEveryMs).toBeNull();
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(configError(validEnv({ AUDIT_SEAL_BOUND: 'soon' })).message).toBe('AUDIT_SEAL_BOUND must be a duration such as 30s, 5m or 1h');
+    expect(configError(validEnv({ AUDIT_SEAL_BOUND: '2h' })).message).toBe('AUDIT_SEAL_BOUND must be between 1s and 1h');
+    expect(configError(validEnv({ AUDIT_HEAD_PUBLISH_EVERY: '10s' })).message).toBe('AUDIT_HEAD_PUBLISH_EVERY must be between 1m and 24h, or 0 / off');
   });
 });
 

@@ -500,6 +500,22 @@ describe('parsePolicy revocation alerts', () => {
   });
 });
 
+describe('parsePolicy audit', () => {
+  it('publishes heads to no file by default, and to the absolute path audit.publishHead names', () => {
+    expect(parsePolicy(stringify(basePolicy()), FILE, ENV).audit).toEqual({ publishHeadFile: null });
+    const policy = basePolicy();
+    policy.audit = { publishHead: '/var/lib/breakglass/audit-heads.jsonl' };
+    expect(parsePolicy(stringify(policy), FILE, ENV).audit).toEqual({ publishHeadFile: '/var/lib/breakglass/audit-heads.jsonl' });
+  });
+
+  it('rejects a relative path and unknown keys', () => {
+    expect(problemsAfter((policy) => (policy.audit = { publishHead: 'heads.jsonl' }))).toEqual([
+      `${FILE}: audit.publishHead: "heads.jsonl" is not an absolute path (the file the published audit chain heads are appended to)`,
+    ]);
+    expect(problemsAfter((policy) => (policy.audit = { publishHeads: '/tmp/x' }))).toEqual([`${FILE}: audit.publishHeads: unknown key (did you mean "publishHead"?)`]);
+  });
+});
+
 describe('postgres provider mode', () => {
   const withMode = (mode: unknown) => (policy: Record<string, any>) => (policy.resources[0].provider.mode = mode);
   const providerWith = (mode: unknown) => {
