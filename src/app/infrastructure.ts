@@ -1,6 +1,7 @@
 import type { Logger as BoltLogger } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { AuditRoleCheck } from '../audit/role-check';
 import type { AppConfig, ProcessRole } from '../config/env';
 import { createPrisma, type Db } from '../db/prisma';
 import { Deliveries } from '../deliveries';
@@ -68,6 +69,8 @@ export interface Infrastructure {
   watchdog: QueueWatchdog;
   /** Null unless this process runs expiries and DRIFT_CHECK_EVERY is set. */
   drift: DriftSchedule | null;
+  /** Warns at start-up when the bot's database role could rewrite the audit trail. */
+  auditRole: AuditRoleCheck;
 }
 
 /** Builds the shared parts for the role in `config`. Nothing is started here (see lifecycle.ts); the Redis clients
@@ -156,6 +159,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
         )
       : null;
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
+  const auditRole = new AuditRoleCheck(db, logger.child({ module: 'audit-role' }));
 
   return {
     role,
@@ -181,6 +185,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     deliveries,
     watchdog,
     drift,
+    auditRole,
   };
 }
 
