@@ -4,6 +4,10 @@ import { createPrisma, type Db } from '../../src/db/prisma';
 // The two connections of the tests (global-setup.ts makes them): TEST_DATABASE_URL is the bot's restricted role,
 // TEST_OWNER_DATABASE_URL the tables' owner.
 
+/** The LOGIN role the bot under test connects as: a member of breakglass_app (the bot's rights, created by the
+ * app_role migration) and nothing more. Cluster-wide, like every role, so test runs of other checkouts share it. */
+export const TEST_BOT_ROLE = 'breakglass_test_bot';
+
 /** A connection as the tables' owner (what MIGRATION_DATABASE_URL is in production), for test code that needs more
  * than the bot may do: emptying tables, arranging rows, playing an attacker who has the owner's password. */
 export function createOwnerDb(poolSize?: number): Db {

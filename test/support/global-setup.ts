@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
+import { TEST_BOT_ROLE } from './databases';
 
-/** The LOGIN role the bot under test connects as: a member of breakglass_app (the bot's rights, created by the
- * app_role migration) and nothing more. Cluster-wide, like every role, so test runs of other checkouts share it. */
-export const TEST_BOT_ROLE = 'breakglass_test_bot';
 const TEST_BOT_PASSWORD = 'breakglass-test-bot';
 
 /**
