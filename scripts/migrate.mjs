@@ -47,7 +47,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(applied.length ? `db:migrate: applied ${applied.join(', ')}` : 'db:migrate: database is up to date');
     process.exit(0);
   } catch (error) {
-    console.error(`db:migrate: failed: ${error?.message ?? error}`);
+    // Run as the bot's role, a pending migration fails for lack of rights; say which role ran it.
+    const as = process.env.MIGRATION_DATABASE_URL ? '' : ' (run as DATABASE_URL, because MIGRATION_DATABASE_URL is not set: migrations need the tables\' owner)';
+    console.error(`db:migrate: failed${as}: ${error?.message ?? error}`);
     process.exit(1);
   }
 }
