@@ -48,7 +48,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(0);
   } catch (error) {
     // Run as the bot's role, a pending migration fails for lack of rights; say which role ran it.
-    const as = process.env.MIGRATION_DATABASE_URL ? '' : ' (run as DATABASE_URL, because MIGRATION_DATABASE_URL is not set: migrations need the tables\' owner)';
+    const as = process.env.MIGRATION_DATABASE_URL ? '' : " (run as DATABASE_URL, because MIGRATION_DATABASE_URL is not set: migrations need the tables' owner)";
     console.error(`db:migrate: failed${as}: ${error?.message ?? error}`);
     process.exit(1);
   }
