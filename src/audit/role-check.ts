@@ -46,6 +46,9 @@ export function auditRoleWarning(found: AuditTamperRights | null): string | null
   );
 }
 
+/** How long the start-up check may hold up the start (an unreachable database is /readyz's business). */
+const CHECK_TIMEOUT_MS = 5_000;
+
 /** Checks once at start-up whether the bot's own role could rewrite the audit trail, and warns if so (in the log, and
  * in /readyz through `warnings`). Never stops the process: a single URL keeps working for a quick start. */
 export class AuditRoleCheck {
@@ -58,12 +61,20 @@ export class AuditRoleCheck {
   ) {}
 
   async start(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from PostgreSQL within ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS);
+    });
+    const query = auditTamperRights(this.db);
+    query.catch(() => {}); // a late failure after the timeout has been logged already
     try {
-      this.warning = auditRoleWarning(await auditTamperRights(this.db));
+      this.warning = auditRoleWarning(await Promise.race([query, timeout]));
     } catch (err) {
       // The database may be down at start; /readyz reports that. The check is advice, not a precondition.
       this.logger.warn({ err }, 'could not check the database role of the bot');
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (this.warning) this.logger.warn(this.warning);
   }
