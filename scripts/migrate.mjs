@@ -36,7 +36,7 @@ export async function migrate(databaseUrl) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
   // The tables' owner. Without it, the bot's own DATABASE_URL (a quick start with one role; the bot then warns that
-  // the audit trail is only tamper-evident: README, "Security").
+  // the audit trail is only tamper-evident: README, "Two database roles").
   const url = process.env.MIGRATION_DATABASE_URL || process.env.DATABASE_URL;
   if (!url) {
     console.error('db:migrate: neither MIGRATION_DATABASE_URL nor DATABASE_URL is set (see .env.example)');

@@ -6,7 +6,7 @@ import { createOwnerDb, TEST_BOT_ROLE, truncateAll } from '../support/databases'
 import { addEvent, createRequest } from './audit-fixtures';
 
 /**
- * Attacks on the audit trail, on real PostgreSQL, by the two roles a deployment has (README, "Security"):
+ * Attacks on the audit trail, on real PostgreSQL, by the two roles a deployment has (README, "Two database roles"):
  * - the bot's role (DATABASE_URL, a member of breakglass_app): whoever takes over the bot process or its password.
  *   Every attack is refused by PostgreSQL itself (permission denied), and the chain still verifies afterwards;
  * - the owner (MIGRATION_DATABASE_URL): whoever has the owner's password can do anything to the tables. What it

@@ -1,7 +1,7 @@
 -- Two database roles: the migrations run as the tables' owner, the bot as a member of breakglass_app.
 --
 -- breakglass_app is a NOLOGIN group role. Operators create a LOGIN role for the bot, `GRANT breakglass_app TO it`,
--- and put that role in DATABASE_URL; the owner goes in MIGRATION_DATABASE_URL (README "Security"). The bot may
+-- and put that role in DATABASE_URL; the owner goes in MIGRATION_DATABASE_URL (README, "Two database roles"). The bot may
 -- read and write its working tables, but may only INSERT and SELECT audit events: no UPDATE, DELETE or TRUNCATE,
 -- no right to write the chain head, and no ownership of a table, trigger or function, so it cannot switch the
 -- audit triggers off or redefine the chain functions either.
@@ -18,7 +18,7 @@ BEGIN
       -- Created meanwhile by a migration of another database on the same server.
       WHEN duplicate_object OR unique_violation THEN NULL;
       WHEN insufficient_privilege THEN
-        RAISE EXCEPTION 'the role breakglass_app does not exist and % may not create roles. Run once, as a user with CREATEROLE (or the cloud provider''s admin user): CREATE ROLE breakglass_app NOLOGIN; then run npm run db:migrate again (README, "Security")', current_user
+        RAISE EXCEPTION 'the role breakglass_app does not exist and % may not create roles. Run once, as a user with CREATEROLE (or the cloud provider''s admin user): CREATE ROLE breakglass_app NOLOGIN; then run npm run db:migrate again (README, "Two database roles")', current_user
           USING ERRCODE = 'insufficient_privilege';
     END;
   END IF;
