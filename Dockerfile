@@ -42,7 +42,11 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # Configuration comes from the environment (see .env.example); mount the policy at /app/breakglass.yaml or set
 # BREAKGLASS_POLICY. Migrations are applied on every start (idempotent, under PostgreSQL's advisory lock, so
-# replicas starting together are safe); `exec` makes node PID 1 so it receives SIGTERM directly and shuts down
-# cleanly. The arguments (CMD) go to main.js: `docker run … breakglass --role=worker`.
+# replicas starting together are safe) as MIGRATION_DATABASE_URL, or DATABASE_URL when it is unset. With two
+# database roles (see the README), keep the owner's URL out of the bot's containers: run the migrations as a
+# job of their own (`docker run --entrypoint node -e MIGRATION_DATABASE_URL=… breakglass scripts/migrate.mjs`, or
+# docker-compose.yml's `migrate` service); the step below then only finds, as the bot's role, nothing to apply.
+# `exec` makes node PID 1 so it receives SIGTERM directly and shuts down cleanly. The arguments (CMD) go to main.js:
+# `docker run … breakglass --role=worker`.
 ENTRYPOINT ["sh", "-c", "node scripts/migrate.mjs && exec node dist/main.js \"$@\"", "breakglass"]
 CMD ["--role=all"]

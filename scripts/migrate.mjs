@@ -35,9 +35,11 @@ export async function migrate(databaseUrl) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
-  const url = process.env.DATABASE_URL;
+  // The tables' owner. Without it, the bot's own DATABASE_URL (a quick start with one role; the bot then warns that
+  // the audit trail is only tamper-evident: README, "Two database roles").
+  const url = process.env.MIGRATION_DATABASE_URL || process.env.DATABASE_URL;
   if (!url) {
-    console.error('db:migrate: DATABASE_URL is not set (see .env.example)');
+    console.error('db:migrate: neither MIGRATION_DATABASE_URL nor DATABASE_URL is set (see .env.example)');
     process.exit(1);
   }
   try {
@@ -45,7 +47,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(applied.length ? `db:migrate: applied ${applied.join(', ')}` : 'db:migrate: database is up to date');
     process.exit(0);
   } catch (error) {
-    console.error(`db:migrate: failed: ${error?.message ?? error}`);
+    // Run as the bot's role, a pending migration fails for lack of rights; say which role ran it.
+    const as = process.env.MIGRATION_DATABASE_URL ? '' : " (run as DATABASE_URL, because MIGRATION_DATABASE_URL is not set: migrations need the tables' owner)";
+    console.error(`db:migrate: failed${as}: ${error?.message ?? error}`);
     process.exit(1);
   }
 }

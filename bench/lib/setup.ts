@@ -32,7 +32,7 @@ export async function createBenchDatabase(): Promise<string> {
   await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
   await admin.end();
   const url = benchDatabaseUrl();
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/migrate.mjs')], { env: { ...process.env, DATABASE_URL: url }, stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/migrate.mjs')], { env: { ...process.env, MIGRATION_DATABASE_URL: url, DATABASE_URL: url }, stdio: 'ignore' });
   return url;
 }
 

@@ -20,7 +20,13 @@ export interface HttpOptions {
 export function createHttp({ config, logger, infra, migrationsDir }: HttpOptions): express.Express {
   const { db, expiryQueue, metrics } = infra;
   const http = express();
-  const readiness = new Readiness({ db, redisReachable: (timeoutMs) => expiryQueue.reachable(timeoutMs), logger: logger.child({ module: 'readiness' }), migrationsDir });
+  const readiness = new Readiness({
+    db,
+    redisReachable: (timeoutMs) => expiryQueue.reachable(timeoutMs),
+    logger: logger.child({ module: 'readiness' }),
+    migrationsDir,
+    warnings: () => infra.auditRole.warnings,
+  });
   http.use(opsRoutes({ readiness, registry: metrics.registry }));
   http.use('/audit', auditRoute(db, config.auditApiToken, logger.child({ module: 'audit' })));
   return http;

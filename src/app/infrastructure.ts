@@ -2,6 +2,7 @@ import type { Logger as BoltLogger } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AuditSealer } from '../audit/sealer';
+import { AuditRoleCheck } from '../audit/role-check';
 import type { AppConfig, ProcessRole } from '../config/env';
 import { createPrisma, type Db } from '../db/prisma';
 import { Deliveries } from '../deliveries';
@@ -72,6 +73,8 @@ export interface Infrastructure {
   drift: DriftSchedule | null;
   /** Seals the audit events every process commits (every role runs one; one seals at a time) and publishes the head. */
   sealer: AuditSealer;
+  /** Warns at start-up when the bot's database role could rewrite the audit trail. */
+  auditRole: AuditRoleCheck;
 }
 
 /** Builds the shared parts for the role in `config`. Nothing is started here (see lifecycle.ts); the Redis clients
@@ -178,6 +181,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     giveWay: (maxWaitMs) => service.ending.whenSweepsIdle(maxWaitMs),
   });
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
+  const auditRole = new AuditRoleCheck(db, logger.child({ module: 'audit-role' }));
 
   return {
     role,
@@ -204,6 +208,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     watchdog,
     drift,
     sealer,
+    auditRole,
   };
 }
 

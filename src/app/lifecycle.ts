@@ -72,6 +72,7 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
   const { deliveries, service, reconciler, expiryQueue, watchdog, drift, runsExpiries, sealer } = infra;
   return [
     ...closeInfrastructure(infra),
+    infra.auditRole,
     {
       name: 'provider changes',
       // Before anything is delivered: no grant is revoked (or left) under a provider that changed without a decision.

@@ -112,6 +112,9 @@ const envSchema = z.object({
     .default('https://slack.com/api/')
     .transform((value) => (value.endsWith('/') ? value : `${value}/`)),
   DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']),
+  // Used by `npm run db:migrate` only (the tables' owner); checked here too, so a typo stops the bot at start-up
+  // rather than the next deployment's migration.
+  MIGRATION_DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: urlWithScheme(['redis:', 'rediss:']),
   PORT: z.coerce.number({ error: 'must be a port number (1-65535)' }).int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
   BREAKGLASS_POLICY: z.string().min(1).default('./breakglass.yaml'),

@@ -14,7 +14,12 @@ export function opsRoutes({ readiness, registry }: { readiness: Readiness; regis
     const failing = Object.entries(report.checks)
       .filter(([, result]) => result !== 'ok')
       .map(([name]) => name);
-    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks, ...(failing.length ? { failing } : {}) });
+    res.status(report.ready ? 200 : 503).json({
+      status: report.ready ? 'ready' : 'not ready',
+      checks: report.checks,
+      ...(failing.length ? { failing } : {}),
+      ...(report.warnings.length ? { warnings: report.warnings } : {}),
+    });
   });
   router.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());

@@ -15,6 +15,8 @@ export interface ReadinessReport {
   ready: boolean;
   /** 'ok', or why the check failed (no secrets, no connection strings). */
   checks: Record<CheckName, string>;
+  /** What an operator should fix although the process can work (the audit role check); not a failed check. */
+  warnings: string[];
 }
 
 /** A refusal worth showing as it is (as opposed to a driver error, which only goes to the logs). */
@@ -42,7 +44,7 @@ export function migrationNames(dir: string): string[] {
 export class Readiness {
   private readonly expectedMigrations: string[];
 
-  constructor(private readonly deps: { db: Db; redisReachable: (timeoutMs: number) => Promise<boolean>; logger: Logger; migrationsDir?: string }) {
+  constructor(private readonly deps: { db: Db; redisReachable: (timeoutMs: number) => Promise<boolean>; logger: Logger; migrationsDir?: string; warnings?: () => string[] }) {
     // Read once: the code, and so the migrations it expects, does not change while the process runs.
     this.expectedMigrations = migrationNames(deps.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
   }
@@ -56,7 +58,7 @@ export class Readiness {
       this.outcome('migrations', () => withinTimeout(this.checkMigrations(), 'PostgreSQL')),
     ]);
     const checks = { postgres, redis, migrations };
-    return { ready: Object.values(checks).every((result) => result === 'ok'), checks };
+    return { ready: Object.values(checks).every((result) => result === 'ok'), checks, warnings: this.deps.warnings?.() ?? [] };
   }
 
   private async checkMigrations(): Promise<void> {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPrisma, type Db } from '../../src/db/prisma';
-import { truncateAll } from '../support/bot-harness';
+import { createOwnerDb, truncateAll } from '../support/databases';
 import { addEvent, createRequest, parseCsv, seal, tamper } from './audit-fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -39,15 +39,18 @@ const audit = (args: string[], options: { env?: Record<string, string | undefine
     env: { DATABASE_URL: process.env.TEST_DATABASE_URL, ...options.env },
   });
 
+/** The bot's role writes the events (and `npm run audit` runs as it); `owner` tampers, as only the owner can. */
 let db: Db;
+let owner: Db;
 let request: { id: string; number: number };
 
 beforeAll(async () => {
   db = createPrisma(process.env.TEST_DATABASE_URL!);
+  owner = createOwnerDb();
 });
 
 beforeEach(async () => {
-  await truncateAll(db);
+  await truncateAll();
   request = await createRequest(db);
   const now = Date.now();
   await addEvent(db, { requestId: request.id, actor: 'U0ALICE', action: 'REQUESTED', details: { reason: 'a, "quoted"\nreason' }, createdAt: new Date(now - 40 * DAY) });
@@ -59,6 +62,7 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await db.$disconnect();
+  await owner.$disconnect();
 });
 
 describe('npm run audit -- verify', () => {
@@ -76,7 +80,7 @@ describe('npm run audit -- verify', () => {
     expect((await audit(['verify', '--known-head', `3:${third.hash}`])).code).toBe(0);
     // Rewriting the whole chain from seq 2 on, head included, as only a superuser can: verify alone is satisfied.
     await tamper(
-      db,
+      owner,
       `UPDATE "AuditEvent" SET actor = 'U0MALLORY' WHERE seq = 2`,
       `DO $$ DECLARE e RECORD; previous TEXT; BEGIN
          SELECT hash INTO previous FROM "AuditEvent" WHERE seq = 1;
@@ -97,7 +101,7 @@ describe('npm run audit -- verify', () => {
   });
 
   it('exits 1 and says where the chain breaks', async () => {
-    await tamper(db, `UPDATE "AuditEvent" SET details = '{"reason": "nothing to see"}' WHERE seq = 1`, 'DELETE FROM "AuditEvent" WHERE seq = 3');
+    await tamper(owner, `UPDATE "AuditEvent" SET details = '{"reason": "nothing to see"}' WHERE seq = 1`, 'DELETE FROM "AuditEvent" WHERE seq = 3');
     const edited = await db.auditEvent.findUniqueOrThrow({ where: { seq: 1 } });
     const result = await audit(['verify']);
     expect(result.code).toBe(1);

@@ -42,8 +42,8 @@ export async function addEvent(
 }
 
 /**
- * Runs SQL as the superuser with the append-only trigger switched off, the way an attacker with database rights
- * would, and switches it back on in the same transaction (so it is on again even when the SQL fails).
+ * Runs SQL with the append-only trigger switched off, the way an attacker with the owner's password would (`db`
+ * must be the owner's connection: the bot's role may not switch triggers off), and switches it back on in the same transaction (so it is on again even when the SQL fails).
  */
 export async function tamper(db: Db, ...statements: string[]): Promise<void> {
   await db.$transaction([

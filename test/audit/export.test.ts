@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AUDIT_EXPORT_COLUMNS, csvCell, exportAuditEvents, type AuditExportRow } from '../../src/audit/export';
 import { parseExportQuery, parsePointInTime, parseRequestNumber, type AuditExportFilters, type AuditExportFormat } from '../../src/audit/export-query';
 import { createPrisma, type Db } from '../../src/db/prisma';
-import { truncateAll } from '../support/bot-harness';
+import { truncateAll } from '../support/databases';
 import { addEvent, createRequest, parseCsv, seal } from './audit-fixtures';
 
 const NOW = new Date('2026-11-21T12:00:00.000Z');
@@ -90,7 +90,7 @@ describe('exportAuditEvents', () => {
 
   beforeAll(async () => {
     db = createPrisma(process.env.TEST_DATABASE_URL!);
-    await truncateAll(db);
+    await truncateAll();
     first = await createRequest(db);
     // Another requester: one requester has one live request per resource and role.
     second = await createRequest(db, { requesterId: 'U0REQUESTER2' });

@@ -8,22 +8,26 @@ import { auditEventHash } from '../../src/audit/hash';
 import { AuditSealer, parsePublishedHeads, publishedHeadText, publishHead, sealAuditEvents } from '../../src/audit/sealer';
 import { verifyAuditChain } from '../../src/audit/verify';
 import { createPrisma, type Db } from '../../src/db/prisma';
-import { truncateAll } from '../support/bot-harness';
+import { createOwnerDb, truncateAll } from '../support/databases';
 import { waitFor } from '../support/wait';
 import { addEvent, createRequest, seal, tamper } from './audit-fixtures';
 
+/** The bot's role; `owner` plays whoever has the owner's password (MIGRATION_DATABASE_URL). */
 let db: Db;
+let owner: Db;
 
 beforeAll(() => {
   db = createPrisma(process.env.TEST_DATABASE_URL!, 60);
+  owner = createOwnerDb();
 });
 
 beforeEach(async () => {
-  await truncateAll(db);
+  await truncateAll();
 });
 
 afterAll(async () => {
   await db.$disconnect();
+  await owner.$disconnect();
 });
 
 const pgClient = async () => {
@@ -146,11 +150,11 @@ describe('the sealer', () => {
     const original = (await db.$queryRawUnsafe<Array<{ def: string }>>(`SELECT pg_get_functiondef('audit_event_hash'::regproc) AS def`))[0].def;
     try {
       // An attacker replaces the function, then edits seq 2 and stores the hash the replaced function gives.
-      await db.$executeRawUnsafe(
+      await owner.$executeRawUnsafe(
         `CREATE OR REPLACE FUNCTION audit_event_hash(prev_hash TEXT, seq BIGINT, request_id UUID, actor TEXT, action TEXT, details JSONB, created_at TIMESTAMP(3)) RETURNS TEXT LANGUAGE SQL IMMUTABLE AS $$ SELECT repeat('a', 64) $$`,
       );
       await tamper(
-        db,
+        owner,
         `UPDATE "AuditEvent" SET actor = 'U0MALLORY', hash = audit_event_hash("prevHash", seq, "requestId", 'U0MALLORY', action, details, "createdAt") WHERE seq = 2`,
       );
       const result = await verifyAuditChain(db);
@@ -159,7 +163,7 @@ describe('the sealer', () => {
         { kind: 'broken-link', seq: 3 },
       ]);
     } finally {
-      await db.$executeRawUnsafe(original);
+      await owner.$executeRawUnsafe(original);
     }
   });
 
@@ -192,7 +196,7 @@ describe('the sealer', () => {
     expect(await publishHead(db, { securityChannel: 'C0SECURITY', headFile: null }, new Date(), { notWithinMs: 60_000 })).toBeNull();
     expect(await publishHead(db, { securityChannel: 'C0SECURITY', headFile: null })).toMatchObject({ seq: 9 });
     await tamper(
-      db,
+      owner,
       `UPDATE "AuditEvent" SET actor = 'U0MALLORY' WHERE seq = 3`,
       `DO $$ DECLARE previous TEXT; e RECORD; BEGIN
          SELECT hash INTO previous FROM "AuditEvent" WHERE seq = 2;

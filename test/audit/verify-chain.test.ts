@@ -1,22 +1,26 @@
 import { createHash } from 'node:crypto';
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { GENESIS_HASH, verifyAuditChain } from '../../src/audit/verify';
-import { truncateAll } from '../support/bot-harness';
+import { createOwnerDb, truncateAll } from '../support/databases';
 import { addEvent, createRequest, seal, tamper } from './audit-fixtures';
 
+/** The bot's role, which writes events as the bot does; `owner` plays whoever has the owner's password. */
 let db: Db;
+let owner: Db;
 
 beforeAll(() => {
   // Room for the concurrent-insert test's parallel transactions.
   db = createPrisma(process.env.TEST_DATABASE_URL!, 50);
+  owner = createOwnerDb();
 });
 
 beforeEach(async () => {
-  await truncateAll(db);
+  await truncateAll();
 });
 
 afterAll(async () => {
   await db.$disconnect();
+  await owner.$disconnect();
 });
 
 /** Ten sealed events, five of them on one request; returns that request's BG-number. */
@@ -30,13 +34,14 @@ async function tenEvents(): Promise<number> {
 }
 
 describe('the database keeps audit events append-only', () => {
-  it('refuses UPDATE and DELETE, through Prisma and in raw SQL', async () => {
+  // The bot's role may not even try (test/audit/attacks.test.ts); the trigger holds for the owner too.
+  it("refuses UPDATE and DELETE, through Prisma and in raw SQL, even to the tables' owner", async () => {
     const event = await addEvent(db, { actor: 'U0ALICE' });
     await seal(db);
-    await expect(db.auditEvent.update({ where: { id: event.id }, data: { actor: 'U0MALLORY' } })).rejects.toThrow(/append-only/);
-    await expect(db.auditEvent.delete({ where: { id: event.id } })).rejects.toThrow(/append-only/);
-    await expect(db.$executeRawUnsafe('UPDATE "AuditEvent" SET hash = NULL')).rejects.toThrow(/append-only: UPDATE/);
-    await expect(db.$executeRawUnsafe('DELETE FROM "AuditEvent"')).rejects.toThrow(/append-only: DELETE/);
+    await expect(owner.auditEvent.update({ where: { id: event.id }, data: { actor: 'U0MALLORY' } })).rejects.toThrow(/append-only/);
+    await expect(owner.auditEvent.delete({ where: { id: event.id } })).rejects.toThrow(/append-only/);
+    await expect(owner.$executeRawUnsafe('UPDATE "AuditEvent" SET hash = NULL')).rejects.toThrow(/append-only: UPDATE/);
+    await expect(owner.$executeRawUnsafe('DELETE FROM "AuditEvent"')).rejects.toThrow(/append-only: DELETE/);
     expect(await db.auditEvent.findUniqueOrThrow({ where: { id: event.id } })).toMatchObject({ actor: 'U0ALICE', seq: 1n });
   });
 
@@ -146,7 +151,7 @@ describe('verifyAuditChain', () => {
 
   it('finds an edited row and says which one, with its request', async () => {
     const number = await tenEvents();
-    await tamper(db, `UPDATE "AuditEvent" SET actor = 'U0MALLORY' WHERE seq = 4`);
+    await tamper(owner, `UPDATE "AuditEvent" SET actor = 'U0MALLORY' WHERE seq = 4`);
     const event = await db.auditEvent.findUniqueOrThrow({ where: { seq: 4 } });
     const result = await verifyAuditChain(db, { batchSize: 3 });
     expect(result.ok).toBe(false);
@@ -159,7 +164,7 @@ describe('verifyAuditChain', () => {
   it('finds a row rewritten with a recomputed hash: the next row no longer links to it', async () => {
     await tenEvents();
     await tamper(
-      db,
+      owner,
       `UPDATE "AuditEvent" SET details = '{"n": 999}', hash = audit_event_hash("prevHash", seq, "requestId", actor, action, '{"n": 999}'::jsonb, "createdAt") WHERE seq = 6`,
     );
     const result = await verifyAuditChain(db);
@@ -169,7 +174,7 @@ describe('verifyAuditChain', () => {
 
   it('finds a deleted middle row and says between which events', async () => {
     await tenEvents();
-    await tamper(db, 'DELETE FROM "AuditEvent" WHERE seq IN (5, 6)');
+    await tamper(owner, 'DELETE FROM "AuditEvent" WHERE seq IN (5, 6)');
     const result = await verifyAuditChain(db, { batchSize: 4 });
     expect(result).toMatchObject({ ok: false, eventsChecked: 8, problemCount: 1 });
     expect(result.problems).toEqual([expect.objectContaining({ kind: 'missing-events', seq: 7, message: '2 events (seq 5–6) are missing between seq 4 and 7: deleted' })]);
@@ -177,7 +182,7 @@ describe('verifyAuditChain', () => {
 
   it('finds deleted first rows', async () => {
     await tenEvents();
-    await tamper(db, 'DELETE FROM "AuditEvent" WHERE seq = 1');
+    await tamper(owner, 'DELETE FROM "AuditEvent" WHERE seq = 1');
     const result = await verifyAuditChain(db);
     expect(result.problems).toEqual([
       expect.objectContaining({ kind: 'missing-events', seq: 2, message: 'event seq 1 is missing before seq 2 (the start of the chain): deleted' }),
@@ -186,7 +191,7 @@ describe('verifyAuditChain', () => {
 
   it('finds deleted last rows through the chain head', async () => {
     await tenEvents();
-    await tamper(db, 'DELETE FROM "AuditEvent" WHERE seq >= 8');
+    await tamper(owner, 'DELETE FROM "AuditEvent" WHERE seq >= 8');
     const result = await verifyAuditChain(db);
     expect(result).toMatchObject({ ok: false, eventsChecked: 7, problemCount: 1 });
     expect(result.problems).toEqual([
@@ -200,7 +205,7 @@ describe('verifyAuditChain', () => {
 
   it('finds every event deleted', async () => {
     await tenEvents();
-    await tamper(db, 'DELETE FROM "AuditEvent"');
+    await tamper(owner, 'DELETE FROM "AuditEvent"');
     const result = await verifyAuditChain(db);
     expect(result.problems).toEqual([
       expect.objectContaining({ kind: 'chain-end-removed', message: expect.stringContaining('10 events (seq 1–10) are missing and no event is left') }),
@@ -209,16 +214,16 @@ describe('verifyAuditChain', () => {
 
   it('finds a head that does not match the last event, and a missing head', async () => {
     await tenEvents();
-    await db.$executeRawUnsafe(`UPDATE "AuditChainHead" SET hash = repeat('f', 64)`);
+    await owner.$executeRawUnsafe(`UPDATE "AuditChainHead" SET hash = repeat('f', 64)`);
     expect((await verifyAuditChain(db)).problems).toEqual([expect.objectContaining({ kind: 'head-mismatch', seq: 10 })]);
-    await db.$executeRawUnsafe('DELETE FROM "AuditChainHead"');
+    await owner.$executeRawUnsafe('DELETE FROM "AuditChainHead"');
     expect((await verifyAuditChain(db)).problems).toEqual([expect.objectContaining({ kind: 'head-mismatch', seq: null, message: expect.stringContaining('missing') })]);
   });
 
   it('finds rows whose chain fields were cleared, and rows left unsealed past the bound (younger ones are pending)', async () => {
     const number = await tenEvents();
     const request = await db.accessRequest.findUniqueOrThrow({ where: { number } });
-    await tamper(db, 'UPDATE "AuditEvent" SET hash = NULL WHERE seq = 3');
+    await tamper(owner, 'UPDATE "AuditEvent" SET hash = NULL WHERE seq = 3');
     // One event the sealer never sealed (its time is a minute old), one just written.
     await addEvent(db, { requestId: request.id, actor: 'U0STUCK', createdAt: new Date(Date.now() - 60_000) });
     await addEvent(db, { actor: 'U0FRESH' });
@@ -238,7 +243,7 @@ describe('verifyAuditChain', () => {
 
   it('lists a bounded number of problems and counts them all', async () => {
     await tenEvents();
-    await tamper(db, `UPDATE "AuditEvent" SET action = 'DENIED'`);
+    await tamper(owner, `UPDATE "AuditEvent" SET action = 'DENIED'`);
     const result = await verifyAuditChain(db, { maxProblems: 3, batchSize: 4 });
     expect(result.problemCount).toBe(10);
     expect(result.problems.map((problem) => problem.seq)).toEqual([1, 2, 3]);

@@ -33,7 +33,7 @@ beforeAll(async () => {
     webhookUrl: webhook.url,
     webhookSecret: webhook.secret,
   });
-  await truncateAll(db);
+  await truncateAll();
 });
 
 afterAll(async () => {

@@ -86,7 +86,7 @@ export class MassExpiryWorld {
     });
     // Reconciles far apart: the in-process bot only makes the grants, it must not expire them.
     this.harness = new BotHarness(this.policyYaml, { reconcileEveryMs: 3_600_000 });
-    await truncateAll(this.harness.db);
+    await truncateAll();
     await this.harness.start();
   }
 

@@ -114,7 +114,7 @@ export async function startE2eBot(
     ...options.policy,
   });
   const harness = new BotHarness(policyYaml, options.harness);
-  await truncateAll(harness.db);
+  await truncateAll();
   await harness.start();
   return { harness, login, readRole, writeRole, policyYaml };
 }

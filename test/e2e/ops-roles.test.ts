@@ -32,7 +32,7 @@ beforeAll(async () => {
     webhookUrl: 'http://127.0.0.1:9/unused',
     webhookSecret: 'unused-secret',
   });
-  await truncateAll(db);
+  await truncateAll();
 });
 
 afterAll(async () => {

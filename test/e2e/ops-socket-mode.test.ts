@@ -25,7 +25,7 @@ let bot: Breakglass | undefined;
 beforeAll(async () => {
   await Promise.all([slack.start(), socketServer.start()]);
   slack.respondWith('apps.connections.open', () => ({ ok: true, url: socketServer.url }));
-  await truncateAll(db);
+  await truncateAll();
 });
 
 afterAll(async () => {

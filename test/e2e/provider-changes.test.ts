@@ -32,7 +32,7 @@ beforeAll(async () => {
   roles = { readRole: await target.createRole('read', { login: false }), writeRole: await target.createRole('write', { login: false }) };
   readRole = roles.readRole;
   moved = await TcpProxy.for(target.url);
-  await truncateAll(db);
+  await truncateAll();
 });
 
 afterAll(async () => {
@@ -141,7 +141,7 @@ describe('a start-up under a policy whose providers changed under live grants', 
   });
 
   it('with accept, keeps the grants and records that the new configuration now revokes them', async () => {
-    await truncateAll(db);
+    await truncateAll();
     const first = await bot(policy(moved.url, { withWebhook: false })).start();
     const request = await grantThrough(first, 'payments-db read 1h INC-2 before moving back');
     await first.stop();

@@ -18,7 +18,7 @@ beforeAll(async () => {
       webhookSecret: 'unused-secret',
     }),
   );
-  await truncateAll(harness.db);
+  await truncateAll();
   await harness.start();
 });
 

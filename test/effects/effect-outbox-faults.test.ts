@@ -1,5 +1,6 @@
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { TcpProxy } from '../support/tcp-proxy';
+import { truncateAll } from '../support/databases';
 import { waitFor } from '../support/wait';
 import { capturingLogger, idsOfLane, pause, RunnerKit } from './effect-fixtures';
 
@@ -11,7 +12,7 @@ beforeAll(() => {
 });
 
 beforeEach(async () => {
-  await db.$executeRawUnsafe('TRUNCATE "Effect", "EffectRunnerBeat" RESTART IDENTITY');
+  await truncateAll();
   kit = new RunnerKit(db);
 });
 

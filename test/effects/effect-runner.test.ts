@@ -3,6 +3,7 @@ import { GiveUp, RetryLater } from '../../src/effects/effect-errors';
 import { EffectRunner } from '../../src/effects/effect-runner';
 import { createLogger } from '../../src/logger';
 import { pruneSettledEffects, writeEffects, type NewEffect } from '../../src/effects/outbox';
+import { truncateAll } from '../support/databases';
 import { waitFor } from '../support/wait';
 import { deferred, idsOfLane, pause, RunnerKit, undelivered } from './effect-fixtures';
 
@@ -14,7 +15,7 @@ beforeAll(() => {
 });
 
 beforeEach(async () => {
-  await db.$executeRawUnsafe('TRUNCATE "Effect", "EffectRunnerBeat" RESTART IDENTITY');
+  await truncateAll();
   kit = new RunnerKit(db);
 });
 

@@ -3,10 +3,13 @@ import pino from 'pino';
 import { createBreakglass, type Breakglass } from '../../src/app';
 import { reminderQueueName } from '../../src/jobs/reminder-queue';
 import { DEFAULT_FOLLOW_UP_CONCURRENCY, type AppConfig } from '../../src/config/env';
-import { createPrisma, type Db } from '../../src/db/prisma';
+import type { Db } from '../../src/db/prisma';
+import { createOwnerDb } from './databases';
 import { parsePolicy } from '../../src/policy/load-policy';
 import { FakeSlackApi } from './fake-slack-api';
 import { SlackRequestSender } from './slack-request-signer';
+
+export { createOwnerDb, truncateAll } from './databases';
 
 export const TEST_BOT_TOKEN = 'xoxb-test-token';
 export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -14,7 +17,9 @@ export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789';
 /** The real bot on a free port, its Web API pointed at a fake Slack, real PostgreSQL and Redis, its own queue. */
 export class BotHarness {
   readonly slack = new FakeSlackApi({ expectedToken: TEST_BOT_TOKEN });
-  readonly db: Db = createPrisma(process.env.TEST_DATABASE_URL!);
+  /** The test's own connection, as the tables' owner: to look at and arrange rows. The bot itself connects as the
+   * restricted role (TEST_DATABASE_URL), as in production. */
+  readonly db: Db = createOwnerDb();
   readonly queueName: string;
   bot!: Breakglass;
   /** Every log line the bot wrote, at trace level, when started with `captureLogs`. */
@@ -109,9 +114,4 @@ export class BotHarness {
     await this.db.$disconnect();
     await this.slack.stop();
   }
-}
-
-/** Every test file starts from empty tables so sweeps (the reconciler) only see that file's requests. */
-export async function truncateAll(db: Db): Promise<void> {
-  await db.$executeRawUnsafe('TRUNCATE "AuditEvent", "AuditChainHead", "Approval", "Grant", "AccessRequest", "Effect", "EffectRunnerBeat" RESTART IDENTITY CASCADE');
 }

@@ -77,6 +77,8 @@ describe('loadConfig: valid environment', () => {
 
   it('accepts both postgres:// and postgresql://, and both redis:// and rediss://', () => {
     expect(loadConfig(validEnv({ DATABASE_URL: 'postgres://u@h/db' })).databaseUrl).toBe('postgres://u@h/db');
+    // The owner's URL is db:migrate's; the bot only checks it and keeps it out of its configuration.
+    expect(JSON.stringify(loadConfig(validEnv({ MIGRATION_DATABASE_URL: 'postgresql://owner:owner-pass@h/db' })))).not.toContain('owner-pass');
     expect(loadConfig(validEnv({ REDIS_URL: 'rediss://h:6380' })).redisUrl).toBe('rediss://h:6380');
   });
 
@@ -134,6 +136,7 @@ describe('loadConfig: malformed values', () => {
     ['PORT', '3000.5', /^PORT must be a whole number$/],
     ['DATABASE_URL', 'mysql://root@db/breakglass', /^DATABASE_URL must be a URL starting with postgres:\/\/ or postgresql:\/\/$/],
     ['DATABASE_URL', 'db.internal:5432', /^DATABASE_URL must be a URL/],
+    ['MIGRATION_DATABASE_URL', 'mysql://root@db/breakglass', /^MIGRATION_DATABASE_URL must be a URL starting with postgres:\/\/ or postgresql:\/\/$/],
     ['REDIS_URL', 'not a url', /^REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\/$/],
     ['REDIS_URL', 'http://cache:6379', /^REDIS_URL must be a URL/],
     ['SLACK_BOT_TOKEN', 'xoxp-test-user', /^SLACK_BOT_TOKEN must be a bot token starting with xoxb-$/],
@@ -163,6 +166,7 @@ describe('loadConfig: secrets never appear in the error', () => {
   it.each([
     ['DATABASE_URL', 'mysql://root:hunter2-db-pass@db.internal/breakglass', ['hunter2-db-pass', 'root:hunter2', 'mysql://root']],
     ['DATABASE_URL', 'postgresql//admin:hunter2-typo@db/x', ['hunter2-typo']],
+    ['MIGRATION_DATABASE_URL', 'postgresql//owner:hunter2-owner@db/x', ['hunter2-owner']],
     ['REDIS_URL', 'memcache://:hunter2-redis@cache:6379', ['hunter2-redis']],
     ['SLACK_BOT_TOKEN', 'xoxp-hunter2', ['hunter2', 'xoxp-']],
     ['SLACK_SIGNING_SECRET', 'Zq7!xR', ['Zq7!xR']],
