@@ -30,8 +30,8 @@ afterAll(async () => {
   await owner.$disconnect();
 });
 
-const pgClient = async () => {
-  const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+const pgClient = async (url = process.env.TEST_DATABASE_URL) => {
+  const client = new Client({ connectionString: url });
   await client.connect();
   return client;
 };
@@ -224,7 +224,7 @@ describe('the sealer', () => {
       await waitFor(async () => (await db.auditEvent.count({ where: { seq: null } })) === 0, 'the loop to seal the event');
 
       // Another process holds the head (it seals, or hangs): an event a minute old stays unsealed past the bound.
-      const holder = await pgClient();
+      const holder = await pgClient(process.env.TEST_OWNER_DATABASE_URL);
       try {
         await holder.query('BEGIN');
         await holder.query('SELECT * FROM "AuditChainHead" FOR UPDATE');

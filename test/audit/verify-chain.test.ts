@@ -48,12 +48,13 @@ describe('the database keeps audit events append-only', () => {
   it('inserts events unsealed, whatever the writer sends, and refuses every other UPDATE, also of unsealed rows', async () => {
     const forged = await db.auditEvent.create({ data: { actor: 'U0MALLORY', action: 'GRANTED', seq: 1n, prevHash: GENESIS_HASH, hash: 'f'.repeat(64) } });
     expect(forged).toMatchObject({ seq: null, prevHash: null, hash: null });
-    await expect(db.$executeRawUnsafe(`UPDATE "AuditEvent" SET actor = 'U0EVE' WHERE id = ${forged.id}`)).rejects.toThrow(/append-only: UPDATE/);
+    // As the owner (the bot's role may not UPDATE at all: test/audit/attacks.test.ts), the trigger refuses it.
+    await expect(owner.$executeRawUnsafe(`UPDATE "AuditEvent" SET actor = 'U0EVE' WHERE id = ${forged.id}`)).rejects.toThrow(/append-only: UPDATE/);
     // The flag audit_seal sets does not let anyone else rewrite a row: the content must stay as it is.
     await expect(
-      db.$transaction([
-        db.$executeRawUnsafe(`SELECT set_config('breakglass.audit_sealing', 'on', true)`),
-        db.$executeRawUnsafe(`UPDATE "AuditEvent" SET actor = 'U0EVE', seq = 1, "prevHash" = repeat('0', 64), hash = repeat('e', 64) WHERE id = ${forged.id}`),
+      owner.$transaction([
+        owner.$executeRawUnsafe(`SELECT set_config('breakglass.audit_sealing', 'on', true)`),
+        owner.$executeRawUnsafe(`UPDATE "AuditEvent" SET actor = 'U0EVE', seq = 1, "prevHash" = repeat('0', 64), hash = repeat('e', 64) WHERE id = ${forged.id}`),
       ]),
     ).rejects.toThrow(/append-only: UPDATE/);
     await seal(db);

@@ -77,7 +77,7 @@ describe('published audit chain heads', () => {
     harness = undefined;
     // The owner rewrites the requester's first event and re-chains everything after it (triggers off, hashes
     // recomputed with the real definition, head moved): verify alone is satisfied, the published heads are not.
-    const owner = createPrisma(process.env.TEST_DATABASE_URL!);
+    const owner = createPrisma(process.env.TEST_OWNER_DATABASE_URL!);
     await tamper(
       owner,
       `UPDATE "AuditEvent" SET details = '{"reason": "nothing to see"}' WHERE seq = 1`,
