@@ -63,8 +63,9 @@ export const GROUP_MEMBERS = ['U0LEAD1', 'U0LEAD2'];
 /** Shaped like the README's example: two resources, roles with 1 and 2 approvals, a user group among the approvers.
  * Provider URLs are never used: the bot process swaps in a no-op provider. */
 export const BENCH_POLICY = `
-defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$" }
+defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$", requestsPerHour: 1000000 }
 admins: [U0ADMIN]
+loginEmailDomains: [example.com]
 resources:
   - id: payments-db
     description: Payments PostgreSQL

@@ -13,6 +13,8 @@ export interface RequestInput {
   durationText: string;
   ticket: string | null;
   reason: string;
+  /** Where the request would be posted; checked against the role's `requestChannels` when given. */
+  channelId?: string;
 }
 
 export type RequestRejectionCode =
@@ -26,7 +28,9 @@ export type RequestRejectionCode =
   | 'bad_ticket'
   | 'missing_reason'
   | 'already_active'
-  | 'already_pending';
+  | 'already_pending'
+  | 'wrong_channel'
+  | 'too_many_requests';
 
 export type RequestField = 'resource' | 'role' | 'duration' | 'ticket' | 'reason';
 
@@ -63,6 +67,9 @@ export function validateRequest(policy: Policy, input: RequestInput): ValidReque
   const { role } = match;
   if (!principalMatches(role.requesters, input.requesterId, input.requesterGroupIds)) {
     return reject('not_requester', 'role', notRequesterMessage(policy, resource, role, input));
+  }
+  if (input.channelId !== undefined && !requestAllowedIn(role, input.channelId)) {
+    return reject('wrong_channel', 'role', wrongChannelMessage(input.channelId, [{ resource, role }]));
   }
   // With user groups we cannot know who else is in them; with named users only, the requester's own
   // approval never counts, so make sure enough others remain.
@@ -137,6 +144,34 @@ export function checkNotAlreadyRequested(resource: ResourceRule, role: RoleRule,
     return reject('already_active', 'role', `${label(resource, role)} is already being granted to you${until} (${id}). To keep it longer once it is active, ${extend}.`);
   }
   return reject('already_active', 'role', `You already hold ${label(resource, role)}${until} (${id}). To keep it longer, ${extend}.`);
+}
+
+/** Whether a request for this role may be posted in this channel (the policy's `requestChannels`; unset: anywhere). */
+export function requestAllowedIn(role: Pick<RoleRule, 'requestChannels'>, channelId: string): boolean {
+  return role.requestChannels === null || role.requestChannels.includes(channelId);
+}
+
+/** Where to ask instead, for roles that may not be requested in `channelId` (a DM with the bot, a side channel). */
+export function wrongChannelMessage(channelId: string, roles: readonly { resource: ResourceRule; role: RoleRule }[]): string {
+  const channels = [...new Set(roles.flatMap(({ role }) => role.requestChannels ?? []))];
+  const where = channels.map((channel) => `<#${channel}>`).join(' or ');
+  const here = channelId.startsWith('D') ? 'in a direct message' : 'in this channel';
+  const what = roles.length === 1 ? `Requests for ${label(roles[0].resource, roles[0].role)} are` : 'Your requests are';
+  return `${what} not taken ${here}: ask in ${where}, where the approvers and the incident can see them.`;
+}
+
+/** A requester's requests of the last hour (their creation times), against the policy's `requestsPerHour`. */
+export function checkRequestRate(recent: readonly Date[], perHour: number, now: Date = new Date()): RejectedRequest | null {
+  const hourAgo = now.getTime() - 3_600_000;
+  const inLastHour = recent.filter((at) => at.getTime() > hourAgo).sort((a, b) => a.getTime() - b.getTime());
+  if (inLastHour.length < perHour) return null;
+  // A slot frees when the oldest request that still counts is an hour old.
+  const freeAt = new Date(inLastHour[inLastHour.length - perHour].getTime() + 3_600_000);
+  return reject(
+    'too_many_requests',
+    'role',
+    `You have made ${inLastHour.length} requests in the last hour, and the policy allows one person ${perHour} (\`defaults.requestsPerHour\`). You can ask again at ${formatUtcTime(freeAt, now)}; nothing was requested.`,
+  );
 }
 
 function reject(code: RequestRejectionCode, field: RequestField, message: string): RejectedRequest {

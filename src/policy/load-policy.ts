@@ -97,6 +97,8 @@ interface Settings {
   /** Undefined until some level sets it: then the role's own approvals / maxDuration apply. */
   extensionApprovals: number | undefined;
   extensionMaxTotalSeconds: number | undefined;
+  /** null: anywhere. */
+  requestChannels: string[] | null;
 }
 
 const BUILT_IN_SETTINGS: Settings = {
@@ -109,17 +111,21 @@ const BUILT_IN_SETTINGS: Settings = {
   remindBeforeSeconds: 600,
   extensionApprovals: undefined,
   extensionMaxTotalSeconds: undefined,
+  requestChannels: null,
 };
 const DEFAULT_REQUEST_TTL_SECONDS = 3_600;
+const DEFAULT_REQUESTS_PER_HOUR = 10;
 
-const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension'] as const;
+const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension', 'requestChannels'] as const;
 const EXTENSION_KEYS = ['approvals', 'maxTotal'];
-const TOP_LEVEL_KEYS = ['defaults', 'identities', 'admins', 'alerts', 'audit', 'resources'];
+const TOP_LEVEL_KEYS = ['defaults', 'identities', 'loginEmailDomains', 'admins', 'alerts', 'audit', 'resources'];
 const AUDIT_KEYS = ['publishHead'];
 const ALERT_KEYS = ['securityChannel', 'afterFailedRevokes'];
 const DEFAULT_ALERT_AFTER_FAILURES = 3;
 const SLACK_CHANNEL_PATTERN = /^[CG][A-Z0-9]+$/;
-const DEFAULTS_KEYS = [...SETTING_KEYS, 'requestTtl'];
+const DEFAULTS_KEYS = [...SETTING_KEYS, 'requestTtl', 'requestsPerHour'];
+/** A domain name, lower case: labels of letters, digits and inner hyphens, at least two of them. */
+const EMAIL_DOMAIN_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const RESOURCE_KEYS = ['id', 'description', 'provider', 'roles', ...SETTING_KEYS];
 const ROLE_KEYS = ['id', 'description', 'grant', ...SETTING_KEYS];
 
@@ -132,13 +138,15 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
   const defaults = top.defaults === undefined ? {} : (readMapping(checker, top.defaults, 'defaults', DEFAULTS_KEYS) ?? {});
   const settings = applySettings(BUILT_IN_SETTINGS, readSettings(checker, defaults, 'defaults'));
   const requestTtlSeconds = defaults.requestTtl === undefined ? DEFAULT_REQUEST_TTL_SECONDS : readDuration(checker, defaults.requestTtl, 'defaults.requestTtl');
+  const requestsPerHour = defaults.requestsPerHour === undefined ? DEFAULT_REQUESTS_PER_HOUR : readPositiveInteger(checker, defaults.requestsPerHour, 'defaults.requestsPerHour');
   const identities = top.identities === undefined ? new Map<string, string>() : readIdentities(checker, top.identities);
+  const loginEmailDomains = top.loginEmailDomains === undefined ? [] : readEmailDomains(checker, top.loginEmailDomains);
   const admins = top.admins === undefined ? [] : readPrincipals(checker, top.admins, 'admins', { allowEveryone: false, allowGroups: false, allowEmpty: true });
   const revokeAlerts = readRevokeAlerts(checker, top.alerts);
   const audit = readAudit(checker, top.audit);
   const resources = readResources(checker, top.resources, settings);
-  if (requestTtlSeconds === undefined || !identities || !admins || !revokeAlerts || !audit || !resources) return undefined;
-  return { sourcePath, identities, resources, admins, requestTtlSeconds, revokeAlerts, audit };
+  if (requestTtlSeconds === undefined || requestsPerHour === undefined || !identities || !loginEmailDomains || !admins || !revokeAlerts || !audit || !resources) return undefined;
+  return { sourcePath, identities, loginEmailDomains, requestsPerHour, resources, admins, requestTtlSeconds, revokeAlerts, audit };
 }
 
 function readAudit(checker: Checker, value: unknown): AuditSettings | undefined {
@@ -167,7 +175,7 @@ function readRevokeAlerts(checker: Checker, value: unknown): RevokeAlertSettings
   if (map.securityChannel !== undefined && map.securityChannel !== null) {
     const channel = readText(checker, map.securityChannel, 'alerts.securityChannel');
     if (channel !== undefined && !SLACK_CHANNEL_PATTERN.test(channel)) {
-      report(checker, 'alerts.securityChannel', `${describeValue(channel)} is not a Slack channel id (C… or G…; in Slack: channel details → "Copy channel ID")`);
+      report(checker, 'alerts.securityChannel', notAChannelId(channel));
     } else if (channel !== undefined) {
       settings.securityChannel = channel;
     }
@@ -198,7 +206,52 @@ function readSettings(checker: Checker, map: Record<string, unknown>, path: stri
       settings.extensionMaxTotalSeconds = readDuration(checker, extension.maxTotal, childPath(at('extension'), 'maxTotal'));
     }
   }
+  if (map.requestChannels !== undefined) settings.requestChannels = readRequestChannels(checker, map.requestChannels, at('requestChannels'));
   return settings;
+}
+
+function notAChannelId(value: string): string {
+  return `${describeValue(value)} is not a Slack channel id (C… or G…; in Slack: channel details → "Copy channel ID")`;
+}
+
+/** Channel ids requests may be posted in; null turns an inherited list off (anywhere again). */
+function readRequestChannels(checker: Checker, value: unknown, path: string): string[] | null | undefined {
+  if (value === null) return null;
+  const entries = readList(checker, value, path);
+  if (entries === undefined) return undefined;
+  if (entries.length === 0) return report(checker, path, 'must list at least one channel id; leave it out (or write null) to allow any channel');
+  const problemsBefore = checker.problems.length;
+  const channels: string[] = [];
+  entries.forEach((entry, index) => {
+    const channel = readText(checker, entry, childPath(path, index));
+    if (channel === undefined) return;
+    if (!SLACK_CHANNEL_PATTERN.test(channel)) report(checker, childPath(path, index), notAChannelId(channel));
+    else if (channels.includes(channel)) report(checker, childPath(path, index), `${describeValue(channel)} is listed twice`);
+    else channels.push(channel);
+  });
+  return checker.problems.length === problemsBefore ? channels : undefined;
+}
+
+function readEmailDomains(checker: Checker, value: unknown): string[] | undefined {
+  const entries = readList(checker, value, 'loginEmailDomains');
+  if (entries === undefined) return undefined;
+  const problemsBefore = checker.problems.length;
+  const domains: string[] = [];
+  entries.forEach((entry, index) => {
+    const path = childPath('loginEmailDomains', index);
+    const text = readText(checker, entry, path);
+    if (text === undefined) return;
+    const domain = text.trim().toLowerCase();
+    if (!EMAIL_DOMAIN_PATTERN.test(domain)) {
+      const hint = domain.includes('@') ? ' (write the domain alone, e.g. example.com, without "@")' : ' (e.g. example.com)';
+      report(checker, path, `${describeValue(text)} is not an e-mail domain${hint}`);
+    } else if (domains.includes(domain)) {
+      report(checker, path, `${describeValue(text)} is listed twice`);
+    } else {
+      domains.push(domain);
+    }
+  });
+  return checker.problems.length === problemsBefore ? domains : undefined;
 }
 
 /** Overrides only what was given and valid; invalid values were already reported. */
@@ -310,6 +363,7 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
     requesters: [...settings.requesters],
     remindBeforeSeconds: settings.remindBeforeSeconds,
     extension,
+    requestChannels: settings.requestChannels === null ? null : [...settings.requestChannels],
   };
 }
 

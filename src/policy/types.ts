@@ -19,6 +19,8 @@ export interface RoleRule {
   /** How long before the expiry the requester gets a reminder DM (with Extend / I'm done). */
   remindBeforeSeconds: number;
   extension: ExtensionRule;
+  /** Channel ids (C…/G…) requests for this role may be posted in; null: any channel, as well as a DM with the bot. */
+  requestChannels: string[] | null;
 }
 
 /** How active access may be extended: by the same approvers, here `approvals` of them (0: the requester alone). */
@@ -40,6 +42,11 @@ export interface Policy {
   sourcePath: string;
   /** Slack user id → login on target systems. */
   identities: ReadonlyMap<string, string>;
+  /** E-mail domains (lower case) whose addresses give a login (the local part) to people not in `identities`;
+   * empty: no login is taken from an e-mail address. */
+  loginEmailDomains: string[];
+  /** Requests one person may make in an hour (any resource, any outcome). */
+  requestsPerHour: number;
   resources: ResourceRule[];
   /** Slack user ids allowed to administer the bot. */
   admins: string[];

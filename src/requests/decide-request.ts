@@ -1,6 +1,7 @@
 import { Prisma } from '../db/prisma';
 import { alreadyApproved, checkApproval, checkDenial, notPending, quorumReached, type DecisionContext, type Refusal } from '../domain/approval-rules';
 import type { Outcome } from '../domain/outcome';
+import { accountRefusal, samePersonRefusal, type CountedApproval } from '../domain/people';
 import type { RequestView } from '../domain/request-view';
 import { recordAudit } from '../services/audit-log';
 import { queueEffects } from './request-store';
@@ -31,12 +32,19 @@ export class DecideRequest {
     }
     const check = checkApproval(await this.decisionContext(request, actorId));
     if (!check.ok) return check;
+    const approver = await this.approverLogin(actorId);
+    if (!approver.ok) return approver;
+    const { login: approverLogin } = approver;
+    const samePerson = (counted: readonly CountedApproval[]) =>
+      samePersonRefusal({ actorLogin: approverLogin, requesterLogin: request.requesterLogin, counted, subject: 'request' });
+    const early = samePerson(request.approvals.map(countedApproval));
+    if (early) return early;
 
     let quorum = false;
     try {
       await store.transaction(async (tx) => {
         try {
-          await tx.approval.create({ data: { requestId, approverId: actorId } });
+          await tx.approval.create({ data: { requestId, approverId: actorId, approverLogin } });
         } catch (err) {
           if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw new Refused(alreadyApproved);
           throw err;
@@ -52,7 +60,18 @@ export class DecideRequest {
           const current = await tx.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
           throw new Refused(notPending(current.status));
         }
-        await recordAudit(tx, { requestId, actor: actorId, action: 'APPROVAL_RECORDED', details: { approvals: after.approvalCount, required: after.requiredApprovals } });
+        // Under the row lock, so of two accounts of one person approving at once, the second sees the first.
+        if (approverLogin !== null) {
+          const others = await tx.approval.findMany({ where: { requestId, approverId: { not: actorId }, approverLogin } });
+          const twin = samePerson(others.map(countedApproval));
+          if (twin) throw new Refused(twin);
+        }
+        await recordAudit(tx, {
+          requestId,
+          actor: actorId,
+          action: 'APPROVAL_RECORDED',
+          details: { approvals: after.approvalCount, required: after.requiredApprovals, approverLogin },
+        });
         queueEffects(tx, shown(request, { notice: 'approval_recorded', approverId: actorId, approvals: after.approvalCount }));
         if (!quorumReached(after.approvalCount, after.requiredApprovals)) return;
         const now = new Date();
@@ -96,6 +115,11 @@ export class DecideRequest {
     return { ok: true, view, withdrawn: check.withdrawn };
   }
 
+  /** The approving account's login (null: it has none), or why the account may not approve at all. */
+  private approverLogin(actorId: string) {
+    return approverLogin(this.deps.directory, actorId);
+  }
+
   private async decisionContext(request: RequestWithApprovals, actorId: string): Promise<DecisionContext> {
     return {
       status: request.status,
@@ -105,4 +129,19 @@ export class DecideRequest {
       approvedBy: request.approvals.map((a) => a.approverId),
     };
   }
+}
+
+/** An approval as the same-person rule compares it. */
+export function countedApproval(approval: { approverId: string; approverLogin: string | null }): CountedApproval {
+  return { approverId: approval.approverId, login: approval.approverLogin };
+}
+
+/** Whether the account may approve (only full members may) and, if so, its login on the targets, which the
+ * same-person rule compares; null when it has none (approvers need no login of their own). */
+export async function approverLogin(directory: RequestDeps['directory'], actorId: string): Promise<Outcome<{ login: string | null }, string>> {
+  const account = await directory.account(actorId);
+  const refusal = accountRefusal(account, 'approver');
+  if (refusal) return refusal;
+  const resolved = directory.loginOf(account);
+  return { ok: true, login: resolved.ok ? resolved.login : null };
 }

@@ -18,7 +18,8 @@ import type { NewEffect } from '../effects/outbox';
 import { findRole } from '../policy/policy-queries';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
 import { ANSWER_WAIT_MS, readUntilSettled } from './answer-wait';
-import { Refused } from './decide-request';
+import { approverLogin as loginOfApprover, countedApproval, Refused } from './decide-request';
+import { samePersonRefusal, type CountedApproval } from '../domain/people';
 import { effectsFor, type EffectSubject } from './effect-plans';
 import { changedMeanwhile, isApprover, notFound, type RequestDeps } from './request-deps';
 import { toExtensionView, type ExtensionWithRequest } from './request-reads';
@@ -188,12 +189,19 @@ export class Extensions {
     }
     const check = checkExtensionApproval(await this.decision(found, actorId));
     if (!check.ok) return check;
+    const approver = await loginOfApprover(this.deps.directory, actorId);
+    if (!approver.ok) return approver;
+    const { login: approverLogin } = approver;
+    const samePerson = (counted: readonly CountedApproval[]) =>
+      samePersonRefusal({ actorLogin: approverLogin, requesterLogin: request.requesterLogin, counted, subject: 'extension' });
+    const early = samePerson(found.approvals.map(countedApproval));
+    if (early) return early;
 
     let applied = false;
     try {
       await store.transaction(async (tx) => {
         try {
-          await tx.extensionApproval.create({ data: { extensionId, approverId: actorId } });
+          await tx.extensionApproval.create({ data: { extensionId, approverId: actorId, approverLogin } });
         } catch (err) {
           if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw new Refused(extensionAlreadyApproved);
           throw err;
@@ -204,11 +212,17 @@ export class Extensions {
           const current = await tx.extension.findUniqueOrThrow({ where: { id: extensionId } });
           throw new Refused(extensionNotPending(current.status));
         }
+        // Under the extension's row lock, as for requests (DecideRequest.approve).
+        if (approverLogin !== null) {
+          const others = await tx.extensionApproval.findMany({ where: { extensionId, approverId: { not: actorId }, approverLogin } });
+          const twin = samePerson(others.map(countedApproval));
+          if (twin) throw new Refused(twin);
+        }
         await recordAudit(tx, {
           requestId: request.id,
           actor: actorId,
           action: 'EXTENSION_APPROVAL_RECORDED',
-          details: { extensionId, approvals: after.approvalCount, required: after.requiredApprovals },
+          details: { extensionId, approvals: after.approvalCount, required: after.requiredApprovals, approverLogin },
         });
         if (!quorumReached(after.approvalCount, after.requiredApprovals)) {
           queueEffects(tx, [effectsFor.extensionRefresh(request, extensionId)]);

@@ -1,10 +1,21 @@
 import { Prisma, type AccessRequest } from '../db/prisma';
 import type { Outcome } from '../domain/outcome';
-import { checkNotAlreadyRequested, validateRequest, type RejectedRequest, type ValidRequest } from '../domain/request-rules';
+import { accountRefusal } from '../domain/people';
+import {
+  checkNotAlreadyRequested,
+  checkRequestRate,
+  requestAllowedIn,
+  validateRequest,
+  wrongChannelMessage,
+  type RejectedRequest,
+  type ValidRequest,
+} from '../domain/request-rules';
 import { liveRequestStates } from '../domain/request-state';
 import type { RequestView } from '../domain/request-view';
 import { requestableRoles } from '../policy/policy-queries';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import { lockAccessKeys } from './access-locks';
+import { Refused } from './decide-request';
 import { queueEffects } from './request-store';
 import { readUntilSettled } from './answer-wait';
 import { effectsFor } from './effect-plans';
@@ -29,9 +40,22 @@ type LiveRequest = Pick<AccessRequest, 'id' | 'number' | 'status' | 'expiresAt' 
 export class SubmitRequest {
   constructor(private readonly deps: Pick<RequestDeps, 'db' | 'policy' | 'directory' | 'store' | 'reads' | 'logger'> & { housekeeping: Housekeeping }) {}
 
-  /** Resources and roles this user may request (for the modal and help). */
-  async requestableFor(userId: string) {
-    return requestableRoles(this.deps.policy, userId, await this.deps.directory.groupsOf(userId));
+  /** Resources and roles this user may request (for the modal and help); with `channelId`, only those that may be
+   * requested there (the policy's `requestChannels`). */
+  async requestableFor(userId: string, channelId?: string) {
+    const requestable = requestableRoles(this.deps.policy, userId, await this.deps.directory.groupsOf(userId));
+    return channelId === undefined ? requestable : requestable.filter(({ role }) => requestAllowedIn(role, channelId));
+  }
+
+  /** What the request form offers in `channelId`, or why there is nothing to ask for there (and where to ask). */
+  async formFor(userId: string, channelId: string): Promise<Outcome<{ requestable: Awaited<ReturnType<SubmitRequest['requestableFor']>> }, string>> {
+    const everywhere = await this.requestableFor(userId);
+    if (everywhere.length === 0) {
+      return { ok: false, code: 'nothing_requestable', message: 'The Breakglass policy lets you request nothing yet; ask the Breakglass admins to add you as a requester.' };
+    }
+    const requestable = everywhere.filter(({ role }) => requestAllowedIn(role, channelId));
+    if (requestable.length === 0) return { ok: false, code: 'wrong_channel', message: wrongChannelMessage(channelId, everywhere) };
+    return { ok: true, requestable };
   }
 
   /** Checks a request against the policy, and that the requester does not already hold or wait for the same access,
@@ -44,14 +68,13 @@ export class SubmitRequest {
     const { directory, store } = this.deps;
     const { validation, live } = await this.checkWithLiveRequests(input);
     if (!validation.ok) return validation;
-    const login = await directory.loginFor(input.requesterId);
-    if (!login) {
-      return {
-        ok: false,
-        code: 'no_login',
-        message: 'I do not know your login on the target systems: ask an admin to add you under `identities` in the policy, or set an email in your Slack profile.',
-      };
-    }
+    // Only full members request, under a login the policy vouches for (identities, or a listed e-mail domain).
+    const account = await directory.account(input.requesterId);
+    const refusal = accountRefusal(account, 'requester');
+    if (refusal) return refusal;
+    const resolved = directory.loginOf(account);
+    if (!resolved.ok) return resolved;
+    const { login } = resolved;
     // A request of the same access left waiting past requestTtl is closed now rather than by the next reconcile,
     // so it does not stand in the way of this one.
     for (const request of live) {
@@ -60,6 +83,17 @@ export class SubmitRequest {
     let created: AccessRequest;
     try {
       created = await store.transaction(async (tx) => {
+        // One requester's submissions take turns here, so racing ones cannot get past the rate limit together.
+        await lockAccessKeys(tx, [JSON.stringify(['requests-of', input.requesterId])]);
+        const recent = await tx.accessRequest.findMany({
+          where: { requesterId: input.requesterId, createdAt: { gt: new Date(Date.now() - 3_600_000) } },
+          select: { createdAt: true },
+        });
+        const tooMany = checkRequestRate(
+          recent.map((request) => request.createdAt),
+          this.deps.policy.requestsPerHour,
+        );
+        if (tooMany) throw new Refused(tooMany);
         const request = await tx.accessRequest.create({
           data: {
             requesterId: input.requesterId,
@@ -92,6 +126,7 @@ export class SubmitRequest {
         return request;
       });
     } catch (err) {
+      if (err instanceof Refused) return err.refusal;
       // The partial unique index on live requests: an identical submission (a double submit, a Slack retry) got in
       // between the check above and this insert.
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {

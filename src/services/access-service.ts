@@ -36,8 +36,11 @@ export class AccessService {
     this.reminders = new Reminders(deps);
   }
 
-  requestableFor(userId: string) {
-    return this.submit.requestableFor(userId);
+  requestableFor(userId: string, channelId?: string) {
+    return this.submit.requestableFor(userId, channelId);
+  }
+  requestForm(userId: string, channelId: string) {
+    return this.submit.formFor(userId, channelId);
   }
   checkRequest(input: SubmitRequestInput) {
     return this.submit.check(input);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { resolveLogin, type LoginResolution, type SlackAccount } from '../domain/people';
 import type { Policy } from '../policy/types';
 import { referencedGroupIds } from '../policy/policy-queries';
 import type { SlackSurface } from '../slack/surface';
@@ -11,17 +12,20 @@ export class UserDirectory {
 
   constructor(
     private readonly policy: Policy,
-    private readonly surface: Pick<SlackSurface, 'getUserEmail' | 'listUserGroupMembers'>,
+    private readonly surface: Pick<SlackSurface, 'getAccount' | 'listUserGroupMembers'>,
     private readonly logger: Logger,
   ) {}
 
-  /** The login from the policy's identities, else the local part of the Slack email; null when neither works. */
-  async loginFor(userId: string): Promise<string | null> {
-    const mapped = this.policy.identities.get(userId);
-    if (mapped) return mapped;
-    const email = await this.surface.getUserEmail(userId);
-    const localPart = email?.split('@')[0]?.toLowerCase() ?? '';
-    return /^[a-z0-9][a-z0-9._-]*$/.test(localPart) ? localPart : null;
+  /** What Slack says about the account now (users.info), read afresh each time: someone deactivated or made a guest
+   * a moment ago must not request or approve on an old answer. */
+  account(userId: string): Promise<SlackAccount> {
+    return this.surface.getAccount(userId);
+  }
+
+  /** The account's login on the targets: its `identities` entry, else the local part of its Slack e-mail address at
+   * one of the policy's `loginEmailDomains` (see domain/people.ts). */
+  loginOf(account: Pick<SlackAccount, 'id' | 'email'>): LoginResolution {
+    return resolveLogin(account.id, account.email, { identities: this.policy.identities, emailDomains: this.policy.loginEmailDomains });
   }
 
   /** The policy's user groups (S…) that contain this user. Memberships are cached for a minute. */

@@ -1,6 +1,7 @@
 import { retryPolicies, WebClient, type HomeView, type Logger, type View, type WebClientOptions } from '@slack/web-api';
 import { ChannelPacer } from './channel-pacer';
 import type { SlackMessage } from './blocks/message';
+import type { SlackAccount } from '../domain/people';
 import { retryWhenRateLimited } from './rate-limit-retry';
 
 export type { SlackMessage } from './blocks/message';
@@ -18,7 +19,9 @@ export interface SlackSurface {
   updateModal(viewId: string, view: View, hash?: string): Promise<void>;
   /** Replaces the user's App Home tab. */
   publishHome(userId: string, view: HomeView): Promise<void>;
-  getUserEmail(userId: string): Promise<string | null>;
+  /** What users.info says about the account: its e-mail address and whether it is a full member (guest, external,
+   * deactivated, bot). Throws when Slack does not answer. */
+  getAccount(userId: string): Promise<SlackAccount>;
   /** A link to a message, or null when Slack cannot say where the workspace lives right now. */
   permalink(channel: string, ts: string): Promise<string | null>;
   listUserGroupMembers(groupId: string): Promise<string[]>;
@@ -148,9 +151,19 @@ export class WebClientSurface implements SlackSurface {
     await this.interactive.views.publish({ user_id: userId, view });
   }
 
-  async getUserEmail(userId: string): Promise<string | null> {
-    const result = await this.interactive.users.info({ user: userId });
-    return result.user?.profile?.email ?? null;
+  async getAccount(userId: string): Promise<SlackAccount> {
+    const { user } = await this.interactive.users.info({ user: userId });
+    if (!user) throw new Error(`users.info returned no user for ${userId}`);
+    return {
+      id: userId,
+      email: user.profile?.email || null,
+      deleted: user.deleted === true,
+      isBot: user.is_bot === true,
+      isAppUser: user.is_app_user === true,
+      isRestricted: user.is_restricted === true,
+      isUltraRestricted: user.is_ultra_restricted === true,
+      isStranger: user.is_stranger === true,
+    };
   }
 
   async listUserGroupMembers(groupId: string): Promise<string[]> {

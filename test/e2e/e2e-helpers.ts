@@ -96,7 +96,7 @@ export async function startE2eBot(
   target: TargetDatabase,
   webhook?: WebhookReceiver,
   options: {
-    policy?: { extra?: string; requestTtl?: string; extraResources?: string; identities?: Record<string, string> };
+    policy?: Pick<Parameters<typeof e2ePolicy>[0], 'extra' | 'requestTtl' | 'extraResources' | 'identities' | 'loginEmailDomains' | 'requestsPerHour' | 'defaults'>;
     harness?: ConstructorParameters<typeof BotHarness>[1];
   } = {},
 ) {

@@ -14,11 +14,19 @@ export function e2ePolicy(targets: {
   extraResources?: string;
   /** More `identities` entries: Slack user id -> login on the targets. */
   identities?: Record<string, string>;
+  /** `loginEmailDomains`; by default the fake Slack's example.com, so people outside `identities` have logins. */
+  loginEmailDomains?: readonly string[];
+  /** `defaults.requestsPerHour`; by default high enough for any test file's requests by one person. */
+  requestsPerHour?: number;
+  /** More `defaults` settings, YAML flow-mapping entries, e.g. `requestChannels: [C0INCIDENT]`. */
+  defaults?: string;
 }): string {
   const identities = { [REQUESTER]: targets.login, [REQUESTER2]: targets.login, ...targets.identities };
+  const moreDefaults = targets.defaults ? `, ${targets.defaults}` : '';
   return `
-defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$", requestTtl: ${targets.requestTtl ?? '1h'} }
+defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$", requestTtl: ${targets.requestTtl ?? '1h'}, requestsPerHour: ${targets.requestsPerHour ?? 1000}${moreDefaults} }
 admins: [U0ADMIN]
+loginEmailDomains: [${(targets.loginEmailDomains ?? ['example.com']).join(', ')}]
 ${targets.extra ?? ''}
 identities:
 ${Object.entries(identities)

@@ -42,7 +42,7 @@ describe('WebClientSurface against a rate-limited Slack', () => {
     await surface.postEphemeral('C0BUSY', REQUESTER, 'your click was seen');
     await surface.updateMessage('C0BUSY', '1700000000.000100', message('updated'));
     await surface.postMessage('C0OTHER', message('another channel'));
-    expect(await surface.getUserEmail(REQUESTER)).toBe(`${REQUESTER.toLowerCase()}@example.com`);
+    expect((await surface.getAccount(REQUESTER)).email).toBe(`${REQUESTER.toLowerCase()}@example.com`);
 
     // All of that was answered before the rate-limited post was even retried.
     const attemptsInBusyChannel = () => slack.callsOf('chat.postMessage').filter((call) => call.args.channel === 'C0BUSY');

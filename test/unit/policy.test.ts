@@ -94,6 +94,7 @@ describe('parsePolicy with a good policy', () => {
         requesters: ['*'],
         remindBeforeSeconds: 600,
         extension: { approvals: 1, maxTotalSeconds: 8 * 3_600 },
+        requestChannels: null,
       },
       {
         id: 'write',
@@ -107,6 +108,7 @@ describe('parsePolicy with a good policy', () => {
         requesters: ['S0PAYMENTS'],
         remindBeforeSeconds: 600,
         extension: { approvals: 2, maxTotalSeconds: 3_600 },
+        requestChannels: null,
       },
     ]);
   });
@@ -122,6 +124,9 @@ describe('parsePolicy with a good policy', () => {
     expect(minimal.requestTtlSeconds).toBe(3_600);
     expect(minimal.admins).toEqual([]);
     expect(minimal.identities.size).toBe(0);
+    expect(minimal.loginEmailDomains).toEqual([]);
+    expect(minimal.requestsPerHour).toBe(10);
+    expect(minimal.resources[0].roles[0].requestChannels).toBeNull();
     expect(minimal.resources[0].roles[0]).toMatchObject({ approvals: 1, requireTicket: false, ticketPattern: null, requesters: ['*'] });
   });
 
@@ -705,5 +710,50 @@ describe('parsePolicy provider timeouts', () => {
       `${FILE}: resources[1].provider.timeout: "2m" is too long: at most 60s, so a grant that hangs is rolled back rather than taken for a live one`,
       `${FILE}: resources[2].provider.timeout: "2m" is too long: at most 60s, so a grant that hangs is rolled back rather than taken for a live one`,
     ]);
+  });
+});
+
+describe('who may request where, and whose e-mail gives a login', () => {
+  it('reads loginEmailDomains in lower case', () => {
+    const policy = parsePolicy(stringify({ ...basePolicy(), loginEmailDomains: ['Example.com', 'corp.example.org'] }), FILE, {});
+    expect(policy.loginEmailDomains).toEqual(['example.com', 'corp.example.org']);
+  });
+
+  it('refuses what is not a domain', () => {
+    expect(problemsAfter((policy) => (policy.loginEmailDomains = ['@example.com', 'localhost', 'example.com', 'EXAMPLE.com']))).toEqual([
+      `${FILE}: loginEmailDomains[0]: "@example.com" is not an e-mail domain (write the domain alone, e.g. example.com, without "@")`,
+      `${FILE}: loginEmailDomains[1]: "localhost" is not an e-mail domain (e.g. example.com)`,
+      `${FILE}: loginEmailDomains[3]: "EXAMPLE.com" is listed twice`,
+    ]);
+    expect(problemsAfter((policy) => (policy.loginEmailDomains = 'example.com'))).toEqual([`${FILE}: loginEmailDomains: expected a list, got "example.com"`]);
+  });
+
+  it('inherits requestChannels role → resource → defaults, and null allows anywhere again', () => {
+    const policy = basePolicy();
+    policy.defaults = { requestChannels: ['C0INCIDENT'] };
+    policy.resources[0].roles[0].requestChannels = ['C0DBA', 'G0PRIVATE'];
+    policy.resources[0].roles[1].requestChannels = null;
+    policy.resources.push({ id: 'other', provider: { type: 'postgres', url: 'postgresql://admin@db/x' }, approvers: ['U0APPROVER1'], roles: [{ id: 'op' }] });
+    const parsed = parsePolicy(stringify(policy), FILE, {});
+    expect(parsed.resources[0].roles.map((role) => role.requestChannels)).toEqual([['C0DBA', 'G0PRIVATE'], null]);
+    expect(parsed.resources[1].roles[0].requestChannels).toEqual(['C0INCIDENT']);
+  });
+
+  it('refuses channel names, empty lists and repeats in requestChannels', () => {
+    expect(
+      problemsAfter((policy) => {
+        policy.resources[0].requestChannels = ['#incidents', 'C0ONE', 'C0ONE'];
+        policy.resources[0].roles[0].requestChannels = [];
+      }),
+    ).toEqual([
+      `${FILE}: resources[0].requestChannels[0]: "#incidents" is not a Slack channel id (C… or G…; in Slack: channel details → "Copy channel ID")`,
+      `${FILE}: resources[0].requestChannels[2]: "C0ONE" is listed twice`,
+      `${FILE}: resources[0].roles[0].requestChannels: must list at least one channel id; leave it out (or write null) to allow any channel`,
+    ]);
+  });
+
+  it('reads defaults.requestsPerHour, a whole number of at least 1', () => {
+    expect(parsePolicy(stringify({ ...basePolicy(), defaults: { requestsPerHour: 3 } }), FILE, {}).requestsPerHour).toBe(3);
+    expect(problemsAfter((policy) => (policy.defaults = { requestsPerHour: 0 }))).toEqual([`${FILE}: defaults.requestsPerHour: 0 is not a whole number of at least 1`]);
   });
 });

@@ -22,12 +22,12 @@ export function breakglassCommand(deps: ListenerDeps) {
     const answer = (message: string | SlackMessage) =>
       respond({ response_type: 'ephemeral', replace_original: false, ...(typeof message === 'string' ? { text: message } : message) });
     if (parsed.kind === 'open-modal') {
-      const requestable = await service.requestableFor(command.user_id);
-      if (requestable.length === 0) {
-        await answer('The Breakglass policy lets you request nothing yet; ask the Breakglass admins to add you as a requester.');
+      const form = await service.requestForm(command.user_id, command.channel_id);
+      if (!form.ok) {
+        await answer(form.message);
         return;
       }
-      await surface.openModal(command.trigger_id, buildRequestModal({ requestable, channelId: command.channel_id }));
+      await surface.openModal(command.trigger_id, buildRequestModal({ requestable: form.requestable, channelId: command.channel_id }));
       return;
     }
     await followUps.run(async () => {
