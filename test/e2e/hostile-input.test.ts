@@ -12,6 +12,8 @@ import { APPROVER1, CHANNEL, REQUESTER } from './policy-fixture';
 const target = new TargetDatabase();
 let harness: BotHarness;
 let pendingId: string;
+/** Where the log lines written by the table start. */
+let logsFrom = 0;
 
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
@@ -20,6 +22,7 @@ beforeAll(async () => {
   ({ harness } = await startE2eBot(target, undefined, { harness: { captureLogs: true } }));
   const { request } = await requestAccess(harness, 'payments-db write 30m INC-7 a pending request to aim at');
   pendingId = request.id;
+  logsFrom = harness.logs.length;
 });
 
 afterAll(async () => {
@@ -107,79 +110,92 @@ const modalValues = (fields: { duration?: string; ticket?: string; reason?: stri
   [RequestModal.blocks.reason.blockId]: { [RequestModal.blocks.reason.actionId]: { type: 'plain_text_input', value: fields.reason ?? 'hostile' } },
 });
 
-/** [what, raw body, content type]; built lazily because some need the harness (response URLs) or the pending id. */
-type Case = [string, () => { body: string | Buffer; contentType?: string }];
+/** [what, the status it gets, its body and content type]: 400 for what is malformed, 413 for what is too large, 200
+ * for what is well formed (handled, or nothing of ours listens to it). Bodies are built lazily because some need the
+ * harness (response URLs) or the pending request's id. */
+type Case = [string, 200 | 400 | 413, () => { body: string | Buffer; contentType?: string }];
 const buttonIds = Object.values(ActionIds).filter((id) => id !== ActionIds.modalResource);
 
 const cases: Case[] = [
   // Slash commands
-  ['a slash command without user_id', () => ({ body: form(slashFields({ user_id: undefined, text: 'payments-db read 30m INC-1 no user' })), contentType: FORM })],
-  ['a slash command without channel_id', () => ({ body: form(slashFields({ channel_id: undefined, text: 'payments-db read 30m INC-1 no channel' })), contentType: FORM })],
-  ['a slash command without text', () => ({ body: form(slashFields({ text: undefined })), contentType: FORM })],
-  ['a slash command without command', () => ({ body: form(slashFields({ command: undefined })), contentType: FORM })],
-  ['a slash command of another app', () => ({ body: form(slashFields({ command: '/other', text: 'payments-db read 30m INC-1 x' })), contentType: FORM })],
-  ['a slash command with control characters and 20k of text', () => ({ body: form(slashFields({ text: `\u0000\u0007\u001b[31m${'x'.repeat(20_000)}` })), contentType: FORM })],
-  ['a slash command with a ticket of 5000 characters', () => ({ body: form(slashFields({ text: `payments-db read 30m ${'A'.repeat(5000)}-1 long ticket` })), contentType: FORM })],
-  ['a slash command with a reason of 50k characters', () => ({ body: form(slashFields({ text: `payments-db read 30m INC-1 ${'y'.repeat(50_000)}` })), contentType: FORM })],
-  ['a slash command with a duration of 10^30 seconds', () => ({ body: form(slashFields({ text: `payments-db read ${'9'.repeat(30)}s INC-1 huge` })), contentType: FORM })],
-  ['status of a request number past 2^31', () => ({ body: form(slashFields({ text: 'status BG-999999999' })), contentType: FORM })],
+  ['a slash command without user_id', 400, () => ({ body: form(slashFields({ user_id: undefined, text: 'payments-db read 30m INC-1 no user' })), contentType: FORM })],
+  ['a slash command without channel_id', 400, () => ({ body: form(slashFields({ channel_id: undefined, text: 'payments-db read 30m INC-1 no channel' })), contentType: FORM })],
+  ['a slash command without text', 200, () => ({ body: form(slashFields({ text: undefined })), contentType: FORM })],
+  ['a slash command without command', 400, () => ({ body: form(slashFields({ command: undefined })), contentType: FORM })],
+  ['a slash command of another app', 200, () => ({ body: form(slashFields({ command: '/other', text: 'payments-db read 30m INC-1 x' })), contentType: FORM })],
+  ['a slash command with control characters and 20k of text', 200, () => ({ body: form(slashFields({ text: `\u0000\u0007\u001b[31m${'x'.repeat(20_000)}` })), contentType: FORM })],
+  [
+    'a slash command with a ticket of 5000 characters',
+    200,
+    () => ({ body: form(slashFields({ text: `payments-db read 30m ${'A'.repeat(5000)}-1 long ticket` })), contentType: FORM }),
+  ],
+  ['a slash command with a reason of 50k characters', 200, () => ({ body: form(slashFields({ text: `payments-db read 30m INC-1 ${'y'.repeat(50_000)}` })), contentType: FORM })],
+  ['a slash command with a duration of 10^30 seconds', 200, () => ({ body: form(slashFields({ text: `payments-db read ${'9'.repeat(30)}s INC-1 huge` })), contentType: FORM })],
+  ['status of a request number past 2^31', 200, () => ({ body: form(slashFields({ text: 'status BG-999999999' })), contentType: FORM })],
   [
     'a slash command with a user id that is not a Slack id',
+    400,
     () => ({ body: form(slashFields({ user_id: '<!channel>', text: 'payments-db read 30m INC-1 odd user' })), contentType: FORM }),
   ],
-  ['a form body of nothing', () => ({ body: '', contentType: FORM })],
+  ['a form body of nothing', 400, () => ({ body: '', contentType: FORM })],
   // Interactivity payloads that are not what they claim
-  ['payload= that is not JSON', () => ({ body: payload('{"type": "block_actions", '), contentType: FORM })],
-  ['payload= a JSON array', () => ({ body: payload([]), contentType: FORM })],
-  ['payload= a JSON number', () => ({ body: payload('42'), contentType: FORM })],
-  ['payload= JSON null', () => ({ body: payload('null'), contentType: FORM })],
-  ['payload= a JSON string', () => ({ body: payload('"block_actions"'), contentType: FORM })],
-  ['payload= an empty object', () => ({ body: payload({}), contentType: FORM })],
-  ['payload= of an unknown type', () => ({ body: payload({ type: 'something_new', user: { id: APPROVER1 } }), contentType: FORM })],
+  ['payload= that is not JSON', 400, () => ({ body: payload('{"type": "block_actions", '), contentType: FORM })],
+  ['payload= a JSON array', 400, () => ({ body: payload([]), contentType: FORM })],
+  ['payload= a JSON number', 400, () => ({ body: payload('42'), contentType: FORM })],
+  ['payload= JSON null', 400, () => ({ body: payload('null'), contentType: FORM })],
+  ['payload= a JSON string', 400, () => ({ body: payload('"block_actions"'), contentType: FORM })],
+  ['payload= an empty object', 400, () => ({ body: payload({}), contentType: FORM })],
+  ['payload= of an unknown type', 400, () => ({ body: payload({ type: 'something_new', user: { id: APPROVER1 } }), contentType: FORM })],
   // Clicks
-  ['block_actions with an empty actions list', () => ({ body: payload(click(null)), contentType: FORM })],
-  ['block_actions without actions', () => ({ body: payload(click(null, { actions: undefined })), contentType: FORM })],
-  ['block_actions with actions that is not a list', () => ({ body: payload(click(null, { actions: { action_id: ActionIds.approve } })), contentType: FORM })],
-  ['block_actions with an unknown action_id', () => ({ body: payload(click({ action_id: 'breakglass_self_destruct', value: pendingId })), contentType: FORM })],
-  ['Approve without a user', () => ({ body: payload(click({ action_id: ActionIds.approve, value: pendingId }, { user: undefined })), contentType: FORM })],
-  ['Approve with a user without an id', () => ({ body: payload(click({ action_id: ActionIds.approve, value: pendingId }, { user: { name: 'x' } })), contentType: FORM })],
-  ['Approve with a user that is a string', () => ({ body: payload(click({ action_id: ActionIds.approve, value: pendingId }, { user: APPROVER1 })), contentType: FORM })],
+  ['block_actions with an empty actions list', 400, () => ({ body: payload(click(null)), contentType: FORM })],
+  ['block_actions without actions', 400, () => ({ body: payload(click(null, { actions: undefined })), contentType: FORM })],
+  ['block_actions with actions that is not a list', 400, () => ({ body: payload(click(null, { actions: { action_id: ActionIds.approve } })), contentType: FORM })],
+  ['block_actions with an unknown action_id', 200, () => ({ body: payload(click({ action_id: 'breakglass_self_destruct', value: pendingId })), contentType: FORM })],
+  ['Approve without a user', 400, () => ({ body: payload(click({ action_id: ActionIds.approve, value: pendingId }, { user: undefined })), contentType: FORM })],
+  ['Approve with a user without an id', 400, () => ({ body: payload(click({ action_id: ActionIds.approve, value: pendingId }, { user: { name: 'x' } })), contentType: FORM })],
+  ['Approve with a user that is a string', 400, () => ({ body: payload(click({ action_id: ActionIds.approve, value: pendingId }, { user: APPROVER1 })), contentType: FORM })],
   [
     'Approve without container, channel or message',
+    200,
     () => ({ body: payload(click({ action_id: ActionIds.approve, value: 'not-a-request' }, { container: undefined, channel: undefined })), contentType: FORM }),
   ],
   ...buttonIds.flatMap((actionId): Case[] => [
-    [`${actionId} with a value that is no request id`, () => ({ body: payload(click({ action_id: actionId, value: 'DROP TABLE "AccessRequest"; --' })), contentType: FORM })],
-    [`${actionId} with an id that does not exist`, () => ({ body: payload(click({ action_id: actionId, value: randomUUID() })), contentType: FORM })],
-    [`${actionId} without a value`, () => ({ body: payload(click({ action_id: actionId })), contentType: FORM })],
-    [`${actionId} with a value that is an object`, () => ({ body: payload(click({ action_id: actionId, value: { id: pendingId } })), contentType: FORM })],
+    [`${actionId} with a value that is no request id`, 200, () => ({ body: payload(click({ action_id: actionId, value: 'DROP TABLE "AccessRequest"; --' })), contentType: FORM })],
+    [`${actionId} with an id that does not exist`, 200, () => ({ body: payload(click({ action_id: actionId, value: randomUUID() })), contentType: FORM })],
+    [`${actionId} without a value`, 400, () => ({ body: payload(click({ action_id: actionId })), contentType: FORM })],
+    [`${actionId} with a value that is an object`, 400, () => ({ body: payload(click({ action_id: actionId, value: { id: pendingId } })), contentType: FORM })],
   ]),
   [
     'the modal resource select without a view',
+    200,
     () => ({ body: payload(click({ type: 'static_select', action_id: ActionIds.modalResource, selected_option: { value: 'payments-db' } })), contentType: FORM }),
   ],
   [
     'the modal resource select with no selected option',
+    400,
     () => ({
       body: payload(click({ type: 'static_select', action_id: ActionIds.modalResource }, { container: { type: 'view', view_id: 'V1' }, view: { id: 'V1', hash: 'h' } })),
       contentType: FORM,
     }),
   ],
   // Modal submissions
-  ['a view_submission with an unknown callback_id', () => ({ body: payload(submission({ callback_id: 'someone_elses_modal' })), contentType: FORM })],
-  ['a request modal submission without view.state', () => ({ body: payload(submission({ state: undefined })), contentType: FORM })],
-  ['a request modal submission with state.values null', () => ({ body: payload(submission({ state: { values: null } })), contentType: FORM })],
-  ['a request modal submission without a user', () => ({ body: payload(submission({ state: { values: modalValues({}) } }, { user: undefined })), contentType: FORM })],
+  ['a view_submission with an unknown callback_id', 200, () => ({ body: payload(submission({ callback_id: 'someone_elses_modal' })), contentType: FORM })],
+  ['a request modal submission without view.state', 400, () => ({ body: payload(submission({ state: undefined })), contentType: FORM })],
+  ['a request modal submission with state.values null', 400, () => ({ body: payload(submission({ state: { values: null } })), contentType: FORM })],
+  ['a request modal submission without a user', 400, () => ({ body: payload(submission({ state: { values: modalValues({}) } }, { user: undefined })), contentType: FORM })],
   [
     'a request modal submission whose private_metadata is no channel',
+    200,
     () => ({ body: payload(submission({ private_metadata: '<!channel> garbage', state: { values: modalValues({}) } })), contentType: FORM }),
   ],
   [
     'a request modal submission without private_metadata',
+    400,
     () => ({ body: payload(submission({ private_metadata: undefined, state: { values: modalValues({}) } })), contentType: FORM }),
   ],
   [
     'an extend modal submission whose private_metadata is no request id',
+    200,
     () => ({
       body: payload(
         submission({
@@ -193,6 +209,7 @@ const cases: Case[] = [
   ],
   [
     'an extend modal submission for a request that does not exist',
+    200,
     () => ({
       body: payload(
         submission({
@@ -206,54 +223,59 @@ const cases: Case[] = [
   ],
   [
     'an extend modal submission without view.state',
+    400,
     () => ({ body: payload(submission({ callback_id: ExtendModal.callbackId, private_metadata: pendingId, state: undefined })), contentType: FORM }),
   ],
-  ['a view_submission without a view', () => ({ body: payload(submission({}, { view: undefined })), contentType: FORM })],
-  ['a view_closed of an unknown modal', () => ({ body: payload({ ...submission({ callback_id: 'x' }), type: 'view_closed', is_cleared: false }), contentType: FORM })],
+  ['a view_submission without a view', 400, () => ({ body: payload(submission({}, { view: undefined })), contentType: FORM })],
+  ['a view_closed of an unknown modal', 200, () => ({ body: payload({ ...submission({ callback_id: 'x' }), type: 'view_closed', is_cleared: false }), contentType: FORM })],
   // Shortcuts and options
   [
     'a global shortcut nobody registered',
+    200,
     () => ({ body: payload({ type: 'shortcut', callback_id: 'x', trigger_id: '1.2.3', user: { id: REQUESTER }, team: { id: 'T0TEAM' } }), contentType: FORM }),
   ],
   [
     'a message shortcut nobody registered',
+    200,
     () => ({ body: payload({ type: 'message_action', callback_id: 'x', trigger_id: '1.2.3', user: { id: REQUESTER }, channel: { id: CHANNEL }, message: {} }), contentType: FORM }),
   ],
   [
     'an options request nobody registered',
+    200,
     () => ({ body: payload({ type: 'block_suggestion', action_id: 'x', block_id: 'y', value: 'a', user: { id: REQUESTER } }), contentType: FORM }),
   ],
-  ['a legacy interactive_message', () => ({ body: payload({ type: 'interactive_message', callback_id: 'x', actions: [], user: { id: REQUESTER } }), contentType: FORM })],
-  ['a dialog_submission', () => ({ body: payload({ type: 'dialog_submission', callback_id: 'x', submission: {}, user: { id: REQUESTER } }), contentType: FORM })],
+  ['a legacy interactive_message', 200, () => ({ body: payload({ type: 'interactive_message', callback_id: 'x', actions: [], user: { id: REQUESTER } }), contentType: FORM })],
+  ['a dialog_submission', 200, () => ({ body: payload({ type: 'dialog_submission', callback_id: 'x', submission: {}, user: { id: REQUESTER } }), contentType: FORM })],
   // Events API
-  ['url_verification', () => ({ body: JSON.stringify({ type: 'url_verification', token: 't', challenge: 'challenge-accepted' }), contentType: JSON_TYPE })],
-  ['ssl_check', () => ({ body: form({ ssl_check: '1', token: 't' }), contentType: FORM })],
-  ['an event_callback of an unknown event', () => ({ body: event({ type: 'reaction_added', user: REQUESTER, reaction: 'fire' }), contentType: JSON_TYPE })],
-  ['an event_callback without an event', () => ({ body: event(undefined), contentType: JSON_TYPE })],
-  ['an event_callback whose event has no type', () => ({ body: event({ user: REQUESTER }), contentType: JSON_TYPE })],
-  ['an app_home_opened without a user', () => ({ body: event({ type: 'app_home_opened', tab: 'home' }), contentType: JSON_TYPE })],
-  ['an app_home_opened with a user that is an object', () => ({ body: event({ type: 'app_home_opened', tab: 'home', user: { id: REQUESTER } }), contentType: JSON_TYPE })],
-  ['an app_home_opened for a user id that is not a Slack id', () => ({ body: event({ type: 'app_home_opened', tab: 'home', user: '../../etc' }), contentType: JSON_TYPE })],
+  ['url_verification', 200, () => ({ body: JSON.stringify({ type: 'url_verification', token: 't', challenge: 'challenge-accepted' }), contentType: JSON_TYPE })],
+  ['ssl_check', 200, () => ({ body: form({ ssl_check: '1', token: 't' }), contentType: FORM })],
+  ['an event_callback of an unknown event', 200, () => ({ body: event({ type: 'reaction_added', user: REQUESTER, reaction: 'fire' }), contentType: JSON_TYPE })],
+  ['an event_callback without an event', 400, () => ({ body: event(undefined), contentType: JSON_TYPE })],
+  ['an event_callback whose event has no type', 400, () => ({ body: event({ user: REQUESTER }), contentType: JSON_TYPE })],
+  ['an app_home_opened without a user', 400, () => ({ body: event({ type: 'app_home_opened', tab: 'home' }), contentType: JSON_TYPE })],
+  ['an app_home_opened with a user that is an object', 400, () => ({ body: event({ type: 'app_home_opened', tab: 'home', user: { id: REQUESTER } }), contentType: JSON_TYPE })],
+  ['an app_home_opened for a user id that is not a Slack id', 400, () => ({ body: event({ type: 'app_home_opened', tab: 'home', user: '../../etc' }), contentType: JSON_TYPE })],
   [
     'an app_rate_limited notice',
+    200,
     () => ({ body: JSON.stringify({ token: 't', type: 'app_rate_limited', team_id: 'T0TEAM', minute_rate_limited: 1, api_app_id: 'A0TESTAPP' }), contentType: JSON_TYPE }),
   ],
   // Bodies that are not what their content type says
-  ['a JSON body that is not JSON', () => ({ body: '{"type": "event_callback"', contentType: JSON_TYPE })],
-  ['a JSON body that is null', () => ({ body: 'null', contentType: JSON_TYPE })],
-  ['a JSON body that is an array', () => ({ body: '[]', contentType: JSON_TYPE })],
-  ['a JSON body that is a number', () => ({ body: '7', contentType: JSON_TYPE })],
-  ['a JSON body that is a string', () => ({ body: '"url_verification"', contentType: JSON_TYPE })],
-  ['a JSON body that is empty', () => ({ body: '', contentType: JSON_TYPE })],
-  ['a JSON object of an unknown type', () => ({ body: JSON.stringify({ type: 'something_new' }), contentType: JSON_TYPE })],
-  ['a JSON object without a type', () => ({ body: JSON.stringify({ hello: 'world' }), contentType: JSON_TYPE })],
-  ['text/plain', () => ({ body: 'payments-db read 30m INC-1 plain', contentType: 'text/plain' })],
-  ['a form body sent as application/json', () => ({ body: form(slashFields({ text: 'payments-db read 30m INC-1 wrong type' })), contentType: JSON_TYPE })],
-  ['a form body with a charset parameter', () => ({ body: form(slashFields({ text: 'list' })), contentType: `${FORM}; charset=utf-8` })],
-  ['multipart/form-data', () => ({ body: '--x\r\nContent-Disposition: form-data; name="payload"\r\n\r\n{}\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x' })],
-  ['no content type', () => ({ body: form(slashFields({ text: 'list' })) })],
-  ['bytes that are not UTF-8', () => ({ body: Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3]), contentType: FORM })],
-  ['a body over the size limit (5 MB)', () => ({ body: payload({ type: 'block_actions', padding: 'x'.repeat(5 * 1024 * 1024) }), contentType: FORM })],
+  ['a JSON body that is not JSON', 400, () => ({ body: '{"type": "event_callback"', contentType: JSON_TYPE })],
+  ['a JSON body that is null', 400, () => ({ body: 'null', contentType: JSON_TYPE })],
+  ['a JSON body that is an array', 400, () => ({ body: '[]', contentType: JSON_TYPE })],
+  ['a JSON body that is a number', 400, () => ({ body: '7', contentType: JSON_TYPE })],
+  ['a JSON body that is a string', 400, () => ({ body: '"url_verification"', contentType: JSON_TYPE })],
+  ['a JSON body that is empty', 400, () => ({ body: '', contentType: JSON_TYPE })],
+  ['a JSON object of an unknown type', 400, () => ({ body: JSON.stringify({ type: 'something_new' }), contentType: JSON_TYPE })],
+  ['a JSON object without a type', 400, () => ({ body: JSON.stringify({ hello: 'world' }), contentType: JSON_TYPE })],
+  ['text/plain', 400, () => ({ body: 'payments-db read 30m INC-1 plain', contentType: 'text/plain' })],
+  ['a form body sent as application/json', 400, () => ({ body: form(slashFields({ text: 'payments-db read 30m INC-1 wrong type' })), contentType: JSON_TYPE })],
+  ['a form body with a charset parameter', 400, () => ({ body: form(slashFields({ text: 'list' })), contentType: `${FORM}; charset=utf-8` })],
+  ['multipart/form-data', 400, () => ({ body: '--x\r\nContent-Disposition: form-data; name="payload"\r\n\r\n{}\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x' })],
+  ['no content type', 400, () => ({ body: form(slashFields({ text: 'list' })) })],
+  ['bytes that are not UTF-8', 400, () => ({ body: Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3]), contentType: FORM })],
+  ['a body over the size limit (5 MB)', 413, () => ({ body: payload({ type: 'block_actions', padding: 'x'.repeat(5 * 1024 * 1024) }), contentType: FORM })],
 ];
 
 async function rowCounts() {
@@ -282,24 +304,22 @@ function errorLogs(from: number): string[] {
 /** What a hostile request may do at most: Bolt's work after the ack runs on; it is given this long to do harm. */
 const SETTLE_MS = 300;
 
-describe.each(cases)('%s', (what, build) => {
-  it('gets a 4xx or a 200, changes nothing and logs no unhandled error', async () => {
+describe.each(cases)('%s', (what, status, build) => {
+  it(`gets a ${status}, changes nothing and logs no unhandled error`, async () => {
     const before = await rowCounts();
     const logsFrom = harness.logs.length;
     const { body, contentType } = build();
     const response = await harness.sender.send(body as string, contentType as string, contentType === undefined ? { 'content-type': undefined } : {});
-    expect(response.status).toBeGreaterThanOrEqual(200);
-    expect(response.status).toBeLessThan(500);
-    expect([200, 400, 401, 404, 413, 415]).toContain(response.status);
+    expect(response.status).toBe(status);
     if (what === 'url_verification') expect(response.json()).toEqual({ challenge: 'challenge-accepted' });
-    if (what.startsWith('a body over the size limit')) expect(response.status).toBe(413);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     expect(await rowCounts()).toEqual(before);
     expect(errorLogs(logsFrom)).toEqual([]);
   });
 });
 
-it('still serves a normal request afterwards', async () => {
+it('still serves a normal request afterwards, and nothing in the whole table was logged as an error', async () => {
   const { request } = await requestAccess(harness, 'payments-db read 30m INC-8 after all that', REQUESTER);
   expect(request.status).toBe('PENDING');
+  expect(errorLogs(logsFrom)).toEqual([]);
 });
