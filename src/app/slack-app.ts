@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { App, ExpressReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import type { ExtendedErrorHandlerArgs } from '@slack/bolt/dist/App';
 import type express from 'express';
@@ -8,6 +9,7 @@ import { register as registerActions } from '../slack/listeners/actions';
 import { register as registerCommands } from '../slack/listeners/commands';
 import { register as registerEvents } from '../slack/listeners/events';
 import { register as registerViews } from '../slack/listeners/views';
+import { guardSlackRequests } from '../slack/request-guard';
 import { rejectFutureTimestamps } from '../slack/request-timestamp-guard';
 import type { Infrastructure } from './infrastructure';
 
@@ -32,6 +34,11 @@ function whoToTell(body: object | undefined): { userId: string; channelId: strin
   return typeof userId === 'string' && typeof channelId === 'string' ? { userId, channelId } : null;
 }
 
+/** A short id for an unexpected error, in its log line and in what the user is told, to find one from the other. */
+function newErrorId(): string {
+  return randomUUID().slice(0, 8);
+}
+
 /** Bolt with the bot's listeners, on Slack's HTTP route of `http` or on a Socket Mode connection. Initialized and
  * (in Socket Mode) connected by the lifecycle, not here. */
 export function createSlackApp({ config, logger, infra, http, followUpMaxWaitMs }: SlackAppOptions): App {
@@ -41,8 +48,30 @@ export function createSlackApp({ config, logger, infra, http, followUpMaxWaitMs 
     receiver = new SocketModeReceiver({ appToken: config.slackAppToken, logger: slackLogger, installerOptions: { clientOptions: { slackApiUrl: config.slackApiUrl } } });
   } else {
     if (!config.slackSigningSecret) throw new Error('the web role needs a signing secret or an app token');
-    http.use('/slack/events', rejectFutureTimestamps());
-    receiver = new ExpressReceiver({ signingSecret: config.slackSigningSecret, app: http, logger: slackLogger });
+    const routeLog = logger.child({ module: 'slack-route' });
+    http.use('/slack/events', rejectFutureTimestamps(), ...guardSlackRequests({ signingSecret: config.slackSigningSecret, logger: routeLog }));
+    receiver = new ExpressReceiver({
+      signingSecret: config.slackSigningSecret,
+      app: http,
+      logger: slackLogger,
+      // Never a 500: what escapes Bolt is a bug, logged with an id; Slack gets an empty 200 (nothing was changed by
+      // the request itself, and a retry would not help).
+      processEventErrorHandler: async ({ error, response }) => {
+        const errorId = newErrorId();
+        routeLog.error({ err: error, errorId }, 'unhandled error while Bolt processed a Slack request');
+        if (response.headersSent) return false;
+        response.writeHead(200);
+        response.end();
+        return true; // marks it acknowledged, so it is not also reported as unanswered after 3 s
+      },
+      unhandledRequestHandler: ({ response }) => {
+        routeLog.error({ errorId: newErrorId() }, 'a Slack request was not acknowledged within 3 seconds (a listener failed or hung before its ack)');
+        if (!response.headersSent) {
+          response.writeHead(404);
+          response.end();
+        }
+      },
+    });
   }
   const bolt = new App({
     token: config.slackBotToken,
@@ -60,14 +89,15 @@ export function createSlackApp({ config, logger, infra, http, followUpMaxWaitMs 
   registerActions(bolt, deps);
   registerViews(bolt, deps);
   bolt.error(async ({ error, body }: ExtendedErrorHandlerArgs) => {
-    logger.error({ err: error }, 'unhandled error in a Slack listener');
+    const errorId = newErrorId();
+    logger.error({ err: error, errorId }, 'unhandled error in a Slack listener');
     const where = whoToTell(body);
     if (!where) return;
     await surface
       .postEphemeral(
         where.channelId,
         where.userId,
-        ':warning: Breakglass hit an unexpected error handling that (it is logged). Please try again in a moment; if it keeps happening, tell the Breakglass admins.',
+        `:warning: Breakglass hit an unexpected error handling that (logged as error \`${errorId}\`). Please try again in a moment; if it keeps happening, tell the Breakglass admins.`,
       )
       .catch(() => {});
   });

@@ -1,5 +1,6 @@
 /** Parses the text after `/breakglass`. Knows nothing about the policy: checking ids and values is request-rules' job. */
 import { parseDuration } from './duration';
+import { inlineCode } from './user-text';
 
 export type Command =
   | { kind: 'help' }
@@ -37,7 +38,9 @@ const REQUEST_PATTERN = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([\s\S]*))?$/;
 const REQUEST_ID_PATTERN = /^(?:bg-)?(\d{1,9})$/i;
 
 export function parseCommand(text: string): Command {
-  const trimmed = text.trim();
+  // Slack sends &, < and > escaped; from here on every word is the text as typed, and is escaped again wherever it is
+  // shown (user-text.ts).
+  const trimmed = unescapeSlackText(text).trim();
   if (trimmed === '') return { kind: 'open-modal' };
   const words = trimmed.split(/\s+/);
   const first = words[0].toLowerCase();
@@ -49,7 +52,7 @@ export function parseCommand(text: string): Command {
     return invalid('Not enough arguments.');
   }
   const [, resourceId, roleId, durationText, ticket, rawReason = ''] = match;
-  const reason = unescapeSlackText(rawReason).trim();
+  const reason = rawReason.trim();
   if (reason === '') return invalid('Please add a reason after the ticket.');
   return {
     kind: 'request',
@@ -96,7 +99,7 @@ function parseSubcommand(name: Subcommand, args: string[]): Command {
       if (args.length === 1) return subcommandProblem(name, '`extend` needs how much longer you need the access, after the id.');
       if (args.length > 2) return subcommandProblem(name, '`extend` takes a request id and one duration, nothing more.');
       if (parseDuration(args[1]) === null) {
-        return subcommandProblem(name, `\`${escapeCode(args[1])}\` is not a duration: use a number with a unit, largest first, e.g. \`45s\`, \`30m\`, \`2h\`, \`1h30m\`.`);
+        return subcommandProblem(name, `${inlineCode(args[1], 40)} is not a duration: use a number with a unit, largest first, e.g. \`45s\`, \`30m\`, \`2h\`, \`1h30m\`.`);
       }
       return { kind: 'extend', requestNumber, durationText: args[1] };
     }
@@ -104,7 +107,7 @@ function parseSubcommand(name: Subcommand, args: string[]): Command {
 }
 
 function badIdProblem(text: string): string {
-  return `\`${escapeCode(text)}\` is not a request id: use the id shown on the request, e.g. \`BG-1042\` (or just \`1042\`).`;
+  return `${inlineCode(text, 40)} is not a request id: use the id shown on the request, e.g. \`BG-1042\` (or just \`1042\`).`;
 }
 
 function subcommandProblem(name: Subcommand, problem: string): Command {
@@ -119,7 +122,7 @@ function unknownSubcommand(word: string): Command {
     message: [
       requestNumber !== null
         ? `To look at a request, name what to do with it, e.g. \`/breakglass status BG-${requestNumber}\` or \`/breakglass audit BG-${requestNumber}\`.`
-        : `\`${escapeCode(word)}\` is not a command, and a request needs more than one word.`,
+        : `${inlineCode(word, 40)} is not a command, and a request needs more than one word.`,
       `Usage: \`${COMMAND_USAGE}\``,
       `Example: \`${COMMAND_EXAMPLE}\``,
       'Commands:',
@@ -145,12 +148,6 @@ function invalid(problem: string): Command {
       'Use `-` as the ticket when there is none, or run `/breakglass` alone to open the request form. `/breakglass help` lists the other commands.',
     ].join('\n'),
   };
-}
-
-/** Echoed user text stays inside its code span and cannot mention anyone. Slack already sends &, < and > escaped;
- * any raw angle bracket left is a Slack-made mention or link, which is neutralised rather than shown. */
-function escapeCode(text: string): string {
-  return text.slice(0, 40).replace(/`/g, "'").replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Slack escapes &, < and > in command text; `&amp;` last so `&amp;lt;` becomes `&lt;`, not `<`. */

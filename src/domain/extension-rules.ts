@@ -2,6 +2,7 @@
 import type { Refusal, Result } from './approval-rules';
 import { formatDuration, parseDuration } from './duration';
 import type { RequestState } from './request-state';
+import { inlineCode } from './user-text';
 import type { ExtensionRule } from '../policy/types';
 
 export const EXTEND_EXAMPLE = '/breakglass extend BG-1042 30m';
@@ -38,7 +39,7 @@ export function checkExtensionAsk(ask: ExtensionAsk): Result<{ extendBySeconds: 
     return {
       ok: false,
       code: 'bad_duration',
-      message: `"${ask.durationText}" is not a duration. Say how much more time you need, e.g. \`30m\` or \`1h\`: \`${EXTEND_EXAMPLE}\`.`,
+      message: `${inlineCode(ask.durationText, 40)} is not a duration. Say how much more time you need, e.g. \`30m\` or \`1h\`: \`${EXTEND_EXAMPLE}\`.`,
     };
   }
   const usedSeconds = (ask.expiresAt.getTime() - ask.grantedAt.getTime()) / 1000;

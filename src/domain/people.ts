@@ -2,6 +2,7 @@
  * stands for, and when two accounts are one person (their logins are equal). Pure: the use cases look the accounts
  * up and enforce these rules, the approval ones inside the transaction that records the approval. */
 import type { Refusal } from './approval-rules';
+import { inlineCode } from './user-text';
 
 /** What Slack says about an account (users.info), as far as these rules need it. */
 export interface SlackAccount {
@@ -84,11 +85,6 @@ export function resolveLogin(userId: string, email: string | null, sources: Logi
   return { ok: true, login: localPart, from: 'email' };
 }
 
-/** A login inside a code span of a Slack message: never formatting, a mention or a link. */
-function codeText(login: string): string {
-  return `\`${login.replace(/`/g, "'").replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}\``;
-}
-
 function noLogin(message: string): LoginResolution {
   return { ok: false, code: 'no_login', message };
 }
@@ -118,7 +114,7 @@ export function samePersonRefusal(check: SamePersonCheck): Refusal<'same_person'
     return {
       ok: false,
       code: 'same_person',
-      message: `Your account and the requester's have the same login on the targets (${codeText(actorLogin)}), so Breakglass counts them as one person: you cannot approve ${what}; another approver has to.`,
+      message: `Your account and the requester's have the same login on the targets (${inlineCode(actorLogin)}), so Breakglass counts them as one person: you cannot approve ${what}; another approver has to.`,
     };
   }
   const twin = check.counted.find((approval) => approval.login === actorLogin);
@@ -126,7 +122,7 @@ export function samePersonRefusal(check: SamePersonCheck): Refusal<'same_person'
     return {
       ok: false,
       code: 'same_person',
-      message: `<@${twin.approverId}> already approved this ${subject}, and has the same login on the targets as you (${codeText(actorLogin)}), so Breakglass counts you as one person: each person counts once; another approver has to.`,
+      message: `<@${twin.approverId}> already approved this ${subject}, and has the same login on the targets as you (${inlineCode(actorLogin)}), so Breakglass counts you as one person: each person counts once; another approver has to.`,
     };
   }
   return null;

@@ -3,6 +3,7 @@ import type { Policy, ResourceRule, RoleRule } from '../policy/types';
 import { formatDuration, parseDuration } from './duration';
 import { liveRequestStates, type RequestState } from './request-state';
 import { humanRequestId } from './request-view';
+import { inlineCode } from './user-text';
 import { formatUtcTime } from './utc-time';
 
 export interface RequestInput {
@@ -88,7 +89,7 @@ export function validateRequest(policy: Policy, input: RequestInput): ValidReque
     return reject(
       'bad_duration',
       'duration',
-      `\`${input.durationText}\` is not a duration. Use e.g. 45s, 30m, 2h or 1d (up to ${formatDuration(role.maxDurationSeconds)} for ${label(resource, role)}).`,
+      `${inlineCode(input.durationText, 40)} is not a duration. Use e.g. 45s, 30m, 2h or 1d (up to ${formatDuration(role.maxDurationSeconds)} for ${label(resource, role)}).`,
     );
   }
   if (durationSeconds > role.maxDurationSeconds) {
@@ -188,13 +189,13 @@ function listIds(ids: readonly string[]): string {
 
 function unknownResourceMessage(policy: Policy, input: RequestInput): string {
   const resourceIds = new Set(requestableRoles(policy, input.requesterId, input.requesterGroupIds).map(({ resource }) => resource.id));
-  const unknown = `There is no resource \`${input.resourceId}\`.`;
+  const unknown = `There is no resource ${inlineCode(input.resourceId, 60)}.`;
   if (resourceIds.size === 0) return `${unknown} You are not allowed to request any resource; ask a breakglass admin if you need access.`;
   return `${unknown} You can request: ${listIds([...resourceIds])}.`;
 }
 
 function unknownRoleMessage(resource: ResourceRule, roleId: string): string {
-  return `\`${resource.id}\` has no role \`${roleId}\`. Its roles are: ${listIds(resource.roles.map((role) => role.id))}.`;
+  return `\`${resource.id}\` has no role ${inlineCode(roleId, 60)}. Its roles are: ${listIds(resource.roles.map((role) => role.id))}.`;
 }
 
 function notRequesterMessage(policy: Policy, resource: ResourceRule, role: RoleRule, input: RequestInput): string {
@@ -215,7 +216,7 @@ function checkTicket(resource: ResourceRule, role: RoleRule, ticket: string | nu
     return reject('bad_ticket', 'ticket', `The ticket is ${ticket.length} characters long; keep it to ${MAX_TICKET_LENGTH}.`);
   }
   if (role.ticketPattern && !role.ticketPattern.test(ticket)) {
-    return reject('bad_ticket', 'ticket', `\`${ticket}\` is not a valid ticket for ${label(resource, role)}. ${ticketFormatHint(role.ticketPattern)}`);
+    return reject('bad_ticket', 'ticket', `${inlineCode(ticket, 100)} is not a valid ticket for ${label(resource, role)}. ${ticketFormatHint(role.ticketPattern)}`);
   }
   return null;
 }

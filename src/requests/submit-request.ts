@@ -14,6 +14,7 @@ import { liveRequestStates } from '../domain/request-state';
 import type { RequestView } from '../domain/request-view';
 import { requestableRoles } from '../policy/policy-queries';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import { mentionChannel } from '../domain/user-text';
 import { lockAccessKeys } from './access-locks';
 import { Refused } from './decide-request';
 import { queueEffects } from './request-store';
@@ -148,7 +149,7 @@ export class SubmitRequest {
       return {
         ok: false,
         code: 'post_failed',
-        message: `I could not post the approval request in <#${input.channelId}>. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.`,
+        message: `I could not post the approval request in ${mentionChannel(input.channelId)}. Invite me first (\`/invite @Breakglass\`), then try again. Nothing was requested.`,
       };
     }
     return { ok: true, view };

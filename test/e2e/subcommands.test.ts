@@ -195,7 +195,7 @@ describe('/breakglass audit', () => {
     expect(answer.text).toBe(`Timeline of ${human(request)}: 7 events, now revoked`);
     const timeline = everything(answer);
     const expectedInOrder = [
-      `<@${REQUESTER}> requested \`write\` on \`payments-db\` for 30m (ticket INC-6)`,
+      `<@${REQUESTER}> requested \`write\` on \`payments-db\` for 30m (ticket \`INC-6\`)`,
       `<@${APPROVER1}> approved (1 of 2)`,
       `<@${GROUP_LEAD}> approved (2 of 2)`,
       'Enough approvals; access until',

@@ -18,6 +18,26 @@ describe('FakeSlackApi', () => {
   afterAll(() => fake.stop());
   afterEach(() => fake.reset());
 
+  it('refuses blocks real Slack refuses (invalid_blocks): empty or over-long text, too many fields or blocks', async () => {
+    const client = clientWithToken(BOT_TOKEN);
+    const refused = [
+      [{ type: 'section', text: { type: 'plain_text', text: 'x'.repeat(3001) } }],
+      [{ type: 'section', text: { type: 'mrkdwn', text: '' } }],
+      [{ type: 'section', fields: [{ type: 'plain_text', text: 'x'.repeat(2001) }] }],
+      [{ type: 'section', text: { type: 'mrkdwn', text: 'x', emoji: false } }],
+      [{ type: 'header', text: { type: 'mrkdwn', text: 'x' } }],
+      Array.from({ length: 51 }, () => ({ type: 'divider' })),
+    ];
+    for (const blocks of refused) {
+      await expect(client.chat.postMessage({ channel: 'C123', text: 'x', blocks })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+    }
+    const fine = [{ type: 'section', text: { type: 'plain_text', text: 'x'.repeat(3000), emoji: false }, fields: [{ type: 'plain_text', text: 'y' }] }];
+    await expect(client.chat.postMessage({ channel: 'C123', text: 'x', blocks: fine })).resolves.toMatchObject({ ok: true });
+    await expect(client.views.publish({ user_id: 'U1', view: { type: 'home', blocks: Array.from({ length: 100 }, () => ({ type: 'divider' })) } })).resolves.toMatchObject({
+      ok: true,
+    });
+  });
+
   it('records decoded WebClient calls and answers them plausibly', async () => {
     const client = clientWithToken(BOT_TOKEN);
     const blocks = [

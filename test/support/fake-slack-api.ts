@@ -335,7 +335,7 @@ export class FakeSlackApi {
       return;
     }
     const override = (await this.outageAnswer(method, args, call)) ?? (await this.takeResponder(method)?.(args, call));
-    const answer = override ?? this.defaultAnswer(method, args);
+    const answer = override ?? blocksRefusal(method, args) ?? this.defaultAnswer(method, args);
     if (isHttpResponse(answer)) {
       call.answer = { status: answer.status, ok: answer.status === 200 && typeof answer.body === 'object' && (answer.body as { ok?: unknown }).ok !== false };
       sendRaw(res, answer);
@@ -448,6 +448,88 @@ export class FakeSlackApi {
         return { ok: true };
     }
   }
+}
+
+/** Methods whose `blocks` (or `view.blocks`) Slack checks, and how many blocks each allows. */
+const BLOCK_LIMITS: Record<string, number> = {
+  'chat.postMessage': 50,
+  'chat.update': 50,
+  'chat.postEphemeral': 50,
+  response_url: 50,
+  'views.open': 100,
+  'views.push': 100,
+  'views.update': 100,
+  'views.publish': 100,
+};
+
+/** What real Slack refuses as `invalid_blocks` (the documented limits the bot's builders could run into), or null. */
+function blocksRefusal(method: string, args: Record<string, any>): object | null {
+  const limit = BLOCK_LIMITS[method];
+  if (limit === undefined) return null;
+  const blocks = method.startsWith('views.') ? args.view?.blocks : args.blocks;
+  if (blocks === undefined) return null;
+  const problem = blocksProblem(blocks, limit);
+  return problem ? { ok: false, error: 'invalid_blocks', errors: [problem] } : null;
+}
+
+function textProblem(object: any, where: string, maxLength: number, plainOnly = false): string | null {
+  if (!object || typeof object !== 'object') return `${where}: not a text object`;
+  if (object.type !== 'plain_text' && object.type !== 'mrkdwn') return `${where}: text type ${object.type}`;
+  if (plainOnly && object.type !== 'plain_text') return `${where}: must be plain_text`;
+  if (typeof object.text !== 'string' || object.text.length === 0) return `${where}: must be more than 0 characters`;
+  if (object.text.length > maxLength) return `${where}: must be less than ${maxLength + 1} characters`;
+  if (object.type === 'mrkdwn' && 'emoji' in object) return `${where}: emoji is only allowed on plain_text`;
+  return null;
+}
+
+function blocksProblem(blocks: unknown, maxBlocks: number): string | null {
+  if (!Array.isArray(blocks)) return 'blocks: not an array';
+  if (blocks.length > maxBlocks) return `blocks: more than ${maxBlocks}`;
+  for (const [index, block] of blocks.entries()) {
+    const at = `blocks[${index}]`;
+    switch (block?.type) {
+      case 'section': {
+        if (block.text === undefined && block.fields === undefined) return `${at}: a section needs text or fields`;
+        const text = block.text === undefined ? null : textProblem(block.text, `${at}.text`, 3000);
+        if (text) return text;
+        if (block.fields !== undefined) {
+          if (!Array.isArray(block.fields) || block.fields.length === 0 || block.fields.length > 10) return `${at}.fields: 1 to 10 fields`;
+          for (const [i, field] of block.fields.entries()) {
+            const problem = textProblem(field, `${at}.fields[${i}]`, 2000);
+            if (problem) return problem;
+          }
+        }
+        break;
+      }
+      case 'header': {
+        const problem = textProblem(block.text, `${at}.text`, 150, true);
+        if (problem) return problem;
+        break;
+      }
+      case 'context': {
+        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 10) return `${at}.elements: 1 to 10 elements`;
+        for (const [i, element] of block.elements.entries()) {
+          if (element?.type !== 'plain_text' && element?.type !== 'mrkdwn') continue; // images
+          const problem = textProblem(element, `${at}.elements[${i}]`, 3000);
+          if (problem) return problem;
+        }
+        break;
+      }
+      case 'actions': {
+        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 25) return `${at}.elements: 1 to 25 elements`;
+        for (const [i, element] of block.elements.entries()) {
+          if (element?.type !== 'button') continue;
+          const problem = textProblem(element.text, `${at}.elements[${i}].text`, 75, true);
+          if (problem) return problem;
+          if (typeof element.value === 'string' && element.value.length > 2000) return `${at}.elements[${i}].value: more than 2000 characters`;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return null;
 }
 
 function truncate(text: string, maxLength: number): string {

@@ -5,7 +5,7 @@ import { findRole, requestableRoles } from '../../src/policy/policy-queries';
 import { ActionIds, RequestModal } from '../../src/slack/blocks/action-ids';
 import { buildApprovalMessage } from '../../src/slack/blocks/approval-message';
 import { buildAuditSummary } from '../../src/slack/blocks/audit-summary';
-import { escapeText, mentionPrincipal, mentionUser, slackDate } from '../../src/slack/blocks/format';
+import { inlineCode, mentionPrincipal, mentionUser, slackDate } from '../../src/slack/blocks/format';
 import { buildHelpText } from '../../src/slack/blocks/help-message';
 import {
   approvalRecordedNotice,
@@ -169,8 +169,17 @@ const blockText = (message: SlackMessage) => allStrings(message.blocks).join('\n
 const HOSTILE_REASON = 'ping <!channel> see <https://evil.example|x> & <@U0VICTIM>';
 const ESCAPED_HOSTILE_REASON = 'ping &lt;!channel&gt; see &lt;https://evil.example|x&gt; &amp; &lt;@U0VICTIM&gt;';
 
+/** Outside plain_text objects with emoji codes off (which Slack shows literally), no raw markup survives. */
 function expectNoRawHostileMarkup(message: SlackMessage | string): void {
-  for (const text of allStrings(message)) {
+  const literal = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(literal)
+      : value && typeof value === 'object'
+        ? (value as AnyBlock).type === 'plain_text' && (value as AnyBlock).emoji === false
+          ? null
+          : Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, literal(inner)]))
+        : value;
+  for (const text of allStrings(literal(message))) {
     expect(text).not.toContain('<!channel>');
     expect(text).not.toContain('<!here>');
     expect(text).not.toContain('<https://evil');
@@ -183,11 +192,11 @@ function expectNoRawHostileMarkup(message: SlackMessage | string): void {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('format', () => {
-  it('escapeText escapes &, < and > exactly once', () => {
-    expect(escapeText(HOSTILE_REASON)).toBe(ESCAPED_HOSTILE_REASON);
-    expect(escapeText('a && b')).toBe('a &amp;&amp; b');
-    expect(escapeText('&lt;')).toBe('&amp;lt;'); // literal text the user typed stays literal
-    expect(escapeText('plain text, no markup')).toBe('plain text, no markup');
+  it('inlineCode escapes &, < and > exactly once, inside a code span', () => {
+    expect(inlineCode(HOSTILE_REASON)).toBe(`\`${ESCAPED_HOSTILE_REASON}\``);
+    expect(inlineCode('a && b')).toBe('`a &amp;&amp; b`');
+    expect(inlineCode('&lt;')).toBe('`&amp;lt;`'); // literal text the user typed stays literal
+    expect(inlineCode('plain text, no markup')).toBe('`plain text, no markup`');
   });
 
   it('mentionUser and mentionPrincipal write Slack mentions for users (U/W) and user groups (S)', () => {
@@ -315,9 +324,9 @@ describe('buildApprovalMessage', () => {
       failureReason: 'target said <!channel> & <https://evil.example|click>',
     });
     const message = buildApprovalMessage(hostile);
-    expect(blockById(message, 'reason').text.text).toBe(`*Reason*\n${ESCAPED_HOSTILE_REASON}`);
-    expect(blockText(message)).toContain('INC-1 &lt;!here&gt;');
-    expect(blockText(message)).toContain('al&lt;!channel&gt;ice');
+    expect(blockById(message, 'reason').text).toEqual({ type: 'plain_text', text: `Reason: ${HOSTILE_REASON}`, emoji: false });
+    expect(blockText(message)).toContain('`INC-1 &lt;!here&gt;`');
+    expect(blockText(message)).toContain('`al&lt;!channel&gt;ice`');
     expectNoRawHostileMarkup(message);
   });
 
@@ -421,19 +430,25 @@ describe('buildAuditSummary', () => {
         failureReason: '<!channel> & co',
       }),
     );
-    expect(blockById(message, 'reason').text.text).toContain(ESCAPED_HOSTILE_REASON);
-    expectNoRawHostileMarkup(message);
+    expect(blockById(message, 'reason').text).toEqual({ type: 'plain_text', text: `Reason: ${HOSTILE_REASON}`, emoji: false });
+    expect(blockText(message)).toContain('`INC-1 &lt;!here&gt;`');
   });
 });
 
 describe('Slack size limits', () => {
   // Slack rejects a section whose text is longer than 3000 characters (invalid_blocks), so the request could not
-  // be posted at all. The longest allowed reason (1000 characters, see MAX_REASON_LENGTH) must still fit after escaping.
+  // be posted at all. The longest allowed reason (1000 characters, see MAX_REASON_LENGTH) must still fit, and so must
+  // one stored before that limit, and a ticket that needs escaping (up to five times longer).
   const worstReason = '<'.repeat(1000);
+  const hugeReason = 'x'.repeat(10_000);
 
   it('the approval message reason section fits for the longest reason that needs escaping', () => {
-    const reason = blockById(buildApprovalMessage(view({ reason: worstReason })), 'reason').text.text as string;
-    expect(reason.length).toBeLessThanOrEqual(3000);
+    for (const reason of [worstReason, hugeReason]) {
+      const text = blockById(buildApprovalMessage(view({ reason, ticket: '&'.repeat(2000) })), 'reason').text.text as string;
+      expect(text.length).toBeLessThanOrEqual(3000);
+    }
+    const fields = blockById(buildApprovalMessage(view({ ticket: '&'.repeat(2000), requesterLogin: '<'.repeat(500) })), 'fields').fields as AnyBlock[];
+    for (const field of fields) expect((field.text as string).length).toBeLessThanOrEqual(2000);
   });
 
   it('shows the timeline and the thread link when given, and keeps the timeline within one block', () => {
@@ -461,7 +476,8 @@ describe('Slack size limits', () => {
   it('every audit summary section fits for the longest reason that needs escaping', () => {
     const summary = buildAuditSummary(view({ ...viewIn('REVOKED'), reason: worstReason }));
     for (const id of ['facts', 'reason']) expect((blockById(summary, id).text.text as string).length).toBeLessThanOrEqual(3000);
-    expect(blockById(summary, 'reason').text.text).toMatch(/^\*Reason:\* (&lt;)+…$/);
+    expect(blockById(summary, 'reason').text.text).toBe(`Reason: ${worstReason}`);
+    expect(blockById(buildAuditSummary(view({ ...viewIn('REVOKED'), reason: hugeReason })), 'reason').text.text).toMatch(/^Reason: x+…$/);
   });
 });
 
@@ -516,7 +532,7 @@ describe('notices', () => {
     for (const message of [grantedNotice(hostile), grantedDirectMessage(hostile), grantFailedNotice(hostile)]) {
       expectNoRawHostileMarkup(message);
     }
-    expect(grantFailedNotice(hostile).text).toContain(ESCAPED_HOSTILE_REASON);
+    expect(grantFailedNotice(hostile).text).toContain(`\`${ESCAPED_HOSTILE_REASON}\``);
   });
 });
 

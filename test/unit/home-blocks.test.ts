@@ -90,8 +90,8 @@ describe('App Home', () => {
     expect(text).toContain('<@U0BOB>');
     expect(text).toContain('1 of 2');
     expect(text).toContain('INC-4211');
-    expect(text).toContain('rotate &lt;!channel&gt; keys');
-    expect(text).not.toContain('<!channel>');
+    expect(text).toContain('"fields":[{"type":"plain_text","text":"Reason: rotate <!channel> keys","emoji":false}]');
+    expect(JSON.stringify(blocks.map((block) => block.text).filter((object) => object?.type === 'mrkdwn'))).not.toContain('<!channel>');
   });
 
   it('lists recent requests with their outcome', () => {
@@ -104,7 +104,7 @@ describe('App Home', () => {
       view({ status: 'TIMED_OUT' }),
     ];
     const text = textOf(buildAppHome(home({ recent }), { now: NOW }).blocks as AnyBlock[]);
-    for (const words of ['expired', 'revoked early by <@U0APPROVER1>', 'denied by <@U0APPROVER1>', 'withdrawn', 'failed: role missing', 'expired without a decision']) {
+    for (const words of ['expired', 'revoked early by <@U0APPROVER1>', 'denied by <@U0APPROVER1>', 'withdrawn', 'failed: `role missing`', 'expired without a decision']) {
       expect(text).toContain(words);
     }
   });
@@ -120,7 +120,7 @@ describe('App Home', () => {
     const failing = active({ status: 'REVOKING', revokeAttempts: 4, lastRevokeError: 'connection refused', revokeFailingSince: NOW, requesterId: 'U0BOB' });
     const adminBlocks = buildAppHome(home({ userId: 'U0ADMIN', isAdmin: true, allActive: page([active(), failing]) }), { now: NOW }).blocks as AnyBlock[];
     expect(headers(adminBlocks)).toContain('All active access');
-    expect(textOf(adminBlocks)).toContain('revocation failing (4 attempts): connection refused');
+    expect(textOf(adminBlocks)).toContain('revocation failing (4 attempts): `connection refused`');
     expect(textOf(adminBlocks)).toContain('<@U0BOB>');
     expect(headers(buildAppHome(home(), { now: NOW }).blocks as AnyBlock[])).not.toContain('All active access');
   });
@@ -208,7 +208,7 @@ describe('/breakglass audit timeline', () => {
   it.each([
     [
       event('REQUESTED', 'U0REQUESTER', { role: 'write', resource: 'payments-db', durationSeconds: 1800, ticket: 'INC-1' }),
-      '<@U0REQUESTER> requested `write` on `payments-db` for 30m (ticket INC-1)',
+      '<@U0REQUESTER> requested `write` on `payments-db` for 30m (ticket `INC-1`)',
     ],
     [event('APPROVAL_RECORDED', 'U0APPROVER1', { approvals: 1, required: 2 }), '<@U0APPROVER1> approved (1 of 2)'],
     [event('QUORUM_REACHED', 'U0APPROVER2', { expiresAt: EXPIRES.toISOString() }), `Enough approvals; access until ${slackDate(EXPIRES)}`],
@@ -217,9 +217,9 @@ describe('/breakglass audit timeline', () => {
     [event('WITHDRAWN', 'U0REQUESTER'), '<@U0REQUESTER> withdrew the request'],
     [event('REVOKE_REQUESTED', 'U0REQUESTER'), '<@U0REQUESTER> asked to revoke the access now'],
     [event('EXPIRY_REACHED'), 'Expiry time reached; revoking'],
-    [event('REVOKE_FAILED', 'system', { attempt: 2, error: 'connection <refused>' }), 'Revocation attempt 2 failed: connection &lt;refused&gt;'],
+    [event('REVOKE_FAILED', 'system', { attempt: 2, error: 'connection <refused>' }), 'Revocation attempt 2 failed: `connection &lt;refused&gt;`'],
     [event('EXPIRED'), 'Access revoked at expiry and verified gone'],
-    [event('REVOKED', 'system', { keptOnTargetFor: 'BG-9' }), 'Access revoked early and verified gone (left in place on the target for BG-9, which still holds it)'],
+    [event('REVOKED', 'system', { keptOnTargetFor: 'BG-9' }), 'Access revoked early and verified gone (left in place on the target for `BG-9`, which still holds it)'],
     [event('TIMED_OUT', 'system', { requestTtlSeconds: 3600 }), 'Nobody decided within 1h; the request timed out'],
     [
       event('EXTENDED', 'U0REQUESTER', { from: GRANTED.toISOString(), to: EXPIRES.toISOString() }),

@@ -93,6 +93,6 @@ describe('parseCommand: subcommands', () => {
   it('cannot be made to mention anyone or break out of the code span when it echoes input', () => {
     const answer = message('status <!channel>`x');
     expect(answer).not.toContain('<!channel>');
-    expect(answer).toContain("`&lt;!channel&gt;'x` is not a request id");
+    expect(answer).toContain('`&lt;!channel&gt;ˋx` is not a request id');
   });
 });

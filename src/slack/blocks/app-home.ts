@@ -3,7 +3,7 @@ import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
 import type { HomeContent, HomeLimits, Page } from '../../domain/request-pages';
 import { ActionIds } from './action-ids';
-import { escapeText, mentionUser, slackDate } from './format';
+import { inlineCode, mentionUser, plainText, slackDate } from './format';
 import { briefStatus, outcome, requestHeadline } from './request-lines';
 
 /** Slack refuses a Home tab of more than 100 blocks. */
@@ -72,7 +72,7 @@ function approvalButtons(view: RequestView): KnownBlock {
 }
 
 function myAccessBlocks(view: RequestView, now: Date): KnownBlock[] {
-  const section: KnownBlock = { type: 'section', text: mrkdwn(`${requestHeadline(view)} as \`${escapeText(view.requesterLogin, 100)}\`\n${briefStatus(view, now)}`) };
+  const section: KnownBlock = { type: 'section', text: mrkdwn(`${requestHeadline(view)} as ${inlineCode(view.requesterLogin, 100)}\n${briefStatus(view, now)}`) };
   if (view.status !== 'ACTIVE') return [section];
   return [section, { type: 'actions', elements: [extendButton(view), finishButton(view)] }];
 }
@@ -80,16 +80,14 @@ function myAccessBlocks(view: RequestView, now: Date): KnownBlock[] {
 function toApproveBlocks(view: RequestView): KnownBlock[] {
   const lines = [
     `${requestHeadline(view)} for ${formatDuration(view.durationSeconds)} · requested by ${mentionUser(view.requesterId)} ${slackDate(view.createdAt)}`,
-    `*Ticket:* ${view.ticket ? escapeText(view.ticket, 100) : '—'} · *Approvals:* ${view.approvals.length} of ${view.requiredApprovals}`,
-    `*Reason:* ${escapeText(view.reason, 600)}`,
+    `*Ticket:* ${view.ticket ? inlineCode(view.ticket, 100) : '—'} · *Approvals:* ${view.approvals.length} of ${view.requiredApprovals}`,
   ];
-  return [{ type: 'section', text: mrkdwn(lines.join('\n')) }, approvalButtons(view)];
+  // The reason is the requester's own words: a plain_text field of its own, never mrkdwn.
+  return [{ type: 'section', text: mrkdwn(lines.join('\n')), fields: [plainText(view.reason, { label: 'Reason: ', maxLength: 600 })] }, approvalButtons(view)];
 }
 
 function adminBlocks(view: RequestView, now: Date): KnownBlock[] {
-  return [
-    { type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin, 100)}\`)\n${briefStatus(view, now)}`) },
-  ];
+  return [{ type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${mentionUser(view.requesterId)} (${inlineCode(view.requesterLogin, 100)})\n${briefStatus(view, now)}`) }];
 }
 
 function section(title: string, page: Page, limit: number, render: (view: RequestView) => KnownBlock[], empty: string): KnownBlock[] {

@@ -4,7 +4,7 @@ import type { RequestView } from '../../domain/request-view';
 import { remainingApprovals } from '../../domain/approval-rules';
 import type { SlackMessage } from './message';
 import { ActionIds } from './action-ids';
-import { escapeText, mentionPrincipal, mentionUser, slackDate } from './format';
+import { escapeEntities, inlineCode, mentionPrincipal, mentionUser, plainText, slackDate } from './format';
 
 const statusLine: Record<RequestView['status'], (view: RequestView) => string> = {
   PENDING: (view) => {
@@ -15,7 +15,7 @@ const statusLine: Record<RequestView['status'], (view: RequestView) => string> =
   ACTIVE: (view) => `:unlock: *Active* until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}`,
   REVOKING: (view) =>
     view.revokeAttempts > 0
-      ? `:rotating_light: *Revocation failing* (${view.revokeAttempts} attempt${view.revokeAttempts === 1 ? '' : 's'}): ${escapeText(view.lastRevokeError ?? 'unknown error')}. Retrying until it holds.`
+      ? `:rotating_light: *Revocation failing* (${view.revokeAttempts} attempt${view.revokeAttempts === 1 ? '' : 's'}): ${inlineCode(view.lastRevokeError ?? 'unknown error')}. Retrying until it holds.`
       : ':lock: *Revoking access…*',
   EXPIRED: (view) => `:lock: *Expired* — access revoked ${view.endedAt ? slackDate(view.endedAt) : ''}`,
   REVOKED: (view) => `:lock: *Revoked early*${view.endedBy ? ` by ${mentionUser(view.endedBy)}` : ''} ${view.endedAt ? slackDate(view.endedAt) : ''}`,
@@ -23,16 +23,16 @@ const statusLine: Record<RequestView['status'], (view: RequestView) => string> =
     view.decidedBy === view.requesterId
       ? `:no_entry_sign: *Withdrawn* by ${mentionUser(view.requesterId)}`
       : `:no_entry_sign: *Denied*${view.decidedBy ? ` by ${mentionUser(view.decidedBy)}` : ''}`,
-  FAILED: (view) => `:x: *Failed* — ${escapeText(view.failureReason ?? 'unknown error')}. Nothing is granted.`,
+  FAILED: (view) => `:x: *Failed* — ${inlineCode(view.failureReason ?? 'unknown error')}. Nothing is granted.`,
   TIMED_OUT: () => ':hourglass: *Expired without a decision* — nothing was granted; ask again if access is still needed.',
 };
 
 function requestFields(view: RequestView): string[] {
   return [
-    `*Requester*\n${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`)`,
+    `*Requester*\n${mentionUser(view.requesterId)} (${inlineCode(view.requesterLogin, 200)})`,
     `*Access*\n\`${view.resourceId}\` · \`${view.roleId}\``,
     `*Duration*\n${formatDuration(view.durationSeconds)}`,
-    `*Ticket*\n${view.ticket ? escapeText(view.ticket) : '—'}`,
+    `*Ticket*\n${view.ticket ? inlineCode(view.ticket, 600) : '—'}`,
   ];
 }
 
@@ -94,11 +94,11 @@ export function buildApprovalMessage(view: RequestView): SlackMessage {
       block_id: 'summary',
       text: {
         type: 'mrkdwn',
-        text: `*${view.humanId}* · ${mentionUser(view.requesterId)} requests break-glass access to *${view.resourceId}*${view.resourceDescription ? ` (${escapeText(view.resourceDescription)})` : ''}`,
+        text: `*${view.humanId}* · ${mentionUser(view.requesterId)} requests break-glass access to *${view.resourceId}*${view.resourceDescription ? ` (${escapeEntities(view.resourceDescription)})` : ''}`,
       },
     },
     { type: 'section', block_id: 'fields', fields: requestFields(view).map((text) => ({ type: 'mrkdwn', text })) },
-    { type: 'section', block_id: 'reason', text: { type: 'mrkdwn', text: `*Reason*\n${escapeText(view.reason)}` } },
+    { type: 'section', block_id: 'reason', text: plainText(view.reason, { label: 'Reason: ' }) },
     {
       type: 'context',
       block_id: 'approvers',
@@ -114,6 +114,6 @@ export function buildApprovalMessage(view: RequestView): SlackMessage {
   ];
   const buttons = buttonsFor(view);
   if (buttons) blocks.push(buttons);
-  const text = `${view.humanId}: <@${view.requesterId}> requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.status.toLowerCase()}`;
+  const text = `${view.humanId}: ${mentionUser(view.requesterId)} requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.status.toLowerCase()}`;
   return { text, blocks };
 }

@@ -3,7 +3,7 @@ import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
 import type { TimelineEvent } from '../../domain/timeline-event';
 import type { SlackMessage } from './message';
-import { escapeText, mentionUser, slackDate } from './format';
+import { inlineCode, mentionUser, plainText, slackDate } from './format';
 import { timelineLines } from './request-timeline';
 
 /** Under Slack's 3000 characters per text object. */
@@ -37,23 +37,23 @@ export function buildAuditSummary(view: RequestView, extras: { events?: readonly
   const actualSeconds = view.grantedAt ? Math.max(0, Math.round((endedAt.getTime() - view.grantedAt.getTime()) / 1000)) : 0;
   const approvals = view.approvals.length ? view.approvals.map((a) => `${mentionUser(a.approverId)} at ${slackDate(a.at)}`).join('\n') : '—';
   const lines = [
-    `*Requester:* ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`)`,
+    `*Requester:* ${mentionUser(view.requesterId)} (${inlineCode(view.requesterLogin)})`,
     `*Access:* \`${view.roleId}\` on \`${view.resourceId}\``,
-    `*Ticket:* ${view.ticket ? escapeText(view.ticket) : '—'}`,
+    `*Ticket:* ${view.ticket ? inlineCode(view.ticket) : '—'}`,
     `*Requested:* ${slackDate(view.createdAt)} for ${formatDuration(view.durationSeconds)}`,
     `*Granted:* ${view.grantedAt ? slackDate(view.grantedAt) : 'never'}`,
     `*${ending[0].toUpperCase()}${ending.slice(1)}:* ${slackDate(endedAt)}${view.endReason === 'revoked' && view.endedBy ? ` by ${mentionUser(view.endedBy)}` : ''}`,
     `*Actual duration:* ${view.grantedAt ? formatDuration(Math.max(1, actualSeconds)) : '—'}`,
   ];
-  if (view.failureReason) lines.push(`*Failure:* ${escapeText(view.failureReason)}`);
+  if (view.failureReason) lines.push(`*Failure:* ${inlineCode(view.failureReason)}`);
   if (extras.threadLink) lines.push(`*Approval thread:* <${extras.threadLink}|${view.humanId} in the channel>`);
   const blocks: KnownBlock[] = [
     { type: 'header', block_id: 'title', text: { type: 'plain_text', text: `Audit summary ${view.humanId}: access ${ending}` } },
     { type: 'section', block_id: 'facts', text: { type: 'mrkdwn', text: lines.join('\n') } },
-    { type: 'section', block_id: 'reason', text: { type: 'mrkdwn', text: `*Reason:* ${escapeText(view.reason)}` } },
+    { type: 'section', block_id: 'reason', text: plainText(view.reason, { label: 'Reason: ' }) },
     { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: `*Approved by:*\n${approvals}` } },
   ];
   if (extras.events?.length) blocks.push({ type: 'section', block_id: 'timeline', text: { type: 'mrkdwn', text: timelineText(extras.events, view.humanId) } });
-  const text = `Audit summary ${view.humanId}: ${view.roleId} on ${view.resourceId} for <@${view.requesterId}> ${ending}`;
+  const text = `Audit summary ${view.humanId}: ${view.roleId} on ${view.resourceId} for ${mentionUser(view.requesterId)} ${ending}`;
   return { text, blocks };
 }

@@ -5,7 +5,7 @@ import type { ExtensionView } from '../../domain/extension-view';
 import type { RequestView } from '../../domain/request-view';
 import type { SlackMessage } from './message';
 import { ActionIds, ExtendModal } from './action-ids';
-import { escapeText, mentionUser, slackDate } from './format';
+import { inlineCode, mentionUser, slackDate } from './format';
 
 const text = (value: string) => ({ type: 'plain_text' as const, text: value });
 
@@ -22,9 +22,9 @@ function extensionStatusLine(extension: ExtensionView): string {
         ? `:no_entry_sign: Withdrawn by ${mentionUser(extension.requestedBy)}`
         : `:no_entry_sign: Denied${extension.decidedBy ? ` by ${mentionUser(extension.decidedBy)}` : ''}`;
     case 'REFUSED':
-      return `:x: Approved but not applied: ${escapeText(extension.refusalReason ?? 'unknown reason')}`;
+      return `:x: Approved but not applied: ${inlineCode(extension.refusalReason ?? 'unknown reason')}`;
     case 'CANCELLED':
-      return `:lock: Closed: ${escapeText(extension.refusalReason ?? 'the access ended before a decision')}`;
+      return `:lock: Closed: ${inlineCode(extension.refusalReason ?? 'the access ended before a decision')}`;
   }
 }
 

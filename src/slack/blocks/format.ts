@@ -1,29 +1,16 @@
-/** Small text helpers shared by the Block Kit builders. */
+/** Small text helpers shared by the Block Kit builders. How text the bot did not write is shown is decided in one
+ * place, src/domain/user-text.ts (plain_text objects, or code spans inside mrkdwn); builders use only these. */
+import { clip, escapeEntities, inlineCode, MAX_USER_TEXT, mentionChannel, mentionPrincipal, mentionUser, plainLine } from '../../domain/user-text';
 
-const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+export { clip, escapeEntities, inlineCode, MAX_USER_TEXT, mentionChannel, mentionPrincipal, mentionUser, plainLine };
 
-/** Slack rejects a text object longer than 3000 characters; user text gets this much room in one block. */
-export const MAX_USER_TEXT = 2500;
+/** Slack refuses a plain_text or mrkdwn text object longer than this. */
+export const MAX_TEXT_OBJECT = 3000;
 
-/** User-provided text must not be able to mention @channel or forge links. Escaping can triple the length, so the
- * escaped text is clipped to `maxLength` (never inside an entity) to keep the block within Slack's limits. */
-export function escapeText(text: string, maxLength = MAX_USER_TEXT): string {
-  let escaped = '';
-  for (const char of text) {
-    const next = entities[char] ?? char;
-    if (escaped.length + next.length > maxLength - 1) return `${escaped}…`;
-    escaped += next;
-  }
-  return escaped;
-}
-
-export function mentionUser(userId: string): string {
-  return `<@${userId}>`;
-}
-
-/** Mentions a policy principal: a user (U…/W…) or a user group (S…). */
-export function mentionPrincipal(principal: string): string {
-  return principal.startsWith('S') ? `<!subteam^${principal}>` : `<@${principal}>`;
+/** A `plain_text` object for text that includes user text: Slack shows it literally (no mrkdwn, mentions, links,
+ * or emoji codes), on one line, within Slack's limit. `label` is the bot's own words before it (e.g. `Reason: `). */
+export function plainText(userText: string, { label = '', maxLength = MAX_USER_TEXT }: { label?: string; maxLength?: number } = {}) {
+  return { type: 'plain_text' as const, text: clip(`${label}${plainLine(userText, maxLength)}`, MAX_TEXT_OBJECT), emoji: false };
 }
 
 /** Slack renders this in each reader's time zone; the fallback is UTC. */

@@ -4,7 +4,7 @@ import { remainingApprovals } from '../../domain/approval-rules';
 import type { Credentials } from '../../domain/credentials';
 import type { SlackMessage } from './message';
 import { activeAccessButtons } from './extension';
-import { escapeText, mentionUser, slackDate } from './format';
+import { inlineCode, mentionUser, slackDate } from './format';
 
 /** Short text messages: thread replies, DMs and ephemeral answers. Each has plain fallback text. */
 function textMessage(text: string): SlackMessage {
@@ -25,18 +25,18 @@ export function deniedNotice(view: RequestView): SlackMessage {
 
 export function grantedNotice(view: RequestView): SlackMessage {
   return textMessage(
-    `:unlock: Granted \`${view.roleId}\` on \`${view.resourceId}\` to ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`) until ${view.expiresAt ? slackDate(view.expiresAt) : '?'} (${formatDuration(view.durationSeconds)}). Verified on the target.`,
+    `:unlock: Granted ${inlineCode(view.roleId)} on \`${view.resourceId}\` to ${mentionUser(view.requesterId)} (${inlineCode(view.requesterLogin)}) until ${view.expiresAt ? slackDate(view.expiresAt) : '?'} (${formatDuration(view.durationSeconds)}). Verified on the target.`,
   );
 }
 
 export function grantedDirectMessage(view: RequestView): SlackMessage {
-  const text = `:unlock: Your break-glass request ${view.humanId} is active: \`${view.roleId}\` on \`${view.resourceId}\` as \`${escapeText(view.requesterLogin)}\` until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}. It is revoked automatically then. *Extend* asks for more time; *I'm done* ends it now.`;
+  const text = `:unlock: Your break-glass request ${view.humanId} is active: ${inlineCode(view.roleId)} on \`${view.resourceId}\` as ${inlineCode(view.requesterLogin)} until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}. It is revoked automatically then. *Extend* asks for more time; *I'm done* ends it now.`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, activeAccessButtons(view, { canExtend: true })] };
 }
 
 export function grantFailedNotice(view: RequestView): SlackMessage {
   return textMessage(
-    `:x: Granting ${view.humanId} failed: ${escapeText(view.failureReason ?? 'unknown error')}. Anything partly granted is being rolled back; nothing stays granted.`,
+    `:x: Granting ${view.humanId} failed: ${inlineCode(view.failureReason ?? 'unknown error')}. Anything partly granted is being rolled back; nothing stays granted.`,
   );
 }
 
@@ -53,11 +53,11 @@ export function timedOutNotice(view: RequestView, requestTtlSeconds: number): Sl
 /** The one place a temporary password is ever written: a direct message to the requester. */
 export function credentialsDirectMessage(view: RequestView, credentials: Credentials): SlackMessage {
   const lines = [
-    `:key: Temporary login for ${view.humanId} (\`${view.roleId}\` on \`${view.resourceId}\`), valid until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}:`,
-    `*User:* \`${escapeText(credentials.username)}\``,
+    `:key: Temporary login for ${view.humanId} (${inlineCode(view.roleId)} on \`${view.resourceId}\`), valid until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}:`,
+    `*User:* ${inlineCode(credentials.username)}`,
     `*Password:* \`${credentials.password}\``,
   ];
-  if (credentials.connectionHint) lines.push(`*Connect:* \`${escapeText(credentials.connectionHint)}\``);
+  if (credentials.connectionHint) lines.push(`*Connect:* ${inlineCode(credentials.connectionHint)}`);
   lines.push('Only you can see this. The login is dropped and its sessions are ended when the access expires or is revoked.');
   return { text: `Temporary login for ${view.humanId} (the details are in this message)`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }] };
 }
@@ -65,33 +65,33 @@ export function credentialsDirectMessage(view: RequestView, credentials: Credent
 /** The drift check found the access of an active request missing on the target. */
 export function accessMissingNotice(view: RequestView): SlackMessage {
   return textMessage(
-    `:warning: The drift check found \`${view.roleId}\` on \`${view.resourceId}\` missing for ${view.humanId} (\`${escapeText(view.requesterLogin)}\`) although it is active: someone took it away on the target. Nothing was changed; request again if it is still needed.`,
+    `:warning: The drift check found ${inlineCode(view.roleId)} on \`${view.resourceId}\` missing for ${view.humanId} (${inlineCode(view.requesterLogin)}) although it is active: someone took it away on the target. Nothing was changed; request again if it is still needed.`,
   );
 }
 
 /** The drift check found access on the target although the request has ended (granted again behind the bot's
  * back, or a revocation that did not hold), and took it away again — or could not. */
 export function accessReappearedNotice(view: RequestView, outcome: { revoked: boolean; error?: string }): SlackMessage {
-  const what = `\`${view.roleId}\` on \`${view.resourceId}\` for \`${escapeText(view.requesterLogin)}\``;
+  const what = `${inlineCode(view.roleId)} on \`${view.resourceId}\` for ${inlineCode(view.requesterLogin)}`;
   return outcome.revoked
     ? textMessage(
         `:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and revoked it. Someone granted it outside Breakglass; find out who.`,
       )
     : textMessage(
-        `:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and could NOT revoke it: ${escapeText(outcome.error ?? 'unknown error')}. Remove it by hand; the check tries again on its next run.`,
+        `:rotating_light: The drift check found ${what} on the target again although ${view.humanId} has ended, and could NOT revoke it: ${inlineCode(outcome.error ?? 'unknown error')}. Remove it by hand; the check tries again on its next run.`,
       );
 }
 
 /** Started with BREAKGLASS_PROVIDER_CHANGE=revoke: the resource's provider changed since the grant. */
 export function providerChangedRevokingNotice(view: RequestView): SlackMessage {
   return textMessage(
-    `:lock: The provider of \`${view.resourceId}\` changed since ${view.humanId} was granted, and Breakglass was started to revoke such grants: revoking \`${view.roleId}\` for \`${escapeText(view.requesterLogin)}\` now, with the new configuration.`,
+    `:lock: The provider of ${inlineCode(view.resourceId)} changed since ${view.humanId} was granted, and Breakglass was started to revoke such grants: revoking ${inlineCode(view.roleId)} for ${inlineCode(view.requesterLogin)} now, with the new configuration.`,
   );
 }
 
 /** Start-up found a live grant whose resource is no longer in the policy. */
 export function providerVanishedNotice(view: RequestView): SlackMessage {
   return textMessage(
-    `:rotating_light: \`${view.resourceId}\` is no longer in the policy, so Breakglass cannot revoke \`${view.roleId}\` for \`${escapeText(view.requesterLogin)}\` (${view.humanId}). Remove it on the target by hand, or put the resource back in the policy so its revocation can run.`,
+    `:rotating_light: ${inlineCode(view.resourceId)} is no longer in the policy, so Breakglass cannot revoke ${inlineCode(view.roleId)} for ${inlineCode(view.requesterLogin)} (${view.humanId}). Remove it on the target by hand, or put the resource back in the policy so its revocation can run.`,
   );
 }

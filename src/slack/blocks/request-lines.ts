@@ -1,6 +1,6 @@
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
-import { escapeText, mentionUser, slackDate } from './format';
+import { inlineCode, mentionUser, slackDate } from './format';
 
 /** One-line descriptions of a request, shared by lists, status answers and App Home. */
 
@@ -26,7 +26,7 @@ export function briefStatus(view: RequestView, now: Date): string {
       return `:unlock: active, ${view.expiresAt ? timeLeft(view.expiresAt, now) : 'no expiry set'}`;
     case 'REVOKING':
       return view.revokeFailingSince || view.revokeAttempts > 0
-        ? `:rotating_light: revocation failing (${view.revokeAttempts} attempt${view.revokeAttempts === 1 ? '' : 's'}): ${escapeText(view.lastRevokeError ?? 'unknown error', 200)}`
+        ? `:rotating_light: revocation failing (${view.revokeAttempts} attempt${view.revokeAttempts === 1 ? '' : 's'}): ${inlineCode(view.lastRevokeError ?? 'unknown error', 200)}`
         : ':lock: being revoked…';
     default:
       return outcome(view);
@@ -46,7 +46,7 @@ export function outcome(view: RequestView): string {
         ? `:no_entry_sign: withdrawn${at(view.decidedAt)}`
         : `:no_entry_sign: denied${view.decidedBy ? ` by ${mentionUser(view.decidedBy)}` : ''}${at(view.decidedAt)}`;
     case 'FAILED':
-      return `:x: failed: ${escapeText(view.failureReason ?? 'unknown error', 200)}`;
+      return `:x: failed: ${inlineCode(view.failureReason ?? 'unknown error', 200)}`;
     case 'TIMED_OUT':
       return ':hourglass: expired without a decision';
     default:

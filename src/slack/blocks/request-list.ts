@@ -3,7 +3,7 @@ import type { RequestView } from '../../domain/request-view';
 import type { Page } from '../../domain/request-pages';
 import type { SlackMessage } from './message';
 import { buildApprovalMessage } from './approval-message';
-import { mentionUser } from './format';
+import { mentionChannel, mentionUser } from './format';
 import { briefStatus, requestHeadline } from './request-lines';
 
 /** Requests per `/breakglass list` answer: one block each, within Slack's 50 blocks per message. */
@@ -34,7 +34,7 @@ export function buildRequestStatus(view: RequestView): SlackMessage {
   const message = buildApprovalMessage(view);
   const blocks: KnownBlock[] = [
     ...message.blocks.filter((block) => block.type !== 'actions'),
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `Posted in <#${view.channelId}>. \`/breakglass audit ${view.humanId}\` shows its timeline.` }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `Posted in ${mentionChannel(view.channelId)}. \`/breakglass audit ${view.humanId}\` shows its timeline.` }] },
   ];
   return { text: message.text, blocks };
 }

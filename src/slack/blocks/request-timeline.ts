@@ -4,7 +4,7 @@ import type { RequestView } from '../../domain/request-view';
 import { SYSTEM_ACTOR } from '../../domain/timeline-event';
 import type { TimelineEvent } from '../../domain/timeline-event';
 import type { SlackMessage } from './message';
-import { escapeText, mentionUser, slackDate } from './format';
+import { inlineCode, mentionUser, slackDate } from './format';
 import { requestHeadline } from './request-lines';
 
 /** Slack allows 50 blocks per message; the title and the closing note take two. */
@@ -34,7 +34,7 @@ function dateText(value: unknown): string | null {
 
 /** `details.error` and other free text come from targets and people: escaped and clipped. */
 function quoted(value: unknown): string {
-  return escapeText(str(value) ?? 'no details', 300);
+  return inlineCode(str(value) ?? 'no details', 300);
 }
 
 /** One audit event in words. Actions this version does not know are still shown, by name, with their actor. */
@@ -54,7 +54,7 @@ export function describeEvent(event: TimelineEvent): string {
     case 'WITHDRAWN':
       return `${who(actor)} withdrew the request`;
     case 'GRANTED':
-      return `Granted \`${str(d.grant) ?? '?'}\` to \`${escapeText(str(d.login) ?? '?', 100)}\`${str(d.temporaryLogin) ? ` (temporary login \`${escapeText(str(d.temporaryLogin)!, 100)}\`)` : ''} and verified on the target${dateText(d.expiresAt) ? `, until ${dateText(d.expiresAt)}` : ''}`;
+      return `Granted \`${str(d.grant) ?? '?'}\` to ${inlineCode(str(d.login) ?? '?', 100)}${str(d.temporaryLogin) ? ` (temporary login ${inlineCode(str(d.temporaryLogin)!, 100)})` : ''} and verified on the target${dateText(d.expiresAt) ? `, until ${dateText(d.expiresAt)}` : ''}`;
     case 'GRANT_FAILED':
       return `Granting failed: ${quoted(d.error)}; rolling back`;
     case 'REVOKE_REQUESTED':
@@ -68,7 +68,7 @@ export function describeEvent(event: TimelineEvent): string {
     case 'ROLLED_BACK': {
       const what = event.action === 'REVOKED' ? 'Access revoked early' : event.action === 'EXPIRED' ? 'Access revoked at expiry' : 'Partial grant rolled back';
       const kept = str(d.keptOnTargetFor);
-      return `${what} and verified gone${kept ? ` (left in place on the target for ${escapeText(kept, 40)}, which still holds it)` : ''}`;
+      return `${what} and verified gone${kept ? ` (left in place on the target for ${inlineCode(kept, 40)}, which still holds it)` : ''}`;
     }
     case 'TIMED_OUT':
       return `Nobody decided${num(d.requestTtlSeconds) !== null ? ` within ${formatDuration(num(d.requestTtlSeconds)!)}` : ''}; the request timed out`;

@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/web-api';
 import type { RequestView } from '../../domain/request-view';
 import type { SlackMessage } from './message';
 import { ActionIds } from './action-ids';
-import { escapeText, mentionUser, slackDate } from './format';
+import { inlineCode, mentionUser, slackDate } from './format';
 
 function attemptsText(attempts: number): string {
   return `${attempts} failed attempt${attempts === 1 ? '' : 's'}`;
@@ -11,7 +11,7 @@ function attemptsText(attempts: number): string {
 /** The alert about a grant that fails to revoke, in the incident and security channels. Re-rendered on every
  * further failure and once more when the revocation finally holds (then without the button). */
 export function buildRevokeAlert(view: RequestView, failingCount: number): SlackMessage {
-  const what = `\`${view.roleId}\` on \`${view.resourceId}\` for ${mentionUser(view.requesterId)} (\`${escapeText(view.requesterLogin)}\`)`;
+  const what = `\`${view.roleId}\` on \`${view.resourceId}\` for ${mentionUser(view.requesterId)} (${inlineCode(view.requesterLogin)})`;
   if (view.status !== 'REVOKING') {
     const when = view.endedAt ? slackDate(view.endedAt) : 'now';
     const text = `:white_check_mark: *Resolved:* ${view.humanId} (${what}) was revoked ${when}, after ${attemptsText(view.revokeAttempts)}.`;
@@ -24,7 +24,7 @@ export function buildRevokeAlert(view: RequestView, failingCount: number): Slack
   const lines = [
     `:rotating_light: *Revocation failing: ${view.humanId}* — ${what} ${due}.`,
     `*Attempts:* ${attemptsText(view.revokeAttempts)}${view.revokeFailingSince ? `, alerting since ${slackDate(view.revokeFailingSince)}` : ''}`,
-    `*Last error:* ${escapeText(view.lastRevokeError ?? 'unknown')}`,
+    `*Last error:* ${inlineCode(view.lastRevokeError ?? 'unknown')}`,
     'The access may still be in place on the target. Breakglass keeps retrying with backoff; fix the target or remove the access by hand.',
   ];
   const blocks: KnownBlock[] = [

@@ -1,4 +1,5 @@
 import { remainingApprovals } from '../../../domain/approval-rules';
+import { inlineCode } from '../../../domain/user-text';
 import type { ListenerDeps } from '../types';
 import { requestButton } from './request-button';
 
@@ -12,6 +13,6 @@ export function approveExtension(deps: ListenerDeps) {
         ? `You approved the extension of ${view.humanId}; it now ends later.`
         : extension.status === 'PENDING'
           ? `You approved the extension of ${view.humanId}; ${remainingApprovals(extension.approvals.length, extension.requiredApprovals)} more needed.`
-          : `You approved the extension of ${view.humanId}, but it could not be applied: ${extension.refusalReason ?? 'the access changed'}.`,
+          : `You approved the extension of ${view.humanId}, but it could not be applied: ${inlineCode(extension.refusalReason ?? 'the access changed')}.`,
   );
 }

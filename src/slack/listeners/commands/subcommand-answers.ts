@@ -1,4 +1,5 @@
 import type { Command } from '../../../domain/command';
+import { mentionChannel } from '../../../domain/user-text';
 import { LIST_LIMIT, buildRequestList, buildRequestStatus } from '../../blocks/request-list';
 import { buildTimeline } from '../../blocks/request-timeline';
 import type { SlackMessage } from '../../surface';
@@ -24,7 +25,7 @@ export async function answerSubcommand({ service, queries }: ListenerDeps, userI
       return buildRequestStatus(view);
     case 'revoke': {
       const result = await service.revokeNow(view.id, userId);
-      return result.ok ? `Revoking ${view.humanId} now; the audit summary follows in <#${view.channelId}> when it is done.` : warning(result.message);
+      return result.ok ? `Revoking ${view.humanId} now; the audit summary follows in ${mentionChannel(view.channelId)} when it is done.` : warning(result.message);
     }
     case 'extend': {
       const result = await service.requestExtension(view.id, userId, command.durationText);

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { isChannelId } from '../../../domain/user-text';
 import { RequestModal } from '../../blocks/action-ids';
 import type { ListenerDeps } from '../types';
 
@@ -24,6 +25,14 @@ export function readRequestModal(values: StateValues) {
 export function requestModalSubmitted({ service, surface, followUps, logger }: ListenerDeps) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs): Promise<void> => {
     const fields = readRequestModal(view.state.values);
+    // The form carries the channel it was opened in (buildRequestModal); anything else was not made by this bot.
+    if (!isChannelId(view.private_metadata)) {
+      await ack({
+        response_action: 'errors',
+        errors: { [RequestModal.blocks.resource.blockId]: 'This form lost the channel it was opened in. Close it and run /breakglass again in the incident channel.' },
+      });
+      return;
+    }
     const input = { ...fields, requesterId: body.user.id, channelId: view.private_metadata };
     const check = await service.checkRequest(input);
     if (!check.ok) {
