@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/env';
 import { ExpiryWorker } from '../jobs/expiry-worker';
 import { reminderQueueName } from '../jobs/reminder-queue';
 import { ReminderWorker } from '../jobs/reminder-worker';
-import { checkProviderChanges } from '../requests/provider-changes';
+import { checkProviderChanges, presentOnTargetNow } from '../requests/provider-changes';
 import type { HttpServer } from './http';
 import { closeInfrastructure, type Infrastructure } from './infrastructure';
 
@@ -82,6 +82,7 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
           store: infra.store,
           current: (resourceId) => infra.providers.fingerprint(resourceId),
           setting: config.providerChange ?? 'refuse',
+          presentNow: (requestId) => presentOnTargetNow(infra.db, infra.providers, requestId, logger),
           logger: logger.child({ module: 'provider-changes' }),
         });
       },

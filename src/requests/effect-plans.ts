@@ -24,6 +24,8 @@ export type ThreadNotice =
   | { notice: 'provider_changed_revoking' }
   /** Start-up found the resource gone from the policy: nobody can revoke the access through Breakglass. */
   | { notice: 'provider_vanished' }
+  /** Start-up was told to revoke grants whose provider changed, but this one is not on the target the policy names now. */
+  | { notice: 'provider_changed_not_found'; made: string }
   | { notice: 'summary' };
 
 export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | { message: 'extension_outcome'; extensionId: string };
@@ -81,6 +83,14 @@ export const effectsFor = {
     kind: 'drift.alert',
     requestId: r.id,
     payload: { notice: 'provider_vanished' },
+  }),
+  /** A grant start-up was told to revoke, not found on the target its provider names now: as providerVanishedAlert. */
+  providerNotFoundAlert: (r: EffectSubject, made: string): NewEffect => ({
+    pool: 'slack',
+    lane: `alert:${r.id}`,
+    kind: 'drift.alert',
+    requestId: r.id,
+    payload: { notice: 'provider_changed_not_found', made },
   }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
   ended: (r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect => ({

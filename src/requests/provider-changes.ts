@@ -12,7 +12,9 @@ import {
   VANISHED_ACKNOWLEDGED,
 } from '../domain/provider-changes';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import type { ProviderRegistry } from '../providers/provider-registry';
 import { effectsFor, shown } from './effect-plans';
+import { grantTarget } from './request-reads';
 import { queueEffects, type RequestStore, type StoreTransaction } from './request-store';
 
 /** The bot does not start: live grants' providers changed and BREAKGLASS_PROVIDER_CHANGE does not say what to do. */
@@ -26,6 +28,10 @@ export interface ProviderChangeDeps {
   /** The configuration each resource's provider has now; null when the resource is not in the policy. */
   current: (resourceId: string) => ProviderIdentity | null;
   setting: ProviderChangeSetting;
+  /** Whether the grant is in place on the target its resource's provider names now (provider.verify); null when
+   * that cannot be told (the target failed to answer). Asked before `revoke` revokes there: a revocation on a target
+   * that never had the grant would "succeed" and leave the access where it was made. */
+  presentNow: (requestId: string) => Promise<boolean | null>;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
@@ -77,13 +83,16 @@ export async function checkProviderChanges(deps: ProviderChangeDeps): Promise<Pr
     throw new ProviderChangeError(text);
   }
   for (const change of decisions) {
-    await deps.store.transaction((tx) => act(tx, deps, change));
+    // Outside the transaction: one read of the target, before anything is written (nothing happens between two
+    // steps that must both happen; a start that dies here has changed nothing).
+    const present = deps.setting === 'revoke' && change.kind === 'changed' ? await deps.presentNow(change.grant.requestId) : null;
+    await deps.store.transaction((tx) => act(tx, deps, change, present));
     deps.logger.warn({ requestId: change.grant.requestId, setting: deps.setting }, describeChange(change));
   }
   return changes;
 }
 
-async function act(tx: StoreTransaction, deps: ProviderChangeDeps, change: Exclude<ProviderChange, { kind: 'unrecorded' }>): Promise<void> {
+async function act(tx: StoreTransaction, deps: ProviderChangeDeps, change: Exclude<ProviderChange, { kind: 'unrecorded' }>, present: boolean | null): Promise<void> {
   const { grant } = change;
   const from = change.made?.fingerprint ?? null;
   const details = { setting: deps.setting, made: change.made?.description ?? null };
@@ -99,6 +108,14 @@ async function act(tx: StoreTransaction, deps: ProviderChangeDeps, change: Exclu
   const moved = { ...details, now: change.current.description };
   if (deps.setting === 'accept') {
     await recordAudit(tx, { requestId: grant.requestId, actor: SYSTEM_ACTOR, action: 'PROVIDER_CHANGE_ACCEPTED', details: moved });
+    return;
+  }
+  if (present !== true) {
+    // Not (or not knowably) on the target the policy names now: revoking there would prove nothing. The access may
+    // still be where it was made; people must remove it there. The request ends at its expiry as usual.
+    await recordAudit(tx, { requestId: grant.requestId, actor: SYSTEM_ACTOR, action: 'PROVIDER_CHANGE_NOT_FOUND', details: { ...moved, checked: present === false } });
+    const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: grant.requestId }, select: { id: true, channelId: true, requesterId: true } });
+    queueEffects(tx, [effectsFor.providerNotFoundAlert(request, change.made.description), effectsFor.home(request)]);
     return;
   }
   await recordAudit(tx, { requestId: grant.requestId, actor: SYSTEM_ACTOR, action: 'PROVIDER_CHANGE_REVOKED', details: moved });
@@ -123,4 +140,16 @@ async function refingerprint(tx: StoreTransaction, grant: LiveGrant, from: strin
     data: { providerFingerprint: to.fingerprint, providerDescription: to.description },
   });
   return count === 1;
+}
+
+/** ProviderChangeDeps.presentNow: asks the provider the policy has now whether the request's grant is in place; null
+ * when it fails to answer (a stateless provider without a verify step answers from memory: false after a restart). */
+export async function presentOnTargetNow(db: Db, providers: Pick<ProviderRegistry, 'get'>, requestId: string, logger: Pick<Logger, 'warn'>): Promise<boolean | null> {
+  const request = await db.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
+  try {
+    return await providers.get(request.resourceId).verify(grantTarget(request));
+  } catch (err) {
+    logger.warn({ err, requestId }, 'could not tell whether a grant is on the target its provider names now');
+    return null;
+  }
 }

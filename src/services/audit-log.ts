@@ -39,6 +39,7 @@ export type AuditAction =
   | 'PROVIDER_FINGERPRINT_RECORDED'
   | 'PROVIDER_CHANGE_ACCEPTED'
   | 'PROVIDER_CHANGE_REVOKED'
+  | 'PROVIDER_CHANGE_NOT_FOUND'
   | 'PROVIDER_VANISHED';
 
 export { SYSTEM_ACTOR } from '../domain/timeline-event';

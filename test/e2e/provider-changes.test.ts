@@ -140,6 +140,30 @@ describe('a start-up under a policy whose providers changed under live grants', 
     expect(await actionsOf(hook.id)).toEqual(['REQUESTED', 'APPROVAL_RECORDED', 'QUORUM_REACHED', 'GRANTED', 'PROVIDER_VANISHED']);
   });
 
+  it('with revoke, a grant that is not on the target the policy names now is alerted, not "revoked" there, and stays live', async () => {
+    await truncateAll();
+    const first = await bot(policy(moved.url, { withWebhook: false })).start();
+    const request = await grantThrough(first, 'payments-db read 1h INC-3 granted on the old target');
+    await first.stop();
+    // The policy now names a target that does not hold this grant (played by taking it away here by hand): a
+    // revocation there would "succeed" and prove nothing about the target the access was granted on.
+    await target.query(`REVOKE "${readRole}" FROM "${login}"`);
+
+    const revoking = await bot(policy(target.url, { withWebhook: false }), { BREAKGLASS_PROVIDER_CHANGE: 'revoke' }).start();
+    const audit = await waitFor(() => db.auditEvent.findFirst({ where: { requestId: request.id, action: 'PROVIDER_CHANGE_NOT_FOUND' } }), 'the not-found record');
+    expect(audit.details).toMatchObject({ setting: 'revoke', checked: true, made: request.grant!.providerDescription });
+    await waitFor(
+      () =>
+        slack
+          .callsOf('chat.postMessage')
+          .some((call) => call.args.thread_ts === request.messageTs && String(call.args.text).includes('is not in place on the target the policy names now')),
+      'the alert in the thread',
+    );
+    expect(await statusOf(request.id)).toBe('ACTIVE');
+    expect(await actionsOf(request.id)).not.toContain('REVOKE_REQUESTED');
+    await revoking.stop();
+  });
+
   it('with accept, keeps the grants and records that the new configuration now revokes them', async () => {
     await truncateAll();
     const first = await bot(policy(moved.url, { withWebhook: false })).start();

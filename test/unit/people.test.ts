@@ -120,7 +120,7 @@ describe('samePersonRefusal', () => {
 
   it('never lets a login render as formatting, a mention or a link', () => {
     const message = samePersonRefusal({ ...base, requesterLogin: '<!channel>`x', actorLogin: '<!channel>`x' })?.message ?? '';
-    expect(message).toContain("(`&lt;!channel&gt;'x`)");
+    expect(message).toContain('(`&lt;!channel&gt;ˋx`)');
     expect(message).not.toContain('<!channel>');
   });
 });

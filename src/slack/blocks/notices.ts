@@ -89,6 +89,13 @@ export function providerChangedRevokingNotice(view: RequestView): SlackMessage {
   );
 }
 
+/** Started with BREAKGLASS_PROVIDER_CHANGE=revoke, but the grant is not on the target the resource's provider names now. */
+export function providerNotFoundNotice(view: RequestView, made: string): SlackMessage {
+  return textMessage(
+    `:rotating_light: The provider of ${inlineCode(view.resourceId)} changed since ${view.humanId} was granted, and Breakglass was started to revoke such grants, but ${inlineCode(view.roleId)} for ${inlineCode(view.requesterLogin)} is not in place on the target the policy names now (or it did not answer), so it may still be where it was granted: ${inlineCode(made)}. Remove it there by hand; this request still ends at its expiry.`,
+  );
+}
+
 /** Start-up found a live grant whose resource is no longer in the policy. */
 export function providerVanishedNotice(view: RequestView): SlackMessage {
   return textMessage(

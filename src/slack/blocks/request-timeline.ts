@@ -94,6 +94,8 @@ export function describeEvent(event: TimelineEvent): string {
       return "The resource's provider changed since the grant; the change was accepted at start-up, and the new configuration will revoke it";
     case 'PROVIDER_CHANGE_REVOKED':
       return "The resource's provider changed since the grant; revoking it now with the new configuration, as set at start-up";
+    case 'PROVIDER_CHANGE_NOT_FOUND':
+      return "The resource's provider changed since the grant and start-up was told to revoke it, but the access is not on the target the policy names now: it may remain where it was granted; remove it there by hand";
     case 'PROVIDER_VANISHED':
       return 'The resource is no longer in the policy: Breakglass cannot revoke this access; remove it on the target by hand';
     case 'EXTENSION_REQUESTED':

@@ -20,6 +20,7 @@ import {
   accessMissingNotice,
   accessReappearedNotice,
   providerChangedRevokingNotice,
+  providerNotFoundNotice,
   providerVanishedNotice,
 } from '../blocks/notices';
 import { groupWithinBlockLimit, mergeSummaries } from '../summary-batches';
@@ -120,6 +121,8 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
         return providerChangedRevokingNotice(view);
       case 'provider_vanished':
         return providerVanishedNotice(view);
+      case 'provider_changed_not_found':
+        return providerNotFoundNotice(view, notice.made);
       case 'extension_outcome': {
         const extension = await deps.loadExtension(notice.extensionId);
         return extension ? extensionOutcomeNotice(view, extension) : null;
