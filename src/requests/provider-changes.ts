@@ -100,7 +100,7 @@ async function act(tx: StoreTransaction, deps: ProviderChangeDeps, change: Exclu
     // Nothing here can revoke it: say so where people look, once.
     if (!(await refingerprint(tx, grant, from, { fingerprint: VANISHED_ACKNOWLEDGED, description: `${grant.resourceId} no longer in the policy` }))) return;
     await recordAudit(tx, { requestId: grant.requestId, actor: SYSTEM_ACTOR, action: 'PROVIDER_VANISHED', details });
-    const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: grant.requestId }, select: { id: true, channelId: true, requesterId: true } });
+    const request = await alertSubject(tx, grant.requestId);
     queueEffects(tx, [effectsFor.providerVanishedAlert(request), effectsFor.home(request)]);
     return;
   }
@@ -114,7 +114,7 @@ async function act(tx: StoreTransaction, deps: ProviderChangeDeps, change: Exclu
     // Not (or not knowably) on the target the policy names now: revoking there would prove nothing. The access may
     // still be where it was made; people must remove it there. The request ends at its expiry as usual.
     await recordAudit(tx, { requestId: grant.requestId, actor: SYSTEM_ACTOR, action: 'PROVIDER_CHANGE_NOT_FOUND', details: { ...moved, checked: present === false } });
-    const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: grant.requestId }, select: { id: true, channelId: true, requesterId: true } });
+    const request = await alertSubject(tx, grant.requestId);
     queueEffects(tx, [effectsFor.providerNotFoundAlert(request, change.made.description), effectsFor.home(request)]);
     return;
   }
@@ -131,6 +131,11 @@ async function act(tx: StoreTransaction, deps: ProviderChangeDeps, change: Exclu
     details: { providerChanged: true },
     effects: (r) => [effectsFor.scheduleExpiry(r, new Date()), ...shown(r, { notice: 'provider_changed_revoking' })],
   });
+}
+
+/** What the thread/security-channel alert and the Home refresh need of the request. */
+function alertSubject(tx: StoreTransaction, requestId: string) {
+  return tx.accessRequest.findUniqueOrThrow({ where: { id: requestId }, select: { id: true, channelId: true, requesterId: true } });
 }
 
 /** Sets the grant's fingerprint if it is still `from`; false when another process got there first. */
