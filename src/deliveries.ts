@@ -16,7 +16,9 @@ import type { RequestQueries } from './services/request-queries';
 import { extensionMessageHandlers } from './slack/deliveries/extension-messages';
 import { homeRefreshHandlers } from './slack/deliveries/home-refresh';
 import { requestMessageHandlers } from './slack/deliveries/request-messages';
+import { reportDigestHandlers } from './slack/deliveries/report-digest';
 import { revokeAlertHandlers } from './slack/deliveries/revoke-alerts';
+import type { AccessReports } from './reports/access-reports';
 import type { SlackSurface } from './slack/surface';
 
 /** Lanes in delivery at once, per pool. Slack's are mostly waiting on its per-channel pace (about one post a second
@@ -48,6 +50,10 @@ export interface DeliveriesDeps {
   /** Lanes of grant work in flight at once (the expiry worker's concurrency). */
   providerLanes: number;
   livenessMs?: number;
+  /** Computes the review digest when it is delivered. */
+  reports: Pick<AccessReports, 'compute'>;
+  /** AUDIT_SEAL_BOUND: how long the digest waits for its period's last events to be sealed. */
+  sealBoundMs: number;
 }
 
 /** The effect runners of one process: one per pool, all delivering from the outbox whatever any process committed,
@@ -100,6 +106,7 @@ export class Deliveries {
         countFailing: () => service.countFailingRevocations(),
       }),
       ...auditHeadHandlers({ surface, securityChannel: deps.policy.revokeAlerts.securityChannel, headFile: deps.policy.audit?.publishHeadFile ?? null }),
+      ...reportDigestHandlers({ db, surface, compute: (period) => deps.reports.compute(period), sealBoundMs: deps.sealBoundMs }),
     };
     // What the channels read when access ends: the ended requests become their messages, and the summaries go out
     // ahead of the threads' replies (see ChannelPacer).

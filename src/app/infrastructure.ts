@@ -18,6 +18,8 @@ import type { createProvider } from '../providers/create-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { DEFAULT_SEAL_BOUND_MS } from '../audit/verify';
 import { DriftCheck } from '../requests/drift-check';
+import { AccessReports } from '../reports/access-reports';
+import { DigestSchedule } from '../reports/report-digest';
 import { driftReports } from '../requests/drift-reports';
 import { RequestReads } from '../requests/request-reads';
 import { RequestStore } from '../requests/request-store';
@@ -40,6 +42,10 @@ export interface InfrastructureOptions {
   createProvider?: typeof createProvider;
   /** Least time between two posts to one channel; Slack allows about one a second. Tests shorten it. */
   slackPostIntervalMs?: number;
+  /** The clock of the review digest's schedule and of `/breakglass report` (tests move it). */
+  clock?: () => Date;
+  /** How often a process looks whether a review digest is due (default a minute). */
+  reportCheckEveryMs?: number;
 }
 
 /** Everything the Slack app, the HTTP app and the lifecycle share: connections, queues and the services on them. */
@@ -75,11 +81,15 @@ export interface Infrastructure {
   sealer: AuditSealer;
   /** Warns at start-up when the bot's database role could rewrite the audit trail. */
   auditRole: AuditRoleCheck;
+  /** The review reports (`/breakglass report`, the digest). */
+  reports: AccessReports;
+  /** Null unless the policy has `reports` and this process runs expiries. */
+  digest: DigestSchedule | null;
 }
 
 /** Builds the shared parts for the role in `config`. Nothing is started here (see lifecycle.ts); the Redis clients
  * and the database pool connect lazily. */
-export function createInfrastructure({ config, policy, logger, createProvider: create, slackPostIntervalMs }: InfrastructureOptions): Infrastructure {
+export function createInfrastructure({ config, policy, logger, createProvider: create, slackPostIntervalMs, clock, reportCheckEveryMs }: InfrastructureOptions): Infrastructure {
   const { queueName, reconcileEveryMs } = config;
   const role = config.role ?? 'all';
   const receivesSlack = role !== 'worker';
@@ -134,6 +144,8 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const reconciler = new Reconciler(service, expiryQueue, logger.child({ module: 'reconciler' }), (before) => pruneSettledEffects(db, before));
   // Every role republishes the App Homes a change concerns (the worker's expiries too).
   const homes = new HomePublisher({ queries, surface, logger: logger.child({ module: 'home' }) });
+  const reports = new AccessReports({ db, policy, directory, now: clock });
+  const sealBoundMs = config.auditSealBoundMs ?? DEFAULT_SEAL_BOUND_MS;
   // Every role delivers effects, whichever process committed them.
   const deliveries: Deliveries = new Deliveries({
     db,
@@ -151,6 +163,8 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     reminders: reminderQueue,
     providerLanes: config.expiryConcurrency,
     livenessMs: config.effectLivenessMs,
+    reports,
+    sealBoundMs,
   });
 
   // The safety net for causes nobody foresaw: targets checked against the database, in the processes that expire.
@@ -174,7 +188,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const sealer: AuditSealer = new AuditSealer({
     db,
     logger: logger.child({ module: 'audit-sealer' }),
-    boundMs: config.auditSealBoundMs ?? DEFAULT_SEAL_BOUND_MS,
+    boundMs: sealBoundMs,
     targets: { securityChannel: policy.revokeAlerts.securityChannel, headFile: policy.audit?.publishHeadFile ?? null },
     publishEveryMs: config.auditHeadPublishEveryMs === undefined ? 3_600_000 : config.auditHeadPublishEveryMs,
     onSealed: (result) => metrics.auditSealed(result.sealed),
@@ -182,6 +196,17 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   });
   const watchdog = new QueueWatchdog(expiryQueue, reconciler, logger.child({ module: 'watchdog' }), reconcileEveryMs);
   const auditRole = new AuditRoleCheck(db, logger.child({ module: 'audit-role' }));
+  const digest =
+    runsExpiries && policy.reports
+      ? new DigestSchedule({
+          db,
+          settings: policy.reports,
+          logger: logger.child({ module: 'reports' }),
+          committed: () => deliveries.wake(new Set(['slack'])),
+          now: clock,
+          checkEveryMs: reportCheckEveryMs,
+        })
+      : null;
 
   return {
     role,
@@ -209,6 +234,8 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     drift,
     sealer,
     auditRole,
+    reports,
+    digest,
   };
 }
 

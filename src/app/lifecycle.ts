@@ -114,6 +114,8 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
               await expiryQueue.startReconcileSchedule(config.reconcileEveryMs);
             },
           },
+          // After deliveries: a digest due (or missed while no bot ran) is committed at once and goes out.
+          { name: 'review digest', start: () => infra.digest?.start(), stop: () => infra.digest?.stop() },
           {
             name: 'watchdog and drift check',
             start: () => {

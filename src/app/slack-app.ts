@@ -42,7 +42,7 @@ function newErrorId(): string {
 /** Bolt with the bot's listeners, on Slack's HTTP route of `http` or on a Socket Mode connection. Initialized and
  * (in Socket Mode) connected by the lifecycle, not here. */
 export function createSlackApp({ config, logger, infra, http, followUpMaxWaitMs }: SlackAppOptions): App {
-  const { slackLogger, service, queries, homes, surface } = infra;
+  const { slackLogger, service, queries, homes, surface, reports } = infra;
   let receiver: Receiver;
   if (config.slackAppToken) {
     receiver = new SocketModeReceiver({ appToken: config.slackAppToken, logger: slackLogger, installerOptions: { clientOptions: { slackApiUrl: config.slackApiUrl } } });
@@ -83,7 +83,7 @@ export function createSlackApp({ config, logger, infra, http, followUpMaxWaitMs 
   });
   const slackLog = logger.child({ module: 'slack' });
   const followUps = followUpGate(config, slackLog, infra, followUpMaxWaitMs);
-  const deps = { service, queries, homes, surface, followUps, logger: slackLog };
+  const deps = { service, queries, homes, surface, reports, followUps, logger: slackLog };
   registerCommands(bolt, deps);
   registerEvents(bolt, deps);
   registerActions(bolt, deps);

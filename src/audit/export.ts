@@ -70,7 +70,7 @@ export async function* auditExportRows(db: Db, filters: AuditExportFilters, batc
 }
 
 /** createdAt is a timestamp without time zone holding UTC: compare in UTC whatever the session's time zone. */
-function utcTimestamp(at: Date): Prisma.Sql {
+export function utcTimestamp(at: Date): Prisma.Sql {
   return Prisma.sql`(${at.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
 }
 

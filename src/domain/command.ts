@@ -11,6 +11,7 @@ export type Command =
   | { kind: 'revoke'; requestNumber: number }
   | { kind: 'extend'; requestNumber: number; durationText: string }
   | { kind: 'audit'; requestNumber: number }
+  | { kind: 'report'; days: number }
   | { kind: 'invalid'; message: string };
 
 export const COMMAND_USAGE = '/breakglass <resource> <role> <duration> <ticket or -> <reason…>';
@@ -23,10 +24,14 @@ export const SUBCOMMANDS = {
   revoke: { usage: '/breakglass revoke <id>', example: '/breakglass revoke BG-1042', does: 'end active access now' },
   extend: { usage: '/breakglass extend <id> <duration>', example: '/breakglass extend BG-1042 30m', does: 'ask for more time on active access' },
   audit: { usage: '/breakglass audit <id>', example: '/breakglass audit BG-1042', does: "the request's timeline, from its audit events" },
+  report: { usage: '/breakglass report [7d|30d]', example: '/breakglass report 30d', does: 'the access review report (admins and emergency reviewers)' },
   help: { usage: '/breakglass help', example: '/breakglass help', does: 'how to ask, and what you may request' },
 } as const;
 
 type Subcommand = keyof typeof SUBCOMMANDS;
+
+/** The periods `/breakglass report` covers, in days. */
+const REPORT_PERIODS: Record<string, number> = { '7d': 7, '30d': 30 };
 
 /** Typed for "no ticket". */
 const NO_TICKET = '-';
@@ -91,6 +96,12 @@ function parseSubcommand(name: Subcommand, args: string[]): Command {
       const requestNumber = parseRequestNumber(args[0]);
       if (requestNumber === null) return subcommandProblem(name, badIdProblem(args[0]));
       return { kind: name, requestNumber };
+    }
+    case 'report': {
+      if (args.length === 0) return { kind: 'report', days: 7 };
+      const days = REPORT_PERIODS[args[0].toLowerCase()];
+      if (args.length > 1 || days === undefined) return subcommandProblem(name, '`report` takes the period to cover: `7d` (the default) or `30d`.');
+      return { kind: 'report', days };
     }
     case 'extend': {
       if (args.length === 0) return subcommandProblem(name, '`extend` needs the id of a request and how much longer you need it.');

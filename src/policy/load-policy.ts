@@ -21,6 +21,7 @@ import {
   SLACK_USER_PATTERN,
 } from './check-primitives';
 import { readProvider } from './read-provider';
+import { readReportsSection } from './reports-schema';
 import type { AuditSettings, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
 
 /** The policy file cannot be used. The message names the file, the path inside it and what is wrong, one problem
@@ -118,7 +119,7 @@ const DEFAULT_REQUESTS_PER_HOUR = 10;
 
 const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension', 'requestChannels'] as const;
 const EXTENSION_KEYS = ['approvals', 'maxTotal'];
-const TOP_LEVEL_KEYS = ['defaults', 'identities', 'loginEmailDomains', 'admins', 'alerts', 'audit', 'resources'];
+const TOP_LEVEL_KEYS = ['defaults', 'identities', 'loginEmailDomains', 'admins', 'alerts', 'audit', 'reports', 'resources'];
 const AUDIT_KEYS = ['publishHead'];
 const ALERT_KEYS = ['securityChannel', 'afterFailedRevokes'];
 const DEFAULT_ALERT_AFTER_FAILURES = 3;
@@ -145,8 +146,11 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
   const revokeAlerts = readRevokeAlerts(checker, top.alerts);
   const audit = readAudit(checker, top.audit);
   const resources = readResources(checker, top.resources, settings);
+  const reportsRead = top.reports === undefined || top.reports === null || !revokeAlerts ? null : readReportsSection(top.reports, revokeAlerts.securityChannel);
+  if (reportsRead && !reportsRead.ok) for (const problem of reportsRead.problems) report(checker, '', problem);
+  const reports = reportsRead?.ok ? reportsRead.settings : null;
   if (requestTtlSeconds === undefined || requestsPerHour === undefined || !identities || !loginEmailDomains || !admins || !revokeAlerts || !audit || !resources) return undefined;
-  return { sourcePath, identities, loginEmailDomains, requestsPerHour, resources, admins, requestTtlSeconds, revokeAlerts, audit };
+  return { sourcePath, identities, loginEmailDomains, requestsPerHour, resources, admins, requestTtlSeconds, revokeAlerts, audit, reports };
 }
 
 function readAudit(checker: Checker, value: unknown): AuditSettings | undefined {

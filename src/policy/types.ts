@@ -1,3 +1,4 @@
+import type { ReportSchedule } from '../domain/report-schedule';
 import type { ProviderConfig } from '../providers/types';
 
 /** One grantable role, with every value resolved (role → resource → `defaults` → built-in). */
@@ -21,6 +22,8 @@ export interface RoleRule {
   extension: ExtensionRule;
   /** Channel ids (C…/G…) requests for this role may be posted in; null: any channel, as well as a DM with the bot. */
   requestChannels: string[] | null;
+  /** Emergency access (issue 12.1); only `reviewers` is read here, by the review reports' audience check. */
+  emergency?: { reviewers: string[] };
 }
 
 /** How active access may be extended: by the same approvers, here `approvals` of them (0: the requester alone). */
@@ -55,6 +58,19 @@ export interface Policy {
   revokeAlerts: RevokeAlertSettings;
   /** The `audit` section; absent in hand-built policies (tests): nothing beyond the security channel. */
   audit?: AuditSettings;
+  /** The `reports` section (the scheduled review digest); absent: no digest. */
+  reports?: ReportSettings | null;
+}
+
+/** The scheduled review digest (`reports`). */
+export interface ReportSettings {
+  /** Where it is posted: reports.channel, else alerts.securityChannel. */
+  channel: string;
+  /** As written, for messages: `7d`, `mon 09:00`, `Europe/Berlin`. */
+  every: string;
+  at: string;
+  timezone: string;
+  schedule: ReportSchedule;
 }
 
 /** Where the audit chain's heads are published besides alerts.securityChannel. */

@@ -2,6 +2,7 @@ import { retryPolicies, WebClient, type HomeView, type Logger, type View, type W
 import { ChannelPacer } from './channel-pacer';
 import type { SlackMessage } from './blocks/message';
 import type { SlackAccount } from '../domain/people';
+import { messagePermalink } from '../domain/permalink';
 import { retryWhenRateLimited } from './rate-limit-retry';
 
 export type { SlackMessage } from './blocks/message';
@@ -141,8 +142,7 @@ export class WebClientSurface implements SlackSurface {
       this.workspaceUrl = null; // try again next time
       return null;
     }
-    // Slack's permalink form: /archives/<channel>/p<ts without the dot>.
-    return `${base.replace(/\/?$/, '/')}archives/${channel}/p${ts.replace('.', '')}`;
+    return messagePermalink(base, channel, ts);
   }
 
   /** On the interactive client: a Home is re-rendered from the database each time, so a rate-limited publish is

@@ -1,17 +1,24 @@
 import type { Command } from '../../../domain/command';
 import { mentionChannel } from '../../../domain/user-text';
+import { buildAccessReport } from '../../blocks/access-report';
+import { reportLinks } from '../../deliveries/report-digest';
 import { LIST_LIMIT, buildRequestList, buildRequestStatus } from '../../blocks/request-list';
 import { buildTimeline } from '../../blocks/request-timeline';
 import type { SlackMessage } from '../../surface';
 import type { ListenerDeps } from '../types';
 
-export type Subcommand = Extract<Command, { kind: 'list' | 'status' | 'revoke' | 'extend' | 'audit' }>;
+export type Subcommand = Extract<Command, { kind: 'list' | 'status' | 'revoke' | 'extend' | 'audit' | 'report' }>;
 
 const warning = (message: string) => `:warning: ${message}`;
 
-/** The answer to `/breakglass list|status|revoke|extend|audit …`. Requests are found by their human id among those
+/** The answer to `/breakglass list|status|revoke|extend|audit|report …`. Requests are found by their human id among those
  * the user may see; revoke and extend then go through AccessService, which checks again who may. */
-export async function answerSubcommand({ service, queries }: ListenerDeps, userId: string, command: Subcommand): Promise<SlackMessage | string> {
+export async function answerSubcommand({ service, queries, reports, surface }: ListenerDeps, userId: string, command: Subcommand): Promise<SlackMessage | string> {
+  if (command.kind === 'report') {
+    const result = await reports.forPerson(userId, command.days);
+    if (!result.ok) return warning(result.message);
+    return buildAccessReport(result.report, { links: await reportLinks(surface, result.report), unsealed: result.unsealed, title: `Access report, last ${command.days} days` });
+  }
   if (command.kind === 'list') return buildRequestList(await queries.listVisible(userId, LIST_LIMIT), new Date());
   if (command.kind === 'audit') {
     const timeline = await queries.timeline(command.requestNumber, userId);
