@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { exportAuditEvents } from '../audit/export';
 import { parseExportQuery } from '../audit/export-query';
+import { parseReportQuery, writeReport } from './audit-report';
 import { parsePublishedHeads } from '../audit/sealer';
 import { DEFAULT_SEAL_BOUND_MS, verifyAuditChain, type AuditVerifyResult, type KnownHead } from '../audit/verify';
 import { parseDuration } from '../domain/duration';
@@ -25,6 +26,12 @@ const USAGE = `Usage:
       Exports audit events to stdout (or --output). <when> is a duration meaning "that long ago"
       (30d, 12h) or an ISO date (2026-11-01, 2026-11-01T08:00:00Z). json (the default) is JSON Lines.
       With npm, use \`npm run -s audit -- export …\` when redirecting stdout, so npm's banner stays out.
+  npm run audit -- report [--since <when>] [--until <when>] [--format md|csv|json] [--output <file>]
+                          [--workspace https://acme.slack.com]
+      The access review report (as the Slack digest, in full): grants by resource and role, access time,
+      emergency grants and their reviews, denied and timed-out requests, failed revocations, the longest
+      grants, top requesters. Computed from the sealed audit events (those verify checks). --since defaults
+      to 7d, --until to now, --format to md. --workspace turns thread references into Slack links.
 
 Reads DATABASE_URL from the environment (or .env). Exit codes: 0 ok, 1 chain broken, 2 usage error,
 3 failure (e.g. the database is unreachable).`;
@@ -55,6 +62,7 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
         format: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'known-head': { type: 'string', multiple: true },
+        workspace: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -64,10 +72,15 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     if (parsed.positionals.length !== 1)
-      throw new UsageError(parsed.positionals.length === 0 ? 'say what to do: verify or export' : `one command at a time, got: ${parsed.positionals.join(' ')}`);
+      throw new UsageError(parsed.positionals.length === 0 ? 'say what to do: verify, export or report' : `one command at a time, got: ${parsed.positionals.join(' ')}`);
     command = parsed.positionals[0];
-    if (command !== 'verify' && command !== 'export') throw new UsageError(`unknown command "${command}": use verify or export`);
-    if (command === 'export' && values['known-head'] !== undefined) throw new UsageError('--known-head belongs to verify');
+    if (command !== 'verify' && command !== 'export' && command !== 'report') throw new UsageError(`unknown command "${command}": use verify, export or report`);
+    if (command !== 'verify' && values['known-head'] !== undefined) throw new UsageError('--known-head belongs to verify');
+    if (command !== 'report' && values.workspace !== undefined) throw new UsageError('--workspace belongs to report');
+    if (command === 'report') {
+      const exportOnly = ['request', 'actor'].filter((name) => values[name] !== undefined);
+      if (exportOnly.length > 0) throw new UsageError(`--${exportOnly[0]} belongs to export, not report`);
+    }
     if (command === 'verify') {
       const exportOnly = ['since', 'until', 'request', 'actor', 'format', 'output'].filter((name) => values[name] !== undefined);
       if (exportOnly.length > 0) throw new UsageError(`--${exportOnly[0]} belongs to export, not verify`);
@@ -83,6 +96,12 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
     command === 'export'
       ? parseExportQuery({ since: str(values.since), until: str(values.until), request: str(values.request), actor: str(values.actor), format: str(values.format) })
       : null;
+  const reportQuery =
+    command === 'report' ? parseReportQuery({ since: str(values.since), until: str(values.until), format: str(values.format), workspace: str(values.workspace) }) : null;
+  if (reportQuery && !reportQuery.ok) {
+    say(io.stderr, `audit: ${reportQuery.message}\nExample: npm run audit -- report --since 30d --format md --output report.md`);
+    return EXIT.usage;
+  }
   if (query && !query.ok) {
     say(io.stderr, `audit: ${query.message}\nExample: npm run audit -- export --since 30d --format csv --output audit.csv`);
     return EXIT.usage;
@@ -117,8 +136,16 @@ export async function runAuditCli(argv: string[], io: Io): Promise<number> {
       say(result.ok ? io.stdout : io.stderr, describeVerifyResult(result));
       return result.ok ? EXIT.ok : EXIT.chainBroken;
     }
-    if (!query?.ok) throw new Error('unreachable: export without a valid query');
     const output = str(values.output);
+    if (reportQuery?.ok) {
+      const out = output ? fs.createWriteStream(output, { fd: fs.openSync(output, 'w') }) : io.stdout;
+      const written = await writeReport(db, reportQuery.query, out);
+      if (output) await new Promise<void>((resolve) => out.end(resolve));
+      const unsealed = written.unsealed > 0 ? ` (${written.unsealed} not sealed yet left out)` : '';
+      if (output) say(io.stderr, `audit: wrote the report of ${written.events} sealed event${written.events === 1 ? '' : 's'}${unsealed} to ${output}`);
+      return EXIT.ok;
+    }
+    if (!query?.ok) throw new Error('unreachable: export without a valid query');
     // Opened before the first query, so a wrong path fails at once and not halfway through.
     const out = output ? fs.createWriteStream(output, { fd: fs.openSync(output, 'w') }) : io.stdout;
     const count = await writeExport(db, query, out, Boolean(output));

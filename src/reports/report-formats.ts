@@ -130,7 +130,7 @@ export function reportMarkdown(report: AccessReport, options: ReportTextOptions 
       e.invokedAt.toISOString(),
       `${e.state}${e.late ? ' (late)' : ''}`,
       e.reviewer ?? '',
-      e.flagReason ?? '',
+      e.flagReason ? mdCode(e.flagReason) : '',
     ]),
   );
   table(
@@ -144,7 +144,7 @@ export function reportMarkdown(report: AccessReport, options: ReportTextOptions 
       String(f.attempts),
       formatDuration(f.failingSeconds),
       f.resolvedAt ? `revoked ${f.resolvedAt.toISOString()}` : 'still failing',
-      f.lastError ?? '',
+      f.lastError ? mdCode(f.lastError) : '',
     ]),
   );
   table(
@@ -177,6 +177,13 @@ export function reportMarkdown(report: AccessReport, options: ReportTextOptions 
   const source = report.source.events ? `${report.source.events} sealed audit events (seq ${report.source.firstSeq}–${report.source.lastSeq})` : 'no sealed audit events';
   lines.push('', `_Computed from ${source}${options.unsealed ? `; ${options.unsealed} not sealed yet left out` : ''}. Check them with \`npm run audit -- verify\`._`, '');
   return lines.join('\n');
+}
+
+/** Text someone typed (a flag's reason) or a target said (an error), shown literally: a code span on one line, so
+ * it can carry no link, emphasis or HTML. */
+function mdCode(text: string): string {
+  const visible = text.replace(/\s+/g, ' ').replace(/`/g, 'ˋ').trim().slice(0, 500);
+  return visible ? `\`${visible}\`` : '';
 }
 
 /** A table cell: one line, pipes escaped; links we built are kept as they are. */
