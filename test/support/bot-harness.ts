@@ -42,6 +42,9 @@ export class BotHarness {
       auditApiToken?: string;
       /** How long a Slack follow-up waits for a slot before it runs anyway (default: the app's). */
       followUpMaxWaitMs?: number;
+      /** The review reports' clock (digest schedule, /breakglass report), and how often the digest schedule looks. */
+      clock?: () => Date;
+      reportCheckEveryMs?: number;
     } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
@@ -78,6 +81,8 @@ export class BotHarness {
       slackPostIntervalMs: 20,
       migrationsDir: this.options.migrationsDir,
       followUpMaxWaitMs: this.options.followUpMaxWaitMs,
+      clock: this.options.clock,
+      reportCheckEveryMs: this.options.reportCheckEveryMs,
     });
     this.port = await this.bot.start();
     this.sender = new SlackRequestSender({
