@@ -1,43 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPrisma, type Db } from '../../src/db/prisma';
 import { createOwnerDb, truncateAll } from '../support/databases';
 import { addEvent, createRequest, parseCsv, seal, tamper } from './audit-fixtures';
+import { audit, ROOT, run } from './run-audit-cli';
 
-const ROOT = path.resolve(__dirname, '../..');
 const DAY = 86_400_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to its end in `cwd` with exactly the environment given (plus PATH). */
-function run(command: string, args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd ?? mkdtempSync(path.join(tmpdir(), 'bg-audit-cli-')),
-      env: { PATH: process.env.PATH, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The CLI from its TypeScript source, as a separate process. */
-const audit = (args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}) =>
-  run(process.execPath, ['-r', path.join(ROOT, 'test/support/swc-register.cjs'), path.join(ROOT, 'src/cli/audit.ts'), ...args], {
-    ...options,
-    env: { DATABASE_URL: process.env.TEST_DATABASE_URL, ...options.env },
-  });
 
 /** The bot's role writes the events (and `npm run audit` runs as it); `owner` tampers, as only the owner can. */
 let db: Db;
@@ -117,8 +86,8 @@ describe('npm run audit -- verify', () => {
       expect(result.code).toBe(2);
       return result.stderr;
     };
-    expect(await usage([])).toMatch(/^audit: say what to do: verify or export\n\nUsage:/);
-    expect(await usage(['verfy'])).toMatch(/^audit: unknown command "verfy": use verify or export/);
+    expect(await usage([])).toMatch(/^audit: say what to do: verify, export or report\n\nUsage:/);
+    expect(await usage(['verfy'])).toMatch(/^audit: unknown command "verfy": use verify, export or report/);
     expect(await usage(['verify', 'export'])).toMatch(/one command at a time/);
     expect(await usage(['verify', '--since', '1d'])).toMatch(/--since belongs to export, not verify/);
     expect(await usage(['export', '--since', '1d', '--known-head', '1:x'])).toMatch(/--known-head belongs to verify/);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,25 +7,7 @@ import { reportJson } from '../../src/reports/report-formats';
 import { truncateAll } from '../support/databases';
 import { events, refs, since, until } from '../support/report-history';
 import { addEvent, createRequest, parseCsv, seal } from './audit-fixtures';
-
-const ROOT = path.resolve(__dirname, '../..');
-
-/** The CLI from its TypeScript source, as a separate process, as the bot's database role. */
-function audit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/support/swc-register.cjs'), path.join(ROOT, 'src/cli/audit.ts'), ...args], {
-      cwd: mkdtempSync(path.join(tmpdir(), 'bg-report-cli-')),
-      env: { PATH: process.env.PATH, DATABASE_URL: process.env.TEST_DATABASE_URL },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { audit } from './run-audit-cli';
 
 const PERIOD = ['--since', since.toISOString(), '--until', until.toISOString()];
 let db: Db;
