@@ -25,6 +25,8 @@ export interface BreakglassOptions {
   migrationsDir?: string;
   /** How long a Slack follow-up waits for a slot before it runs anyway (FollowUpGate's default); tests change it. */
   followUpMaxWaitMs?: number;
+  /** The time policy rotations (schedule:…) are read at; tests move it. */
+  onCallClock?: () => Date;
 }
 
 export interface Breakglass {
@@ -45,8 +47,8 @@ export interface Breakglass {
 /** Wires the bot, one service shared by the parts its role runs. web: the Slack receiver (HTTP on /slack/events, or
  * Socket Mode when there is an app token), which also queues expiries and reminders. worker: the expiry and reminder workers, the reconcile
  * schedule and the watchdog. all: both. Every role serves /healthz, /readyz and /metrics on PORT. */
-export function createBreakglass({ config, policy, logger, createProvider, slackPostIntervalMs, migrationsDir, followUpMaxWaitMs }: BreakglassOptions): Breakglass {
-  const infra = createInfrastructure({ config, policy, logger, createProvider, slackPostIntervalMs });
+export function createBreakglass({ config, policy, logger, createProvider, slackPostIntervalMs, migrationsDir, followUpMaxWaitMs, onCallClock }: BreakglassOptions): Breakglass {
+  const infra = createInfrastructure({ config, policy, logger, createProvider, slackPostIntervalMs, onCallClock });
   const http = createHttp({ config, logger, infra, migrationsDir });
   // After the ops routes: in HTTP mode, Slack's route goes on the same express app.
   const app = infra.receivesSlack ? createSlackApp({ config, logger, infra, http, followUpMaxWaitMs }) : null;

@@ -24,6 +24,8 @@ import { RequestStore } from '../requests/request-store';
 import { AccessService } from '../services/access-service';
 import { HomePublisher } from '../services/home-publisher';
 import { RequestQueries } from '../services/request-queries';
+import { OnCallDirectory } from '../services/on-call';
+import { PagerDutyClient } from '../services/pagerduty';
 import { UserDirectory } from '../services/user-directory';
 import { boltLogger } from '../slack/bolt-logger';
 import { credentialsDirectMessage } from '../slack/blocks/notices';
@@ -40,6 +42,8 @@ export interface InfrastructureOptions {
   createProvider?: typeof createProvider;
   /** Least time between two posts to one channel; Slack allows about one a second. Tests shorten it. */
   slackPostIntervalMs?: number;
+  /** The time policy rotations (schedule:…) are read at; tests move it. */
+  onCallClock?: () => Date;
 }
 
 /** Everything the Slack app, the HTTP app and the lifecycle share: connections, queues and the services on them. */
@@ -49,6 +53,7 @@ export interface Infrastructure {
   receivesSlack: boolean;
   /** worker and all: the expiry and reminder workers, the reconcile schedule, the watchdog and the drift check. */
   runsExpiries: boolean;
+  policy: Policy;
   db: Db;
   queueConnection: Redis;
   workerConnection: Redis | null;
@@ -60,6 +65,8 @@ export interface Infrastructure {
   expiryQueue: ExpiryQueue;
   reminderQueue: ReminderQueue;
   directory: UserDirectory;
+  /** Null without PAGERDUTY_TOKEN. */
+  pagerDuty: PagerDutyClient | null;
   reads: RequestReads;
   queries: RequestQueries;
   store: RequestStore;
@@ -79,7 +86,7 @@ export interface Infrastructure {
 
 /** Builds the shared parts for the role in `config`. Nothing is started here (see lifecycle.ts); the Redis clients
  * and the database pool connect lazily. */
-export function createInfrastructure({ config, policy, logger, createProvider: create, slackPostIntervalMs }: InfrastructureOptions): Infrastructure {
+export function createInfrastructure({ config, policy, logger, createProvider: create, slackPostIntervalMs, onCallClock }: InfrastructureOptions): Infrastructure {
   const { queueName, reconcileEveryMs } = config;
   const role = config.role ?? 'all';
   const receivesSlack = role !== 'worker';
@@ -105,7 +112,17 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
-  const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
+  const pagerDuty = config.pagerDuty?.token ? new PagerDutyClient({ token: config.pagerDuty.token, apiUrl: config.pagerDuty.apiUrl }) : null;
+  const cacheMs = config.pagerDuty?.cacheMs;
+  const onCall = new OnCallDirectory({
+    policy,
+    pagerDuty,
+    surface,
+    logger: logger.child({ module: 'on-call' }),
+    now: onCallClock,
+    cacheMs: cacheMs === undefined ? undefined : { found: cacheMs, unreachable: cacheMs },
+  });
+  const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }), onCall);
   const reads = new RequestReads({ db, policy });
   const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => reads.loadView(requestId) });
   // Every state change writes an audit event: the sealer seals it soon after the commit, not at its next tick.
@@ -149,6 +166,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     service,
     expiry: expiryQueue,
     reminders: reminderQueue,
+    onCallNow: (principals) => directory.onCallNow(principals),
     providerLanes: config.expiryConcurrency,
     livenessMs: config.effectLivenessMs,
   });
@@ -187,6 +205,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     role,
     receivesSlack,
     runsExpiries,
+    policy,
     db,
     queueConnection,
     workerConnection,
@@ -198,6 +217,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     expiryQueue,
     reminderQueue,
     directory,
+    pagerDuty,
     reads,
     queries,
     store,

@@ -7,7 +7,7 @@ import { recordAudit } from '../services/audit-log';
 import { queueEffects } from './request-store';
 import { effectsFor, shown } from './effect-plans';
 import type { Housekeeping } from './housekeeping';
-import { isApprover, isStale, notFound, type RequestDeps } from './request-deps';
+import { approverStanding, isStale, notFound, type RequestDeps } from './request-deps';
 import type { RequestWithApprovals } from './request-reads';
 
 /** A refusal decided inside a transaction: thrown to roll it back, turned into a result outside. */
@@ -121,12 +121,14 @@ export class DecideRequest {
   }
 
   private async decisionContext(request: RequestWithApprovals, actorId: string): Promise<DecisionContext> {
+    const standing = await approverStanding(this.deps, request, actorId);
     return {
       status: request.status,
       requesterId: request.requesterId,
       actorId,
-      actorIsApprover: await isApprover(this.deps, request, actorId),
+      actorIsApprover: standing.approver,
       approvedBy: request.approvals.map((a) => a.approverId),
+      onCallUnchecked: standing.unchecked,
     };
   }
 }

@@ -43,11 +43,24 @@ export function failureText(err: unknown, { forAudit = false } = {}): string {
   return 'unexpected error on the target (see the bot logs)';
 }
 
-/** Whether the actor is on the approver list of the request's role (directly or through a user group). */
-export async function isApprover({ policy, directory }: Pick<RequestDeps, 'policy' | 'directory'>, request: AccessRequest, actorId: string): Promise<boolean> {
+/** Whether the actor is on the approver list of the request's role (directly, through a user group, or on call now
+ * for an on-call schedule on it). */
+export async function isApprover(deps: Pick<RequestDeps, 'policy' | 'directory'>, request: AccessRequest, actorId: string): Promise<boolean> {
+  return (await approverStanding(deps, request, actorId)).approver;
+}
+
+/** isApprover, and when the actor is not one, the role's on-call schedules that could not be checked (PagerDuty
+ * unreachable): the actor may be on call there, so the refusal must say so. Looked up before any transaction. */
+export async function approverStanding(
+  { policy, directory }: Pick<RequestDeps, 'policy' | 'directory'>,
+  request: Pick<AccessRequest, 'resourceId' | 'roleId'>,
+  actorId: string,
+): Promise<{ approver: boolean; unchecked: string[] }> {
   const rule = findRole(policy, request.resourceId, request.roleId);
-  if (!rule) return false;
-  return principalMatches(rule.role.approvers, actorId, await directory.groupsOf(actorId));
+  if (!rule) return { approver: false, unchecked: [] };
+  const memberships = await directory.membershipsOf(actorId, rule.role.approvers);
+  const approver = principalMatches(rule.role.approvers, actorId, memberships.ids);
+  return { approver, unchecked: approver ? [] : memberships.unreachable.filter((principal) => rule.role.approvers.includes(principal)) };
 }
 
 /** A pending request older than the policy's requestTtl: as good as timed out. */

@@ -42,6 +42,10 @@ export class BotHarness {
       auditApiToken?: string;
       /** How long a Slack follow-up waits for a slot before it runs anyway (default: the app's). */
       followUpMaxWaitMs?: number;
+      /** The environment the policy is checked with (e.g. PAGERDUTY_TOKEN); default none. */
+      policyEnv?: NodeJS.ProcessEnv;
+      /** The time policy rotations (schedule:…) are read at. */
+      onCallClock?: () => Date;
     } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
@@ -73,11 +77,12 @@ export class BotHarness {
     // slow every test down.
     this.bot = createBreakglass({
       config,
-      policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}),
+      policy: parsePolicy(this.policyYaml, 'test-policy.yaml', this.options.policyEnv ?? {}),
       logger,
       slackPostIntervalMs: 20,
       migrationsDir: this.options.migrationsDir,
       followUpMaxWaitMs: this.options.followUpMaxWaitMs,
+      onCallClock: this.options.onCallClock,
     });
     this.port = await this.bot.start();
     this.sender = new SlackRequestSender({
