@@ -104,6 +104,8 @@ export class FakePagerDuty {
     };
     if (this.failure?.kind === 'status') return send(this.failure.status, { error: { message: 'Service Unavailable', code: 2000 } });
     if (call.authorization !== `Token token=${this.options.token}`) return send(401, { error: { message: 'Unauthorized', code: 2006 } });
+    // Stricter than PagerDuty (which falls back to the token's version): the bot must ask for version 2 explicitly.
+    if (call.accept !== API_VERSION_ACCEPT) return send(406, { error: { message: `expected Accept: ${API_VERSION_ACCEPT}`, code: 2000 } });
     if (call.method !== 'GET') return send(405, { error: { message: 'Method Not Allowed', code: 2000 } });
     if (url.pathname === '/oncalls') return send(200, this.onCalls(url.searchParams));
     const schedule = /^\/schedules\/([^/]+)$/.exec(url.pathname);
