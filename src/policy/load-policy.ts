@@ -137,7 +137,7 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
   const top = readMapping(checker, root, '', TOP_LEVEL_KEYS);
   if (!top) return undefined;
   const schedules = readSchedules(checker, top.schedules);
-  checker.onCallProblem = (principal) => onCallPrincipalProblem(principal, [...(schedules?.keys() ?? [])], checker.env);
+  checker.onCallProblem = (principal) => onCallPrincipalProblem(principal, schedules ? [...schedules.keys()] : null, checker.env);
   const defaults = top.defaults === undefined ? {} : (readMapping(checker, top.defaults, 'defaults', DEFAULTS_KEYS) ?? {});
   const settings = applySettings(BUILT_IN_SETTINGS, readSettings(checker, defaults, 'defaults'));
   const requestTtlSeconds = defaults.requestTtl === undefined ? DEFAULT_REQUEST_TTL_SECONDS : readDuration(checker, defaults.requestTtl, 'defaults.requestTtl');

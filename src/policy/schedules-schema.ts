@@ -36,7 +36,7 @@ const rotationSchema = z.strictObject({
     .transform((value, context) => {
       const text = value instanceof Date ? value.toISOString() : value;
       const instant = new Date(text);
-      if (!ISO_INSTANT_PATTERN.test(text) || Number.isNaN(instant.getTime())) {
+      if (!ISO_INSTANT_PATTERN.test(text) || Number.isNaN(instant.getTime()) || !isCalendarDate(text)) {
         context.addIssue({
           code: 'custom',
           message: `${describeValue(text)} is not an ISO time with an offset, e.g. "2026-01-05T09:00:00+01:00" or "2026-01-05T08:00:00Z" (quote it)`,
@@ -46,6 +46,12 @@ const rotationSchema = z.strictObject({
       return instant;
     }),
 });
+
+/** Date.parse rolls 2026-02-30 over into March; a typo like that must not start a rotation two days late. */
+function isCalendarDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+}
 
 export const schedulesSchema = z.record(z.string().regex(SCHEDULE_NAME_PATTERN), rotationSchema);
 
@@ -63,7 +69,7 @@ export function readSchedules(checker: Checker, value: unknown): Map<string, Rot
     } else if (issue.code === 'invalid_type' && issue.path.length === 0) {
       report(checker, path, `expected a mapping of schedule name to { rotation, every, start }, got ${describeValue(value)}`);
     } else if (issue.code === 'invalid_type' && issue.path.length === 1) {
-      report(checker, path, `expected a mapping with rotation, every and start, got ${describeValue(issue.input)}`);
+      report(checker, path, `expected a mapping with rotation, every and start, got ${describeValue((value as Record<string, unknown>)[String(issue.path[0])])}`);
     } else {
       report(checker, path, issue.message);
     }
@@ -72,11 +78,12 @@ export function readSchedules(checker: Checker, value: unknown): Map<string, Rot
 }
 
 /** What is wrong with an on-call principal, or null: `schedule:<name>` must name one of `schedules` (with a hint
- * for a typo); `pagerduty:<ID>` must look like a PagerDuty id and needs PAGERDUTY_TOKEN. */
-export function onCallPrincipalProblem(principal: string, scheduleNames: readonly string[], env: NodeJS.ProcessEnv): string | null {
+ * for a typo; not checked when `scheduleNames` is null, the section being invalid and reported already);
+ * `pagerduty:<ID>` must look like a PagerDuty id and needs PAGERDUTY_TOKEN. */
+export function onCallPrincipalProblem(principal: string, scheduleNames: readonly string[] | null, env: NodeJS.ProcessEnv): string | null {
   const name = rotationName(principal);
   if (name !== null) {
-    if (scheduleNames.includes(name)) return null;
+    if (scheduleNames === null || scheduleNames.includes(name)) return null;
     if (scheduleNames.length === 0) return `${describeValue(principal)} names a schedule, but the policy has no "schedules" section`;
     const meant = likelyMeant(name, scheduleNames);
     const hint = meant ? `did you mean "schedule:${meant}"?` : `schedules: ${scheduleNames.join(', ')}`;
