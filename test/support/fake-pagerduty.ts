@@ -97,25 +97,24 @@ export class FakePagerDuty {
       req.socket.destroy();
       return;
     }
-    const send = (status: number, body: object) => {
-      call.status = status;
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (this.failure?.kind === 'status') return send(this.failure.status, { error: { message: 'Service Unavailable', code: 2000 } });
-    if (call.authorization !== `Token token=${this.options.token}`) return send(401, { error: { message: 'Unauthorized', code: 2006 } });
+    const [status, body] = this.answer(call, url);
+    call.status = status;
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  private answer(call: PagerDutyCall, url: URL): [number, object] {
+    const notFound: [number, object] = [404, { error: { message: 'Not Found', code: 2100 } }];
+    if (this.failure?.kind === 'status') return [this.failure.status, { error: { message: 'Service Unavailable', code: 2000 } }];
+    if (call.authorization !== `Token token=${this.options.token}`) return [401, { error: { message: 'Unauthorized', code: 2006 } }];
     // Stricter than PagerDuty (which falls back to the token's version): the bot must ask for version 2 explicitly.
-    if (call.accept !== API_VERSION_ACCEPT) return send(406, { error: { message: `expected Accept: ${API_VERSION_ACCEPT}`, code: 2000 } });
-    if (call.method !== 'GET') return send(405, { error: { message: 'Method Not Allowed', code: 2000 } });
-    if (url.pathname === '/oncalls') return send(200, this.onCalls(url.searchParams));
+    if (call.accept !== API_VERSION_ACCEPT) return [406, { error: { message: `expected Accept: ${API_VERSION_ACCEPT}`, code: 2000 } }];
+    if (call.method !== 'GET') return [405, { error: { message: 'Method Not Allowed', code: 2000 } }];
+    if (url.pathname === '/oncalls') return [200, this.onCalls(url.searchParams)];
     const schedule = /^\/schedules\/([^/]+)$/.exec(url.pathname);
-    if (schedule) {
-      const id = decodeURIComponent(schedule[1]);
-      return this.schedules.has(id)
-        ? send(200, { schedule: { id, type: 'schedule', name: `Schedule ${id}`, time_zone: 'UTC' } })
-        : send(404, { error: { message: 'Not Found', code: 2100 } });
-    }
-    return send(404, { error: { message: 'Not Found', code: 2100 } });
+    if (!schedule) return notFound;
+    const id = decodeURIComponent(schedule[1]);
+    return this.schedules.has(id) ? [200, { schedule: { id, type: 'schedule', name: `Schedule ${id}`, time_zone: 'UTC' } }] : notFound;
   }
 
   private onCalls(query: URLSearchParams): object {
