@@ -18,8 +18,9 @@ export interface DecisionContext {
   onCallUnchecked?: readonly string[];
 }
 
-/** A non-approver who may be on call on a schedule PagerDuty cannot tell us about: not "you are not an approver". */
-function onCallUnknown(context: DecisionContext): Refusal<'on_call_unknown'> | null {
+/** A non-approver who may be on call on a schedule PagerDuty cannot tell us about: not "you are not an approver".
+ * Shared with extension decisions. */
+export function onCallUnknown(context: Pick<DecisionContext, 'actorIsApprover' | 'onCallUnchecked'>): Refusal<'on_call_unknown'> | null {
   const unchecked = context.onCallUnchecked ?? [];
   if (context.actorIsApprover || unchecked.length === 0) return null;
   const schedules = unchecked.map(onCallLabel).join(', ');

@@ -1,4 +1,5 @@
 import { checkApproval, checkDenial, type DecisionContext } from '../../src/domain/approval-rules';
+import { checkExtensionApproval, checkExtensionDenial } from '../../src/domain/extension-rules';
 import type { OnCallNow } from '../../src/domain/on-call';
 import type { RequestView } from '../../src/domain/request-view';
 import { buildApprovalMessage } from '../../src/slack/blocks/approval-message';
@@ -93,6 +94,13 @@ describe('a click while PagerDuty cannot say who is on call', () => {
       "PagerDuty cannot be reached right now, so I cannot check whether you are on call (PagerDuty schedule PABC123); nothing was recorded. The role's other approvers can still decide, or try again in a minute.";
     expect(checkApproval(unchecked)).toEqual({ ok: false, code: 'on_call_unknown', message });
     expect(checkDenial(unchecked)).toEqual({ ok: false, code: 'on_call_unknown', message });
+  });
+
+  it('is refused the same way on an extension', () => {
+    const decision = { status: 'PENDING' as const, requesterId: 'U0REQUESTER', actorId: 'U0ANNA', actorIsApprover: false, approvedBy: [], onCallUnchecked: ['pagerduty:PABC123'] };
+    expect(checkExtensionApproval(decision)).toMatchObject({ ok: false, code: 'on_call_unknown' });
+    expect(checkExtensionDenial(decision)).toMatchObject({ ok: false, code: 'on_call_unknown' });
+    expect(checkExtensionApproval({ ...decision, onCallUnchecked: [] })).toMatchObject({ ok: false, code: 'not_approver' });
   });
 
   it('does not stand in the way of an approver otherwise known, nor of the requester withdrawing', () => {
