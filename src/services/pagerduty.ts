@@ -48,7 +48,8 @@ export class PagerDutyClient {
     const body = (await response.json().catch(() => null)) as { oncalls?: OnCallEntry[] } | null;
     if (!body || !Array.isArray(body.oncalls)) throw new PagerDutyUnreachable('PagerDuty answered GET /oncalls without an oncalls list');
     const emails = body.oncalls
-      .filter((entry) => !entry.schedule?.id || entry.schedule.id === scheduleId)
+      // Entries of escalation rules that target people directly have no schedule: they are not this schedule's.
+      .filter((entry) => entry.schedule?.id === scheduleId)
       .map((entry) => entry.user?.email?.trim().toLowerCase())
       .filter((email): email is string => Boolean(email));
     return [...new Set(emails)];
