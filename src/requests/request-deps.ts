@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AccessRequest, Db } from '../db/prisma';
 import type { Refusal } from '../domain/approval-rules';
+import { isOnCallPrincipal } from '../domain/on-call';
 import { findRole, principalMatches } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
 import type { ProviderRegistry } from '../providers/provider-registry';
@@ -49,18 +50,21 @@ export async function isApprover(deps: Pick<RequestDeps, 'policy' | 'directory'>
   return (await approverStanding(deps, request, actorId)).approver;
 }
 
-/** isApprover, and when the actor is not one, the role's on-call schedules that could not be checked (PagerDuty
- * unreachable): the actor may be on call there, so the refusal must say so. Looked up before any transaction. */
+/** isApprover, the role's on-call schedules the actor is on call for now (`onCall`, for the audit trail), and when
+ * the actor is not an approver, the role's on-call schedules that could not be checked (PagerDuty unreachable): the
+ * actor may be on call there, so the refusal must say so. Looked up before any transaction. */
 export async function approverStanding(
   { policy, directory }: Pick<RequestDeps, 'policy' | 'directory'>,
   request: Pick<AccessRequest, 'resourceId' | 'roleId'>,
   actorId: string,
-): Promise<{ approver: boolean; unchecked: string[] }> {
+): Promise<{ approver: boolean; unchecked: string[]; onCall: string[] }> {
   const rule = findRole(policy, request.resourceId, request.roleId);
-  if (!rule) return { approver: false, unchecked: [] };
-  const memberships = await directory.membershipsOf(actorId, rule.role.approvers);
-  const approver = principalMatches(rule.role.approvers, actorId, memberships.ids);
-  return { approver, unchecked: approver ? [] : memberships.unreachable.filter((principal) => rule.role.approvers.includes(principal)) };
+  if (!rule) return { approver: false, unchecked: [], onCall: [] };
+  const { approvers } = rule.role;
+  const memberships = await directory.membershipsOf(actorId, approvers);
+  const approver = principalMatches(approvers, actorId, memberships.ids);
+  const onCall = approvers.filter((principal) => isOnCallPrincipal(principal) && memberships.ids.has(principal));
+  return { approver, unchecked: approver ? [] : memberships.unreachable.filter((principal) => approvers.includes(principal)), onCall };
 }
 
 /** A pending request older than the policy's requestTtl: as good as timed out. */

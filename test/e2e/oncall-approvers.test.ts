@@ -98,6 +98,9 @@ describe('pagerduty: approvers', () => {
     expect(await clickAs(ActionIds.approve, ON_CALL, request)).toMatch(/You approved BG-\d+; that completes the approvals/);
     await statusBecomes(harness, request.id, 'ACTIVE');
     expect((await harness.request(request.id)).approvals.map((approval) => approval.approverId)).toEqual([ON_CALL]);
+    // The audit trail keeps why they counted: PagerDuty keeps no record of who was on call when.
+    const recorded = await harness.db.auditEvent.findFirstOrThrow({ where: { requestId: request.id, action: 'APPROVAL_RECORDED' } });
+    expect(recorded.details).toMatchObject({ onCall: [`pagerduty:${SCHEDULE}`] });
   });
 
   it('after a handover in PagerDuty, the new person approves and the previous one no longer can', async () => {
@@ -127,6 +130,8 @@ describe('pagerduty: approvers', () => {
     // A named approver does not depend on PagerDuty.
     expect(await clickAs(ActionIds.approve, APPROVER1, request)).toMatch(/that completes the approvals/);
     await statusBecomes(harness, request.id, 'ACTIVE');
+    const recorded = await harness.db.auditEvent.findFirstOrThrow({ where: { requestId: request.id, action: 'APPROVAL_RECORDED' } });
+    expect(recorded.details).not.toHaveProperty('onCall');
   });
 
   it('PagerDuty answering errors counts as unreachable too', async () => {
@@ -150,6 +155,8 @@ describe('schedule: approvers (a rotation in the policy)', () => {
     expect(await clickAs(ActionIds.approve, ROTB, first.request)).toBe(notApprover);
     expect(await clickAs(ActionIds.approve, ROTA, first.request)).toMatch(/that completes the approvals/);
     await statusBecomes(harness, first.request.id, 'ACTIVE');
+    const recorded = await harness.db.auditEvent.findFirstOrThrow({ where: { requestId: first.request.id, action: 'APPROVAL_RECORDED' } });
+    expect(recorded.details).toMatchObject({ onCall: ['schedule:primary'] });
     await endLiveRequests(harness);
 
     // Week 2, one minute after the handover: ROTB.
