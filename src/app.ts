@@ -29,6 +29,8 @@ export interface BreakglassOptions {
   clock?: () => Date;
   /** How often a process looks whether a review digest is due (default a minute). */
   reportCheckEveryMs?: number;
+  /** The time policy rotations (schedule:…) are read at; tests move it. */
+  onCallClock?: () => Date;
 }
 
 export interface Breakglass {
@@ -59,8 +61,9 @@ export function createBreakglass({
   followUpMaxWaitMs,
   clock,
   reportCheckEveryMs,
+  onCallClock,
 }: BreakglassOptions): Breakglass {
-  const infra = createInfrastructure({ config, policy, logger, createProvider, slackPostIntervalMs, clock, reportCheckEveryMs });
+  const infra = createInfrastructure({ config, policy, logger, createProvider, slackPostIntervalMs, clock, reportCheckEveryMs, onCallClock });
   const http = createHttp({ config, logger, infra, migrationsDir });
   // After the ops routes: in HTTP mode, Slack's route goes on the same express app.
   const app = infra.receivesSlack ? createSlackApp({ config, logger, infra, http, followUpMaxWaitMs }) : null;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { auditHeadHandlers } from './audit/head-deliveries';
 import type { Db } from './db/prisma';
+import type { OnCallNow } from './domain/on-call';
 import { EffectRunner, RunnerBeat, type EffectHandler } from './effects/effect-runner';
 import type { BreakglassMetrics } from './metrics/breakglass-metrics';
 import type { Policy } from './policy/types';
@@ -47,6 +48,8 @@ export interface DeliveriesDeps {
   service: AccessService;
   expiry: ExpiryScheduler;
   reminders: ReminderScheduler;
+  /** Who is on call now for on-call approvers (UserDirectory.onCallNow), for the approval message. */
+  onCallNow(principals: readonly string[]): Promise<OnCallNow[]>;
   /** Lanes of grant work in flight at once (the expiry worker's concurrency). */
   providerLanes: number;
   livenessMs?: number;
@@ -86,6 +89,7 @@ export class Deliveries {
         await db.accessRequest.updateMany({ where: { id: requestId, messageTs: null }, data: { messageTs: ts } });
       },
       requestPostFailed: (requestId, reason) => service.submit.postFailed(requestId, reason),
+      onCallNow: (principals) => deps.onCallNow(principals),
     });
     const slack: Record<string, EffectHandler> = {
       ...messages,

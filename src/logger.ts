@@ -21,6 +21,8 @@ const redactPaths = [
   'config.databaseUrl',
   'config.redisUrl',
   'config.auditApiToken',
+  'config.pagerDuty.token',
+  'pagerDuty.token',
   'auditApiToken',
   '*.auditApiToken',
 ];
@@ -29,7 +31,8 @@ const redactPaths = [
 export function scrubSecrets(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)\S*@/gi, '$1***@') // greedy: a raw "@" may sit inside the password
-    .replace(/xox[abposr]-[0-9A-Za-z-]+/g, 'xox?-***');
+    .replace(/xox[abposr]-[0-9A-Za-z-]+/g, 'xox?-***')
+    .replace(/(Token token=)\S+/gi, '$1***'); // a PagerDuty Authorization header
 }
 
 function scrubbedError(error: Error): ReturnType<typeof pino.stdSerializers.err> {

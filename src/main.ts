@@ -4,6 +4,7 @@ import { type AppConfig, ConfigError, loadConfig } from './config/env';
 import { createLogger } from './logger';
 import { loadPolicy, PolicyError } from './policy/load-policy';
 import { ProviderChangeError } from './requests/provider-changes';
+import { PagerDutyScheduleError } from './services/pagerduty-check';
 import type { Policy } from './policy/types';
 
 async function main(): Promise<void> {
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
     await bot.start();
   } catch (err) {
     // Already logged with the list; said on stderr too, like a bad configuration.
-    if (err instanceof ProviderChangeError) console.error(`breakglass: ${err.message}`);
+    if (err instanceof ProviderChangeError || err instanceof PagerDutyScheduleError) console.error(`breakglass: ${err.message}`);
     logger.fatal({ err }, 'could not start');
     await bot.stop().catch(() => {});
     process.exit(1);

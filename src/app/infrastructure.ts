@@ -26,6 +26,8 @@ import { RequestStore } from '../requests/request-store';
 import { AccessService } from '../services/access-service';
 import { HomePublisher } from '../services/home-publisher';
 import { RequestQueries } from '../services/request-queries';
+import { OnCallDirectory } from '../services/on-call';
+import { PagerDutyClient } from '../services/pagerduty';
 import { UserDirectory } from '../services/user-directory';
 import { boltLogger } from '../slack/bolt-logger';
 import { credentialsDirectMessage } from '../slack/blocks/notices';
@@ -46,6 +48,8 @@ export interface InfrastructureOptions {
   clock?: () => Date;
   /** How often a process looks whether a review digest is due (default a minute). */
   reportCheckEveryMs?: number;
+  /** The time policy rotations (schedule:…) are read at; tests move it. */
+  onCallClock?: () => Date;
 }
 
 /** Everything the Slack app, the HTTP app and the lifecycle share: connections, queues and the services on them. */
@@ -55,6 +59,7 @@ export interface Infrastructure {
   receivesSlack: boolean;
   /** worker and all: the expiry and reminder workers, the reconcile schedule, the watchdog and the drift check. */
   runsExpiries: boolean;
+  policy: Policy;
   db: Db;
   queueConnection: Redis;
   workerConnection: Redis | null;
@@ -66,6 +71,8 @@ export interface Infrastructure {
   expiryQueue: ExpiryQueue;
   reminderQueue: ReminderQueue;
   directory: UserDirectory;
+  /** Null without PAGERDUTY_TOKEN. */
+  pagerDuty: PagerDutyClient | null;
   reads: RequestReads;
   queries: RequestQueries;
   store: RequestStore;
@@ -89,7 +96,16 @@ export interface Infrastructure {
 
 /** Builds the shared parts for the role in `config`. Nothing is started here (see lifecycle.ts); the Redis clients
  * and the database pool connect lazily. */
-export function createInfrastructure({ config, policy, logger, createProvider: create, slackPostIntervalMs, clock, reportCheckEveryMs }: InfrastructureOptions): Infrastructure {
+export function createInfrastructure({
+  config,
+  policy,
+  logger,
+  createProvider: create,
+  slackPostIntervalMs,
+  clock,
+  reportCheckEveryMs,
+  onCallClock,
+}: InfrastructureOptions): Infrastructure {
   const { queueName, reconcileEveryMs } = config;
   const role = config.role ?? 'all';
   const receivesSlack = role !== 'worker';
@@ -115,7 +131,17 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
-  const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
+  const pagerDuty = config.pagerDuty?.token ? new PagerDutyClient({ token: config.pagerDuty.token, apiUrl: config.pagerDuty.apiUrl }) : null;
+  const cacheMs = config.pagerDuty?.cacheMs;
+  const onCall = new OnCallDirectory({
+    policy,
+    pagerDuty,
+    surface,
+    logger: logger.child({ module: 'on-call' }),
+    now: onCallClock,
+    cacheMs: cacheMs === undefined ? undefined : { found: cacheMs, unreachable: cacheMs },
+  });
+  const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }), onCall);
   const reads = new RequestReads({ db, policy });
   const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => reads.loadView(requestId) });
   // Every state change writes an audit event: the sealer seals it soon after the commit, not at its next tick.
@@ -161,6 +187,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     service,
     expiry: expiryQueue,
     reminders: reminderQueue,
+    onCallNow: (principals) => directory.onCallNow(principals),
     providerLanes: config.expiryConcurrency,
     livenessMs: config.effectLivenessMs,
     reports,
@@ -212,6 +239,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     role,
     receivesSlack,
     runsExpiries,
+    policy,
     db,
     queueConnection,
     workerConnection,
@@ -223,6 +251,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     expiryQueue,
     reminderQueue,
     directory,
+    pagerDuty,
     reads,
     queries,
     store,

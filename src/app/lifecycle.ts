@@ -6,6 +6,7 @@ import { ExpiryWorker } from '../jobs/expiry-worker';
 import { reminderQueueName } from '../jobs/reminder-queue';
 import { ReminderWorker } from '../jobs/reminder-worker';
 import { checkProviderChanges, presentOnTargetNow } from '../requests/provider-changes';
+import { checkPagerDutySchedules } from '../services/pagerduty-check';
 import type { HttpServer } from './http';
 import { closeInfrastructure, type Infrastructure } from './infrastructure';
 
@@ -73,6 +74,11 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
   return [
     ...closeInfrastructure(infra),
     infra.auditRole,
+    {
+      name: 'pagerduty schedules',
+      // The policy's pagerduty: approvers must name schedules PagerDuty has; PagerDuty unreachable only warns.
+      start: () => checkPagerDutySchedules({ policy: infra.policy, pagerDuty: infra.pagerDuty, logger: logger.child({ module: 'on-call' }) }),
+    },
     {
       name: 'provider changes',
       // Before anything is delivered: no grant is revoked (or left) under a provider that changed without a decision.

@@ -44,7 +44,13 @@ export interface AppConfig {
   auditSealBoundMs?: number;
   /** How often the audit chain head is published (AUDIT_HEAD_PUBLISH_EVERY; default 1h); null: only at shutdown. */
   auditHeadPublishEveryMs?: number | null;
+  /** PAGERDUTY_TOKEN (a secret: never logged) and PAGERDUTY_API_URL, for `pagerduty:` approvers. Unset in hand-built
+   * configs and without a token: no PagerDuty (the policy check refuses `pagerduty:` principals). */
+  pagerDuty?: { token: string | null; apiUrl: string /** How long on-call answers are reused; tests only (default ON_CALL_CACHE_MS). */; cacheMs?: number };
 }
+
+/** PAGERDUTY_API_URL's default: PagerDuty's public REST API. */
+export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 
 /** AUDIT_SEAL_BOUND's default: see README, "Audit trail" (the sealer runs every 250 ms; 5 s leaves room for a
  * database that is busy with an expiry burst, measured in docs/benchmarks.md). */
@@ -143,6 +149,11 @@ const envSchema = z.object({
   BREAKGLASS_PROVIDER_CHANGE: z
     .enum(PROVIDER_CHANGE_SETTINGS as unknown as [ProviderChangeSetting, ...ProviderChangeSetting[]], { error: 'must be refuse, accept or revoke' })
     .default('refuse'),
+  PAGERDUTY_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]+$/, 'must be a PagerDuty REST API key: printable ASCII without spaces (it travels in an Authorization header)')
+    .optional(),
+  PAGERDUTY_API_URL: urlWithScheme(['http:', 'https:']).default(DEFAULT_PAGERDUTY_API_URL),
   SLACK_FOLLOW_UP_CONCURRENCY: z.coerce
     .number({ error: 'must be a whole number (1-100)' })
     .int('must be a whole number (1-100)')
@@ -205,5 +216,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     providerChange: e.BREAKGLASS_PROVIDER_CHANGE,
     auditSealBoundMs: e.AUDIT_SEAL_BOUND,
     auditHeadPublishEveryMs: e.AUDIT_HEAD_PUBLISH_EVERY,
+    pagerDuty: { token: e.PAGERDUTY_TOKEN ?? null, apiUrl: e.PAGERDUTY_API_URL },
   };
 }

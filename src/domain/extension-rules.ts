@@ -1,5 +1,5 @@
 /** When active access may be extended, and by whom. Pure: the service re-checks inside its transactions. */
-import type { Refusal, Result } from './approval-rules';
+import { onCallUnknown, type Refusal, type Result } from './approval-rules';
 import { formatDuration, parseDuration } from './duration';
 import type { RequestState } from './request-state';
 import { inlineCode } from './user-text';
@@ -61,9 +61,11 @@ export interface ExtensionDecision {
   actorId: string;
   actorIsApprover: boolean;
   approvedBy: readonly string[];
+  /** The role's on-call schedules that could not be checked for a non-approver (PagerDuty down). */
+  onCallUnchecked?: readonly string[];
 }
 
-export type ExtensionDecisionRefusal = 'not_pending' | 'self_approval' | 'not_approver' | 'already_approved';
+export type ExtensionDecisionRefusal = 'not_pending' | 'self_approval' | 'not_approver' | 'already_approved' | 'on_call_unknown';
 
 const extensionStateWords: Record<ExtensionStatus, string> = {
   PENDING: 'waiting for approval',
@@ -88,6 +90,8 @@ export function checkExtensionApproval(decision: ExtensionDecision): Result<obje
   if (decision.actorId === decision.requesterId) {
     return { ok: false, code: 'self_approval', message: 'You cannot approve more time for yourself; another approver has to.' };
   }
+  const unknown = onCallUnknown(decision);
+  if (unknown) return unknown;
   if (!decision.actorIsApprover) {
     return { ok: false, code: 'not_approver', message: 'You are not an approver for this resource and role, so your approval would not count.' };
   }
@@ -96,9 +100,11 @@ export function checkExtensionApproval(decision: ExtensionDecision): Result<obje
 }
 
 /** Approvers deny an extension; the requester may withdraw it the same way. */
-export function checkExtensionDenial(decision: ExtensionDecision): Result<{ withdrawn: boolean }, 'not_pending' | 'not_approver'> {
+export function checkExtensionDenial(decision: ExtensionDecision): Result<{ withdrawn: boolean }, 'not_pending' | 'not_approver' | 'on_call_unknown'> {
   if (decision.status !== 'PENDING') return extensionNotPending(decision.status);
   if (decision.actorId === decision.requesterId) return { ok: true, withdrawn: true };
+  const unknown = onCallUnknown(decision);
+  if (unknown) return unknown;
   if (!decision.actorIsApprover) {
     return { ok: false, code: 'not_approver', message: 'Only an approver for this resource and role (or the requester) can deny it.' };
   }

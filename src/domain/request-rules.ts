@@ -1,4 +1,4 @@
-import { findRole, principalMatches, requestableRoles } from '../policy/policy-queries';
+import { findRole, isPersonPrincipal, principalMatches, requestableRoles } from '../policy/policy-queries';
 import type { Policy, ResourceRule, RoleRule } from '../policy/types';
 import { formatDuration, parseDuration } from './duration';
 import { liveRequestStates, type RequestState } from './request-state';
@@ -72,9 +72,9 @@ export function validateRequest(policy: Policy, input: RequestInput): ValidReque
   if (input.channelId !== undefined && !requestAllowedIn(role, input.channelId)) {
     return reject('wrong_channel', 'role', wrongChannelMessage(input.channelId, [{ resource, role }]));
   }
-  // With user groups we cannot know who else is in them; with named users only, the requester's own
-  // approval never counts, so make sure enough others remain.
-  const onlyUsers = role.approvers.every((principal) => !principal.startsWith('S'));
+  // With user groups or on-call schedules we cannot know who else is in them; with named users only, the
+  // requester's own approval never counts, so make sure enough others remain.
+  const onlyUsers = role.approvers.every(isPersonPrincipal);
   const otherApprovers = role.approvers.filter((principal) => principal !== input.requesterId);
   if (onlyUsers && otherApprovers.length < role.approvals) {
     return reject(

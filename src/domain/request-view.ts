@@ -16,7 +16,7 @@ export interface RequestView {
   channelId: string;
   messageTs: string | null;
   requiredApprovals: number;
-  /** The approver list of the role as written in the policy (user and group ids). */
+  /** The approver list of the role as written in the policy (user and group ids, on-call schedules). */
   approverPrincipals: readonly string[];
   approvals: ReadonlyArray<{ approverId: string; at: Date }>;
   createdAt: Date;

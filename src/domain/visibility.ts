@@ -4,7 +4,7 @@ import type { Policy } from '../policy/types';
 
 export interface Viewer {
   userId: string;
-  /** The policy's user groups the viewer is in. */
+  /** The policy's user groups the viewer is in, and the on-call schedules they are on call for now. */
   groupIds: ReadonlySet<string>;
   isAdmin: boolean;
 }

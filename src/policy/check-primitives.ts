@@ -1,4 +1,5 @@
 import { parseDuration } from '../domain/duration';
+import { isOnCallPrincipal } from '../domain/on-call';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checking primitives. Each reader reports what is wrong at `path` and returns undefined, so checking continues and
@@ -7,6 +8,9 @@ import { parseDuration } from '../domain/duration';
 export interface Checker {
   env: NodeJS.ProcessEnv;
   problems: string[];
+  /** Checks an on-call principal (schedule:…, pagerduty:…) where they are allowed; returns what is wrong or null.
+   * Unset: on-call principals are refused. */
+  onCallProblem?: (principal: string) => string | null;
 }
 
 export function report(checker: Checker, path: string, message: string): undefined {
@@ -47,10 +51,15 @@ export function readMapping(checker: Checker, value: unknown, path: string, allo
   return value;
 }
 
-function unknownKeyMessage(key: string, allowedKeys: readonly string[]): string {
-  const suggestion = allowedKeys.find((allowed) => isLikelyTypo(key, allowed));
+export function unknownKeyMessage(key: string, allowedKeys: readonly string[]): string {
+  const suggestion = likelyMeant(key, allowedKeys);
   const hint = suggestion ? `did you mean "${suggestion}"?` : `allowed keys: ${allowedKeys.join(', ')}`;
   return `unknown key (${hint})`;
+}
+
+/** The candidate `typed` is most likely a typo of, if any. */
+export function likelyMeant(typed: string, candidates: readonly string[]): string | undefined {
+  return candidates.find((candidate) => isLikelyTypo(typed, candidate));
 }
 
 function isLikelyTypo(typed: string, intended: string): boolean {
@@ -166,7 +175,7 @@ export function readPrincipals(
   checker: Checker,
   value: unknown,
   path: string,
-  options: { allowEveryone: boolean; allowGroups: boolean; allowEmpty?: boolean },
+  options: { allowEveryone: boolean; allowGroups: boolean; allowEmpty?: boolean; allowOnCall?: boolean },
 ): string[] | undefined {
   const entries = readList(checker, value, path);
   if (entries === undefined) return undefined;
@@ -181,14 +190,19 @@ export function readPrincipals(
   return principals;
 }
 
-function readPrincipal(checker: Checker, value: unknown, path: string, options: { allowEveryone: boolean; allowGroups: boolean }): string | undefined {
+function readPrincipal(checker: Checker, value: unknown, path: string, options: { allowEveryone: boolean; allowGroups: boolean; allowOnCall?: boolean }): string | undefined {
+  if (options.allowOnCall && checker.onCallProblem && typeof value === 'string' && isOnCallPrincipal(value)) {
+    const problem = checker.onCallProblem(value);
+    return problem === null ? value : report(checker, path, problem);
+  }
   if (value === '*') {
     if (options.allowEveryone) return value;
     return report(checker, path, '"*" is not allowed here; name the people (U…) or user groups (S…)');
   }
   const pattern = options.allowGroups ? SLACK_PRINCIPAL_PATTERN : SLACK_USER_PATTERN;
   if (typeof value !== 'string' || !pattern.test(value)) {
-    const expected = options.allowGroups ? 'a Slack user id (U…/W…) or user-group id (S…)' : 'a Slack user id (U…/W…)';
+    const onCall = options.allowOnCall ? ', an on-call schedule (schedule:<name> or pagerduty:<SCHEDULE_ID>)' : '';
+    const expected = options.allowGroups ? `a Slack user id (U…/W…) or user-group id (S…)${onCall}` : 'a Slack user id (U…/W…)';
     const everyone = options.allowEveryone ? ', or "*" for everyone' : '';
     return report(checker, path, `${describeValue(value)} is not ${expected}${everyone}`);
   }

@@ -22,6 +22,7 @@ import {
 } from './check-primitives';
 import { readProvider } from './read-provider';
 import { readReportsSection } from './reports-schema';
+import { onCallPrincipalProblem, readSchedules } from './schedules-schema';
 import type { AuditSettings, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
 
 /** The policy file cannot be used. The message names the file, the path inside it and what is wrong, one problem
@@ -119,7 +120,7 @@ const DEFAULT_REQUESTS_PER_HOUR = 10;
 
 const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension', 'requestChannels'] as const;
 const EXTENSION_KEYS = ['approvals', 'maxTotal'];
-const TOP_LEVEL_KEYS = ['defaults', 'identities', 'loginEmailDomains', 'admins', 'alerts', 'audit', 'reports', 'resources'];
+const TOP_LEVEL_KEYS = ['defaults', 'identities', 'loginEmailDomains', 'admins', 'alerts', 'audit', 'reports', 'schedules', 'resources'];
 const AUDIT_KEYS = ['publishHead'];
 const ALERT_KEYS = ['securityChannel', 'afterFailedRevokes'];
 const DEFAULT_ALERT_AFTER_FAILURES = 3;
@@ -136,6 +137,8 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
   }
   const top = readMapping(checker, root, '', TOP_LEVEL_KEYS);
   if (!top) return undefined;
+  const schedules = readSchedules(checker, top.schedules);
+  checker.onCallProblem = (principal) => onCallPrincipalProblem(principal, schedules ? [...schedules.keys()] : null, checker.env);
   const defaults = top.defaults === undefined ? {} : (readMapping(checker, top.defaults, 'defaults', DEFAULTS_KEYS) ?? {});
   const settings = applySettings(BUILT_IN_SETTINGS, readSettings(checker, defaults, 'defaults'));
   const requestTtlSeconds = defaults.requestTtl === undefined ? DEFAULT_REQUEST_TTL_SECONDS : readDuration(checker, defaults.requestTtl, 'defaults.requestTtl');
@@ -149,8 +152,9 @@ function readPolicy(checker: Checker, root: unknown, sourcePath: string): Policy
   const reportsRead = top.reports === undefined || top.reports === null || !revokeAlerts ? null : readReportsSection(top.reports, revokeAlerts.securityChannel);
   if (reportsRead && !reportsRead.ok) for (const problem of reportsRead.problems) report(checker, '', problem);
   const reports = reportsRead?.ok ? reportsRead.settings : null;
-  if (requestTtlSeconds === undefined || requestsPerHour === undefined || !identities || !loginEmailDomains || !admins || !revokeAlerts || !audit || !resources) return undefined;
-  return { sourcePath, identities, loginEmailDomains, requestsPerHour, resources, admins, requestTtlSeconds, revokeAlerts, audit, reports };
+  if (requestTtlSeconds === undefined || requestsPerHour === undefined || !identities || !loginEmailDomains || !admins || !revokeAlerts || !audit || !resources || !schedules)
+    return undefined;
+  return { sourcePath, identities, loginEmailDomains, requestsPerHour, resources, admins, requestTtlSeconds, revokeAlerts, audit, reports, schedules };
 }
 
 function readAudit(checker: Checker, value: unknown): AuditSettings | undefined {
@@ -195,7 +199,7 @@ function readSettings(checker: Checker, map: Record<string, unknown>, path: stri
   if (map.requireTicket !== undefined) settings.requireTicket = readBoolean(checker, map.requireTicket, at('requireTicket'));
   if (map.ticketPattern !== undefined) settings.ticketPattern = readTicketPattern(checker, map.ticketPattern, at('ticketPattern'));
   if (map.approvers !== undefined) {
-    settings.approvers = readPrincipals(checker, map.approvers, at('approvers'), { allowEveryone: false, allowGroups: true });
+    settings.approvers = readPrincipals(checker, map.approvers, at('approvers'), { allowEveryone: false, allowGroups: true, allowOnCall: true });
   }
   if (map.requesters !== undefined) {
     settings.requesters = readPrincipals(checker, map.requesters, at('requesters'), { allowEveryone: true, allowGroups: true });

@@ -1,4 +1,5 @@
 import type { ReportSchedule } from '../domain/report-schedule';
+import type { Rotation } from '../domain/on-call';
 import type { ProviderConfig } from '../providers/types';
 
 /** One grantable role, with every value resolved (role → resource → `defaults` → built-in). */
@@ -13,7 +14,8 @@ export interface RoleRule {
   requireTicket: boolean;
   /** Checked with RegExp#test, so an unanchored pattern matches anywhere in the ticket. */
   ticketPattern: RegExp | null;
-  /** Slack user ids (U…/W…) and user-group ids (S…); never "*". */
+  /** Slack user ids (U…/W…), user-group ids (S…) and on-call schedules (`schedule:<name>`, `pagerduty:<ID>`);
+   * never "*". */
   approvers: string[];
   /** Slack user ids, user-group ids, or "*". */
   requesters: string[];
@@ -56,6 +58,8 @@ export interface Policy {
   /** How long a request waits for approvals before it expires. */
   requestTtlSeconds: number;
   revokeAlerts: RevokeAlertSettings;
+  /** The `schedules` section: rotations that `schedule:<name>` approvers name; absent in hand-built policies. */
+  schedules?: ReadonlyMap<string, Rotation>;
   /** The `audit` section; absent in hand-built policies (tests): nothing beyond the security channel. */
   audit?: AuditSettings;
   /** The `reports` section (the scheduled review digest); absent: no digest. */

@@ -7,7 +7,7 @@ import { recordAudit } from '../services/audit-log';
 import { queueEffects } from './request-store';
 import { effectsFor, shown } from './effect-plans';
 import type { Housekeeping } from './housekeeping';
-import { isApprover, isStale, notFound, type RequestDeps } from './request-deps';
+import { approverStanding, isStale, notFound, type RequestDeps } from './request-deps';
 import type { RequestWithApprovals } from './request-reads';
 
 /** A refusal decided inside a transaction: thrown to roll it back, turned into a result outside. */
@@ -30,7 +30,8 @@ export class DecideRequest {
       await this.deps.housekeeping.timeOut(request.id);
       return notPending('TIMED_OUT');
     }
-    const check = checkApproval(await this.decisionContext(request, actorId));
+    const { context, onCall } = await this.decisionContext(request, actorId);
+    const check = checkApproval(context);
     if (!check.ok) return check;
     const approver = await this.approverLogin(actorId);
     if (!approver.ok) return approver;
@@ -70,7 +71,8 @@ export class DecideRequest {
           requestId,
           actor: actorId,
           action: 'APPROVAL_RECORDED',
-          details: { approvals: after.approvalCount, required: after.requiredApprovals, approverLogin },
+          // onCall: the on-call schedules the approver was on call for at the time (PagerDuty keeps no such record for us).
+          details: { approvals: after.approvalCount, required: after.requiredApprovals, approverLogin, ...(onCall.length > 0 ? { onCall } : {}) },
         });
         queueEffects(tx, shown(request, { notice: 'approval_recorded', approverId: actorId, approvals: after.approvalCount }));
         if (!quorumReached(after.approvalCount, after.requiredApprovals)) return;
@@ -99,7 +101,7 @@ export class DecideRequest {
   async deny(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView; withdrawn: boolean }, string>> {
     const request = await this.deps.reads.findRequest(requestId);
     if (!request) return notFound;
-    const check = checkDenial(await this.decisionContext(request, actorId));
+    const check = checkDenial((await this.decisionContext(request, actorId)).context);
     if (!check.ok) return check;
     const moved = await this.deps.store.move({
       requestId,
@@ -120,14 +122,17 @@ export class DecideRequest {
     return approverLogin(this.deps.directory, actorId);
   }
 
-  private async decisionContext(request: RequestWithApprovals, actorId: string): Promise<DecisionContext> {
-    return {
+  private async decisionContext(request: RequestWithApprovals, actorId: string): Promise<{ context: DecisionContext; onCall: string[] }> {
+    const standing = await approverStanding(this.deps, request, actorId);
+    const context: DecisionContext = {
       status: request.status,
       requesterId: request.requesterId,
       actorId,
-      actorIsApprover: await isApprover(this.deps, request, actorId),
+      actorIsApprover: standing.approver,
       approvedBy: request.approvals.map((a) => a.approverId),
+      onCallUnchecked: standing.unchecked,
     };
+    return { context, onCall: standing.onCall };
   }
 }
 

@@ -21,7 +21,7 @@ import { ANSWER_WAIT_MS, readUntilSettled } from './answer-wait';
 import { approverLogin as loginOfApprover, countedApproval, Refused } from './decide-request';
 import { samePersonRefusal, type CountedApproval } from '../domain/people';
 import { effectsFor, type EffectSubject } from './effect-plans';
-import { changedMeanwhile, isApprover, notFound, type RequestDeps } from './request-deps';
+import { changedMeanwhile, approverStanding, notFound, type RequestDeps } from './request-deps';
 import { toExtensionView, type ExtensionWithRequest } from './request-reads';
 import { queueEffects, type StoreTransaction } from './request-store';
 
@@ -326,12 +326,14 @@ export class Extensions {
   }
 
   private async decision(extension: ExtensionWithRequest, actorId: string) {
+    const standing = await approverStanding(this.deps, extension.request, actorId);
     return {
       status: extension.status as ExtensionStatus,
       requesterId: extension.request.requesterId,
       actorId,
-      actorIsApprover: await isApprover(this.deps, extension.request, actorId),
+      actorIsApprover: standing.approver,
       approvedBy: extension.approvals.map((approval) => approval.approverId),
+      onCallUnchecked: standing.unchecked,
     };
   }
 }

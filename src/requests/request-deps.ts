@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AccessRequest, Db } from '../db/prisma';
 import type { Refusal } from '../domain/approval-rules';
+import { isOnCallPrincipal } from '../domain/on-call';
 import { findRole, principalMatches } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
 import type { ProviderRegistry } from '../providers/provider-registry';
@@ -43,11 +44,27 @@ export function failureText(err: unknown, { forAudit = false } = {}): string {
   return 'unexpected error on the target (see the bot logs)';
 }
 
-/** Whether the actor is on the approver list of the request's role (directly or through a user group). */
-export async function isApprover({ policy, directory }: Pick<RequestDeps, 'policy' | 'directory'>, request: AccessRequest, actorId: string): Promise<boolean> {
+/** Whether the actor is on the approver list of the request's role (directly, through a user group, or on call now
+ * for an on-call schedule on it). */
+export async function isApprover(deps: Pick<RequestDeps, 'policy' | 'directory'>, request: AccessRequest, actorId: string): Promise<boolean> {
+  return (await approverStanding(deps, request, actorId)).approver;
+}
+
+/** isApprover, the role's on-call schedules the actor is on call for now (`onCall`, for the audit trail), and when
+ * the actor is not an approver, the role's on-call schedules that could not be checked (PagerDuty unreachable): the
+ * actor may be on call there, so the refusal must say so. Looked up before any transaction. */
+export async function approverStanding(
+  { policy, directory }: Pick<RequestDeps, 'policy' | 'directory'>,
+  request: Pick<AccessRequest, 'resourceId' | 'roleId'>,
+  actorId: string,
+): Promise<{ approver: boolean; unchecked: string[]; onCall: string[] }> {
   const rule = findRole(policy, request.resourceId, request.roleId);
-  if (!rule) return false;
-  return principalMatches(rule.role.approvers, actorId, await directory.groupsOf(actorId));
+  if (!rule) return { approver: false, unchecked: [], onCall: [] };
+  const { approvers } = rule.role;
+  const memberships = await directory.membershipsOf(actorId, approvers);
+  const approver = principalMatches(approvers, actorId, memberships.ids);
+  const onCall = approvers.filter((principal) => isOnCallPrincipal(principal) && memberships.ids.has(principal));
+  return { approver, unchecked: approver ? [] : memberships.unreachable.filter((principal) => approvers.includes(principal)), onCall };
 }
 
 /** A pending request older than the policy's requestTtl: as good as timed out. */

@@ -4,7 +4,8 @@ import type { HomeContent, HomeLimits, Page } from '../domain/request-pages';
 import { humanRequestId, type RequestView } from '../domain/request-view';
 import type { TimelineEvent } from '../domain/timeline-event';
 import { awaitsApprovalFrom, canSee, notVisibleMessage, viewerOf, type RequestAccessFacts, type Viewer } from '../domain/visibility';
-import { findRole } from '../policy/policy-queries';
+import { isOnCallPrincipal } from '../domain/on-call';
+import { findRole, isPersonPrincipal } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
 import type { Outcome } from '../domain/outcome';
 import type { UserDirectory } from './user-directory';
@@ -37,7 +38,7 @@ export class RequestQueries {
   ) {}
 
   async viewer(userId: string): Promise<Viewer> {
-    return viewerOf(this.deps.policy, userId, await this.deps.directory.groupsOf(userId));
+    return viewerOf(this.deps.policy, userId, (await this.deps.directory.membershipsOf(userId)).ids);
   }
 
   /** A request by its number (BG-<number>), if this user may see it; the refusal never says which it was. */
@@ -127,15 +128,19 @@ export class RequestQueries {
     return { rows, total };
   }
 
-  /** Everyone whose App Home shows this request: the requester, the role's approvers (people named, and members
-   * of the user groups named) and the admins. */
+  /** Everyone whose App Home shows this request: the requester, the role's approvers (people named, members of the
+   * user groups named, and whoever is on call now for the schedules named) and the admins. */
   async audienceOf(request: RequestAccessFacts): Promise<string[]> {
     const users = new Set<string>([request.requesterId, ...this.deps.policy.admins]);
     const approvers = findRole(this.deps.policy, request.resourceId, request.roleId)?.role.approvers ?? [];
     const groups = approvers.filter((principal) => principal.startsWith('S'));
-    for (const principal of approvers) if (!principal.startsWith('S')) users.add(principal);
-    const memberships = await Promise.all(groups.map((groupId) => this.deps.directory.membersOf(groupId)));
+    for (const principal of approvers) if (isPersonPrincipal(principal)) users.add(principal);
+    const [memberships, onCall] = await Promise.all([
+      Promise.all(groups.map((groupId) => this.deps.directory.membersOf(groupId))),
+      this.deps.directory.onCallNow(approvers.filter(isOnCallPrincipal)),
+    ]);
     for (const members of memberships) for (const member of members) users.add(member);
+    for (const answer of onCall) if ('userIds' in answer) for (const userId of answer.userIds) users.add(userId);
     return [...users];
   }
 

@@ -1,8 +1,17 @@
 import type { Logger } from 'pino';
+import { isOnCallPrincipal } from '../domain/on-call';
 import { resolveLogin, type LoginResolution, type SlackAccount } from '../domain/people';
 import type { Policy } from '../policy/types';
-import { referencedGroupIds } from '../policy/policy-queries';
+import { referencedGroupIds, referencedOnCallPrincipals } from '../policy/policy-queries';
 import type { SlackSurface } from '../slack/surface';
+import type { OnCallDirectory } from './on-call';
+
+/** The principals standing for several people that a user belongs to now (user groups, on-call schedules), and the
+ * on-call schedules that could not be checked (PagerDuty unreachable). */
+export interface Memberships {
+  ids: ReadonlySet<string>;
+  unreachable: readonly string[];
+}
 
 const GROUP_CACHE_MS = 60_000;
 
@@ -14,6 +23,8 @@ export class UserDirectory {
     private readonly policy: Policy,
     private readonly surface: Pick<SlackSurface, 'getAccount' | 'listUserGroupMembers'>,
     private readonly logger: Logger,
+    /** Who is on call for the policy's on-call approvers; without it nobody is (hand-built directories). */
+    private readonly onCall?: OnCallDirectory,
   ) {}
 
   /** What Slack says about the account now (users.info), read afresh each time: someone deactivated or made a guest
@@ -34,6 +45,26 @@ export class UserDirectory {
     const groupIds = referencedGroupIds(this.policy);
     const memberships = await Promise.all(groupIds.map((groupId) => this.membersOf(groupId)));
     return new Set(groupIds.filter((_, index) => memberships[index].has(userId)));
+  }
+
+  /** groupsOf plus the on-call schedules named as approvers (or only those of `among`, e.g. one role's approvers)
+   * that the user is on call for now, for the approver checks (principalMatches); schedules PagerDuty could not
+   * answer for are listed as `unreachable`. */
+  async membershipsOf(userId: string, among?: readonly string[]): Promise<Memberships> {
+    const schedules = among ? among.filter(isOnCallPrincipal) : referencedOnCallPrincipals(this.policy);
+    const [groups, onCall] = await Promise.all([this.groupsOf(userId), this.onCallNow(schedules)]);
+    const ids = new Set(groups);
+    const unreachable: string[] = [];
+    for (const answer of onCall) {
+      if ('unreachable' in answer) unreachable.push(answer.principal);
+      else if (answer.userIds.includes(userId)) ids.add(answer.principal);
+    }
+    return { ids, unreachable };
+  }
+
+  /** Who is on call now for each on-call principal given (see OnCallDirectory); none without one. */
+  onCallNow(principals: readonly string[]) {
+    return this.onCall?.all(principals) ?? Promise.resolve([]);
   }
 
   /** Members of one user group (cached like groupsOf); a group Slack cannot resolve is empty. */

@@ -26,6 +26,8 @@ export interface SlackSurface {
   /** A link to a message, or null when Slack cannot say where the workspace lives right now. */
   permalink(channel: string, ts: string): Promise<string | null>;
   listUserGroupMembers(groupId: string): Promise<string[]>;
+  /** The Slack user with this e-mail address (users.lookupByEmail, scope users:read.email), or null when none has it. */
+  lookupUserByEmail(email: string): Promise<string | null>;
 }
 
 /** One WebClient per urgency, so a rate-limited or retrying post never holds up an answer someone is waiting for. */
@@ -169,5 +171,15 @@ export class WebClientSurface implements SlackSurface {
   async listUserGroupMembers(groupId: string): Promise<string[]> {
     const result = await this.interactive.usergroups.users.list({ usergroup: groupId });
     return result.users ?? [];
+  }
+
+  async lookupUserByEmail(email: string): Promise<string | null> {
+    try {
+      const { user } = await this.interactive.users.lookupByEmail({ email });
+      return user?.id ?? null;
+    } catch (err) {
+      if ((err as { data?: { error?: string } }).data?.error === 'users_not_found') return null;
+      throw err;
+    }
   }
 }

@@ -45,6 +45,10 @@ export class BotHarness {
       /** The review reports' clock (digest schedule, /breakglass report), and how often the digest schedule looks. */
       clock?: () => Date;
       reportCheckEveryMs?: number;
+      /** The environment the policy is checked with (e.g. PAGERDUTY_TOKEN); default none. */
+      policyEnv?: NodeJS.ProcessEnv;
+      /** The time policy rotations (schedule:…) are read at. */
+      onCallClock?: () => Date;
     } = {},
   ) {
     this.queueName = options.queueName ?? `bg-test-${randomBytes(4).toString('hex')}`;
@@ -76,13 +80,14 @@ export class BotHarness {
     // slow every test down.
     this.bot = createBreakglass({
       config,
-      policy: parsePolicy(this.policyYaml, 'test-policy.yaml', {}),
+      policy: parsePolicy(this.policyYaml, 'test-policy.yaml', this.options.policyEnv ?? {}),
       logger,
       slackPostIntervalMs: 20,
       migrationsDir: this.options.migrationsDir,
       followUpMaxWaitMs: this.options.followUpMaxWaitMs,
       clock: this.options.clock,
       reportCheckEveryMs: this.options.reportCheckEveryMs,
+      onCallClock: this.options.onCallClock,
     });
     this.port = await this.bot.start();
     this.sender = new SlackRequestSender({

@@ -54,7 +54,17 @@ describe('loadConfig: valid environment', () => {
       providerChange: 'refuse',
       auditSealBoundMs: 5_000,
       auditHeadPublishEveryMs: 3_600_000,
+      pagerDuty: { token: null, apiUrl: 'https://api.pagerduty.com' },
     });
+  });
+
+  it('reads PAGERDUTY_TOKEN and PAGERDUTY_API_URL (default the public API)', () => {
+    expect(loadConfig(validEnv({ PAGERDUTY_TOKEN: 'u+AbC-123_xyz' })).pagerDuty).toEqual({ token: 'u+AbC-123_xyz', apiUrl: 'https://api.pagerduty.com' });
+    expect(loadConfig(validEnv({ PAGERDUTY_API_URL: 'http://127.0.0.1:9999' })).pagerDuty?.apiUrl).toBe('http://127.0.0.1:9999');
+    expect(() => loadConfig(validEnv({ PAGERDUTY_API_URL: 'api.pagerduty.com' }))).toThrow('PAGERDUTY_API_URL must be a URL starting with http:// or https://');
+    const error = configError(validEnv({ PAGERDUTY_TOKEN: 'two words' }));
+    expect(error.message).toBe('PAGERDUTY_TOKEN must be a PagerDuty REST API key: printable ASCII without spaces (it travels in an Authorization header)');
+    expect(error.message).not.toContain('two words');
   });
 
   it('reads BREAKGLASS_PROVIDER_CHANGE: refuse by default, accept or revoke, nothing else', () => {

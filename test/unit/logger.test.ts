@@ -97,6 +97,14 @@ describe('createLogger', () => {
     for (const leaked of ['config-token', 'config-signing-secret', PASSWORD, 'redis-pass-Qz4']) expect(raw[0]).not.toContain(leaked);
   });
 
+  it('redacts the PagerDuty token of a logged AppConfig, and a PagerDuty Authorization header in free text', () => {
+    const { logger, raw, lines } = capture();
+    logger.info({ config: { pagerDuty: { token: 'pd-secret-Tk7', apiUrl: 'https://api.pagerduty.com' } } }, 'config');
+    expect(lines()[0].config.pagerDuty.token).toBe('[redacted]');
+    expect(raw[0]).not.toContain('pd-secret-Tk7');
+    expect(scrubSecrets('request failed: Authorization: Token token=pd-secret-Tk7 refused')).toBe('request failed: Authorization: Token token=*** refused');
+  });
+
   it('does not redact fields that merely resemble the names', () => {
     const { logger, lines } = capture();
     logger.info({ tokenCount: 3, urlPath: '/slack/events', requestId: 'req_1' }, 'not secret');

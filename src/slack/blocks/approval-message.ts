@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/web-api';
 import { formatDuration } from '../../domain/duration';
 import type { RequestView } from '../../domain/request-view';
 import { remainingApprovals } from '../../domain/approval-rules';
+import { isOnCallPrincipal, onCallLabel, type OnCallNow } from '../../domain/on-call';
 import type { SlackMessage } from './message';
 import { ActionIds } from './action-ids';
 import { escapeEntities, inlineCode, mentionPrincipal, mentionUser, plainText, slackDate } from './format';
@@ -85,8 +86,21 @@ function buttonsFor(view: RequestView): KnownBlock | null {
   return null;
 }
 
-/** The request message in the incident channel; re-rendered on every state change. */
-export function buildApprovalMessage(view: RequestView): SlackMessage {
+/** An approver principal as the message shows it; on-call schedules with whoever is on call now, when known. */
+function describeApprover(principal: string, onCall: readonly OnCallNow[]): string {
+  if (!isOnCallPrincipal(principal)) return mentionPrincipal(principal);
+  const answer = onCall.find((candidate) => candidate.principal === principal);
+  const label = `whoever is on call for ${escapeEntities(onCallLabel(principal))}`;
+  if (!answer || 'unreachable' in answer) return label;
+  return answer.userIds.length > 0 ? `${label} (now ${answer.userIds.map(mentionUser).join(', ')})` : `${label} (nobody right now)`;
+}
+
+/** The request message in the incident channel; re-rendered on every state change. `onCall`: who is on call now
+ * for the role's on-call approvers (resolved by the delivery while the request waits), so they are mentioned and
+ * notified; a schedule PagerDuty did not answer for is said to be unreachable. */
+export function buildApprovalMessage(view: RequestView, onCall: readonly OnCallNow[] = []): SlackMessage {
+  const unreachable = onCall.filter((answer) => 'unreachable' in answer).map((answer) => answer.principal);
+  const onCallPeople = [...new Set(onCall.flatMap((answer) => ('userIds' in answer ? answer.userIds : [])))];
   const approvals = view.approvals.length ? view.approvals.map((a) => `:white_check_mark: ${mentionUser(a.approverId)} ${slackDate(a.at)}`).join('\n') : 'No approvals yet.';
   const blocks: KnownBlock[] = [
     {
@@ -105,15 +119,30 @@ export function buildApprovalMessage(view: RequestView): SlackMessage {
       elements: [
         {
           type: 'mrkdwn',
-          text: `Needs ${view.requiredApprovals} distinct approval${view.requiredApprovals === 1 ? '' : 's'} from ${view.approverPrincipals.map(mentionPrincipal).join(', ')}`,
+          text: `Needs ${view.requiredApprovals} distinct approval${view.requiredApprovals === 1 ? '' : 's'} from ${view.approverPrincipals.map((principal) => describeApprover(principal, onCall)).join(', ')}`,
         },
       ],
     },
+    ...(unreachable.length > 0 && view.status === 'PENDING'
+      ? [
+          {
+            type: 'context' as const,
+            block_id: 'on_call_unreachable',
+            elements: [
+              {
+                type: 'mrkdwn' as const,
+                text: `:warning: ${escapeEntities(unreachable.map(onCallLabel).join(', '))} could not be reached, so who is on call is unknown; the role's other approvers can still approve.`,
+              },
+            ],
+          },
+        ]
+      : []),
     { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: approvals } },
     { type: 'section', block_id: 'status', text: { type: 'mrkdwn', text: statusLine[view.status](view) } },
   ];
   const buttons = buttonsFor(view);
   if (buttons) blocks.push(buttons);
-  const text = `${view.humanId}: ${mentionUser(view.requesterId)} requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.status.toLowerCase()}`;
+  const onCallNote = view.status === 'PENDING' && onCallPeople.length > 0 ? ` (on call: ${onCallPeople.map(mentionUser).join(', ')})` : '';
+  const text = `${view.humanId}: ${mentionUser(view.requesterId)} requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.status.toLowerCase()}${onCallNote}`;
   return { text, blocks };
 }

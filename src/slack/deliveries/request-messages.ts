@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isOnCallPrincipal, type OnCallNow } from '../../domain/on-call';
 import type { RequestView } from '../../domain/request-view';
 import type { TimelineEvent } from '../../domain/timeline-event';
 import { RetryLater } from '../../effects/effect-errors';
@@ -51,6 +52,8 @@ export interface RequestMessagesDeps {
   recordMessageTs(requestId: string, ts: string): Promise<void>;
   /** The request's approval message was refused for good (the bot is not in the channel…): the request fails. */
   requestPostFailed(requestId: string, reason: string): Promise<void>;
+  /** Who is on call now for the on-call principals given (never throws; PagerDuty down is an answer). */
+  onCallNow(principals: readonly string[]): Promise<OnCallNow[]>;
 }
 
 /** The Slack side of a request, delivered from the outbox. Each effect renders the request as it is when
@@ -58,11 +61,18 @@ export interface RequestMessagesDeps {
 export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string, EffectHandler> {
   const { surface } = deps;
 
+  /** The approval message as the request is now; while it waits, with whoever is on call now for the role's on-call
+   * approvers (looked up here, before the post or update, never between two steps that must both happen). */
+  async function approvalMessage(view: RequestView): Promise<SlackMessage> {
+    const onCallPrincipals = view.status === 'PENDING' ? view.approverPrincipals.filter(isOnCallPrincipal) : [];
+    return buildApprovalMessage(view, onCallPrincipals.length > 0 ? await deps.onCallNow(onCallPrincipals) : []);
+  }
+
   async function postRequest([effect]: EffectRow[]): Promise<void> {
     const view = await deps.loadView(effect.requestId!);
     if (view.messageTs) return; // posted already (delivered again after a crash before the record)
     try {
-      const { ts } = await surface.postMessage(view.channelId, buildApprovalMessage(view));
+      const { ts } = await surface.postMessage(view.channelId, await approvalMessage(view));
       await deps.recordMessageTs(view.id, ts);
     } catch (err) {
       if (!isPermanentSlackError(err)) throw err;
@@ -79,7 +89,7 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
       throw new RetryLater(WAIT_FOR_MESSAGE_MS, 'the approval message is not posted yet');
     }
     try {
-      await surface.updateMessage(view.channelId, view.messageTs, buildApprovalMessage(view));
+      await surface.updateMessage(view.channelId, view.messageTs, await approvalMessage(view));
     } catch (err) {
       rethrowForRunner(err, 'updating the approval message');
     }
