@@ -18,20 +18,29 @@ export interface DigestEntry {
   threadLink: string | null;
 }
 
-/** One ended grant in one line: its id linking to its thread, what it was, whose, how and when it ended. Role and
- * resource are policy ids; nothing a user typed appears. */
+/** One ended grant in one line: its id linking to its thread, what it was, whose and how it ended (when: in the
+ * message's note, for all its lines). Role and resource are policy ids; nothing a user typed appears. About 130
+ * characters, so 200 grants fit in three messages. */
 export function digestLine({ view, threadLink }: DigestEntry): string {
   const label = threadLink ? `<${threadLink}|${view.humanId}>` : view.humanId;
   const ending = view.endReason ? endings[view.endReason] : 'ended';
-  const endedAt = view.endedAt ?? new Date();
-  const unix = Math.floor(endedAt.getTime() / 1000);
-  const time = `<!date^${unix}^{time_secs}|${endedAt.toISOString().slice(11, 19)} UTC>`;
-  return `• ${label} \`${view.roleId}\` on \`${view.resourceId}\` for ${mentionUser(view.requesterId)}: ${ending} at ${time}`;
+  return `• ${label} \`${view.roleId}\` on \`${view.resourceId}\` for ${mentionUser(view.requesterId)}: ${ending}`;
 }
 
 const header = (count: number, part: number, parts: number): string =>
   `Audit summaries: access ended for ${count} grant${count === 1 ? '' : 's'}${parts > 1 ? ` (${part} of ${parts})` : ''}`;
-const NOTE = 'Each line links to its approval thread, where the full audit summary (reason, approvals, timeline) is posted.';
+
+const time = (at: Date) => `<!date^${Math.floor(at.getTime() / 1000)}^{date_short_pretty} {time_secs}|${at.toISOString().slice(0, 19).replace('T', ' ')} UTC>`;
+
+/** When the message's grants ended, and where the rest is. */
+function note(entries: readonly DigestEntry[]): string {
+  const times = entries.map(({ view }) => (view.endedAt ?? new Date()).getTime());
+  const [first, last] = [Math.min(...times), Math.max(...times)];
+  const when = first === last ? `Ended ${time(new Date(first))}` : `Ended between ${time(new Date(first))} and ${time(new Date(last))}`;
+  return `${when}. Each line links to its approval thread, where the full audit summary (reason, approvals, timeline) is posted.`;
+}
+/** The longest a note can be (two times). */
+const NOTE_MAX_CHARS = note([{ endedAt: new Date(0) }, { endedAt: new Date(1_000) }].map((view) => ({ view: view as RequestView, threadLink: null }))).length + 20;
 
 /**
  * A channel's digest of ended grants: one line per grant, as few messages as Slack's limits allow (at most
@@ -41,7 +50,7 @@ const NOTE = 'Each line links to its approval thread, where the full audit summa
  */
 export function buildChannelDigests(entries: readonly DigestEntry[]): SlackMessage[] {
   // Room for the header and the note in every message.
-  const fixedChars = header(99_999, 99, 99).length + NOTE.length;
+  const fixedChars = header(99_999, 99, 99).length + NOTE_MAX_CHARS;
   const fixedBlocks = 2;
   const chunks: Array<{ entries: DigestEntry[]; sections: string[] }> = [];
   let current: { entries: DigestEntry[]; sections: string[]; chars: number } | null = null;
@@ -71,7 +80,7 @@ export function buildChannelDigests(entries: readonly DigestEntry[]): SlackMessa
     const title = header(chunk.entries.length, index + 1, chunks.length);
     const blocks: KnownBlock[] = [
       { type: 'header', block_id: 'title', text: { type: 'plain_text', text: title } },
-      { type: 'context', block_id: 'note', elements: [{ type: 'mrkdwn', text: NOTE }] },
+      { type: 'context', block_id: 'note', elements: [{ type: 'mrkdwn', text: note(chunk.entries) }] },
       ...chunk.sections.map((text, at): KnownBlock => ({ type: 'section', block_id: `ended-${at + 1}`, text: { type: 'mrkdwn', text } })),
     ];
     return { text: `${title}: ${chunk.entries.map(({ view }) => view.humanId).join(', ')}`, blocks };
