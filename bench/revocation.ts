@@ -3,7 +3,7 @@
  *
  *   npm run bench -- revocation [--grants 10000] [--channels 50] [--max-wait 180] [--cpu-prof]
  *       [--sharing login|request] [--provider-latency 0] [--slack-latency 0] [--bots 1] [--lead 20] [--stall 60]
- *       [--concurrency <EXPIRY_CONCURRENCY or 20>]
+ *       [--concurrency <EXPIRY_CONCURRENCY or 20>] [--analyze]
  *
  * 1. Floor: N plain BullMQ delayed jobs, due within one second, on a Worker with the bot's expiry concurrency
  *    (--concurrency, else the EXPIRY_CONCURRENCY environment variable, else the app's default 20) whose processor
@@ -24,7 +24,8 @@
  * seeded grants while they are being seeded; any reconcile run that overlaps the burst is reported.
  * --provider-latency adds a delay to each provider call (a real target); --slack-latency to each Slack answer;
  * --bots N runs N bot processes on the same queue. --concurrency N is passed to the bot as EXPIRY_CONCURRENCY (the
- * expiry worker's concurrency; src/db/prisma.ts sizes the pool from it, + 10).
+ * expiry worker's concurrency; src/db/prisma.ts sizes the pool from it, + 10). --analyze runs ANALYZE after seeding
+ * (planner statistics, which a cluster with autovacuum off never gathers for the fresh bench database).
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -71,6 +72,9 @@ export interface RevocationOptions {
   channels: number;
   slackLatencyMs: number;
   cpuProf: boolean;
+  /** ANALYZE the seeded tables before the burst (production databases have planner statistics; a cluster with
+   * autovacuum off, like this machine's, leaves the freshly created bench database without any). */
+  analyze: boolean;
   /** Seconds from start of seeding to the due second (at least). */
   leadSeconds: number;
   /** Give up when nothing progressed (no request EXPIRED, no chat.postMessage) for this long. */
@@ -136,6 +140,7 @@ export function revocationOptions(argv: string[]): RevocationOptions {
     channels: numberOption(options, 'channels', 50),
     slackLatencyMs: numberOption(options, 'slack-latency', 0),
     cpuProf: options.has('cpu-prof'),
+    analyze: options.has('analyze'),
     leadSeconds: numberOption(options, 'lead', 20),
     stallSeconds: numberOption(options, 'stall', 60),
     maxWaitSeconds: numberOption(options, 'max-wait', 180),
@@ -237,7 +242,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       bots.push(await Child.start('bot', { config: botConfig, nodeFlags: options.cpuProf ? profile : [] }));
     }
     const ports = await Promise.all(bots.map((bot) => bot.call<number>('start')));
-    const pending = await seedPendingRequests(db, { count: ACK_PROBE_APPROVALS, channels: ['C0PROBE'] });
+    const pending = await seedPendingRequests(db, { count: ACK_PROBE_APPROVALS, channels: [PROBE_CHANNEL] });
     const prober = new AckProber(`http://127.0.0.1:${ports[0]}`, new URL(slackApiUrl).origin, pending);
     const seedStart = Date.now();
     const second = dueSecond(options.leadSeconds * 1000);
@@ -246,6 +251,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       expiryQueue,
       seeded.map((request, i) => ({ id: request.id, at: new Date(dueAt(second, i, n)) })),
     );
+    if (options.analyze) await db.$executeRawUnsafe('ANALYZE');
     const seedingMs = Date.now() - seedStart;
     if (Date.now() > second - 1000) console.warn(`app: seeding took ${seedingMs} ms and overran the due second; raise --lead`);
     await Promise.all(bots.map((bot) => bot.call('resetCounters')));
@@ -301,7 +307,11 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     await prober.idle();
     await sleep(500);
 
-    const rows = await db.accessRequest.findMany({ select: { id: true, number: true, status: true, expiresAt: true, endedAt: true } });
+    // The burst's grants (not the ack probes' requests).
+    const rows = await db.accessRequest.findMany({
+      where: { channelId: { not: PROBE_CHANNEL } },
+      select: { id: true, number: true, status: true, expiresAt: true, endedAt: true },
+    });
     const summaries = await slack.call<SummaryPost[]>('summaries');
     const posts = await slack.call<Array<{ at: number; kind: 'summary' | 'thread' | 'other' }>>('posts');
     // chat.postMessage per 10 s after the due second, by kind: shows how paced summaries wait behind thread replies.
@@ -547,6 +557,7 @@ function mergeCounters(all: Counters[]): Counters {
 /** Seeded PENDING requests the probes approve, one click each (the bare Bolt reference clicks the first ones too,
  * which changes nothing: it only acks). */
 const ACK_PROBE_APPROVALS = 600;
+const PROBE_CHANNEL = 'C0PROBE';
 const BARE_IDLE_PROBE_MS = 5_000;
 
 /** Sends `/breakglass help` every 200 ms while started, and clicks Approve on the next seeded PENDING request every
@@ -583,7 +594,7 @@ class AckProber {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.probe(this.latencies, () => this.sender.slashCommand({ userId: `U0PROBE${this.sent++ % 20}`, channelId: 'C0PROBE', text: 'help' }));
+      this.probe(this.latencies, () => this.sender.slashCommand({ userId: `U0PROBE${this.sent++ % 20}`, channelId: PROBE_CHANNEL, text: 'help' }));
       const request = this.pending[this.clicked++ % this.pending.length];
       this.probe(this.approveLatencies, () =>
         this.sender.blockAction({
