@@ -3,7 +3,7 @@
  *
  *   npm run bench -- revocation [--grants 10000] [--channels 50] [--max-wait 180] [--cpu-prof]
  *       [--sharing login|request] [--provider-latency 0] [--slack-latency 0] [--bots 1] [--lead 20] [--stall 60]
- *       [--concurrency <EXPIRY_CONCURRENCY or 20>] [--analyze]
+ *       [--concurrency <EXPIRY_CONCURRENCY or 20>] [--analyze] [--split]
  *
  * 1. Floor: N plain BullMQ delayed jobs, due within one second, on a Worker with the bot's expiry concurrency
  *    (--concurrency, else the EXPIRY_CONCURRENCY environment variable, else the app's default 20) whose processor
@@ -25,7 +25,8 @@
  * --provider-latency adds a delay to each provider call (a real target); --slack-latency to each Slack answer;
  * --bots N runs N bot processes on the same queue. --concurrency N is passed to the bot as EXPIRY_CONCURRENCY (the
  * expiry worker's concurrency; src/db/prisma.ts sizes the pool from it, + 10). --analyze runs ANALYZE after seeding
- * (planner statistics, which a cluster with autovacuum off never gathers for the fresh bench database).
+ * (planner statistics, which a cluster with autovacuum off never gathers for the fresh bench database). --split adds
+ * a --role=web process that takes the ack probes, and runs the --bots processes as --role=worker.
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -75,6 +76,9 @@ export interface RevocationOptions {
   /** ANALYZE the seeded tables before the burst (production databases have planner statistics; a cluster with
    * autovacuum off, like this machine's, leaves the freshly created bench database without any). */
   analyze: boolean;
+  /** One more bot process with --role=web takes Slack's requests (the ack probes); the --bots processes run as
+   * --role=worker. */
+  split: boolean;
   /** Seconds from start of seeding to the due second (at least). */
   leadSeconds: number;
   /** Give up when nothing progressed (no request EXPIRED, no chat.postMessage) for this long. */
@@ -141,6 +145,7 @@ export function revocationOptions(argv: string[]): RevocationOptions {
     slackLatencyMs: numberOption(options, 'slack-latency', 0),
     cpuProf: options.has('cpu-prof'),
     analyze: options.has('analyze'),
+    split: options.has('split'),
     leadSeconds: numberOption(options, 'lead', 20),
     stallSeconds: numberOption(options, 'stall', 60),
     maxWaitSeconds: numberOption(options, 'max-wait', 180),
@@ -237,9 +242,10 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
   const expiryQueue = new ExpiryQueue(connection, queueName);
   try {
-    for (let b = 0; b < options.bots; b++) {
+    const roles: Array<BotConfig['role']> = options.split ? ['web', ...Array(options.bots).fill('worker')] : Array(options.bots).fill('all');
+    for (const [b, role] of roles.entries()) {
       const profile = ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=revocation-bot${b ? `-${b + 1}` : ''}.cpuprofile`];
-      bots.push(await Child.start('bot', { config: botConfig, nodeFlags: options.cpuProf ? profile : [] }));
+      bots.push(await Child.start('bot', { config: { ...botConfig, role }, nodeFlags: options.cpuProf ? profile : [] }));
     }
     const ports = await Promise.all(bots.map((bot) => bot.call<number>('start')));
     const pending = await seedPendingRequests(db, { count: ACK_PROBE_APPROVALS, channels: [PROBE_CHANNEL] });
@@ -442,7 +448,7 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
   const verdict = (d: Distribution) => `${ratio(d.p99, floorP99)}${d.p99 <= 1.5 * floorP99 && d.p99 < 2000 ? ' ✅' : ' ❌'}`;
   const lines = [
     `### Revocation lag — ${options.grants.toLocaleString('en-US')} grants due within one second, ${options.channels} channel(s), ` +
-      `Slack latency ${options.slackLatencyMs} ms, provider latency ${options.providerLatencyMs} ms, sharing '${options.sharing}', ${options.bots} bot process(es), ` +
+      `Slack latency ${options.slackLatencyMs} ms, provider latency ${options.providerLatencyMs} ms, sharing '${options.sharing}', ${options.bots} bot process(es)${options.split ? ' as workers + 1 web process' : ''}, ` +
       `expiry concurrency ${options.concurrency} (pool ${options.concurrency + 10})`,
     '',
     table(
