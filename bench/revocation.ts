@@ -3,7 +3,7 @@
  *
  *   npm run bench -- revocation [--grants 10000] [--channels 50] [--max-wait 180] [--cpu-prof]
  *       [--sharing login|request] [--provider-latency 0] [--slack-latency 0] [--bots 1] [--lead 20] [--stall 60]
- *       [--concurrency <EXPIRY_CONCURRENCY or 20>]
+ *       [--concurrency <EXPIRY_CONCURRENCY or 20>] [--analyze] [--split]
  *
  * 1. Floor: N plain BullMQ delayed jobs, due within one second, on a Worker with the bot's expiry concurrency
  *    (--concurrency, else the EXPIRY_CONCURRENCY environment variable, else the app's default 20) whose processor
@@ -24,11 +24,14 @@
  * seeded grants while they are being seeded; any reconcile run that overlaps the burst is reported.
  * --provider-latency adds a delay to each provider call (a real target); --slack-latency to each Slack answer;
  * --bots N runs N bot processes on the same queue. --concurrency N is passed to the bot as EXPIRY_CONCURRENCY (the
- * expiry worker's concurrency; src/db/prisma.ts sizes the pool from it, + 10).
+ * expiry worker's concurrency; src/db/prisma.ts sizes the pool from it, + 10). --analyze runs ANALYZE after seeding
+ * (planner statistics, which a cluster with autovacuum off never gathers for the fresh bench database). --split adds
+ * a --role=web process that takes the ack probes, and runs the --bots processes as --role=worker.
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ExpiryQueue } from '../src/jobs/expiry-queue';
+import { ActionIds } from '../src/slack/blocks/action-ids';
 import { SlackRequestSender } from '../test/support/slack-request-signer';
 import { Child } from './lib/child';
 import { CpuMeter, type CpuReport } from './lib/cpu';
@@ -49,7 +52,10 @@ import {
   PG_ADMIN_URL,
   REDIS_URL,
   RESULTS_DIR,
+  APPROVERS,
   seedActiveGrants,
+  seedPendingRequests,
+  type SeededRequest,
   scheduleExpiries,
   SIGNING_SECRET,
   sleep,
@@ -67,6 +73,12 @@ export interface RevocationOptions {
   channels: number;
   slackLatencyMs: number;
   cpuProf: boolean;
+  /** ANALYZE the seeded tables before the burst (production databases have planner statistics; a cluster with
+   * autovacuum off, like this machine's, leaves the freshly created bench database without any). */
+  analyze: boolean;
+  /** One more bot process with --role=web takes Slack's requests (the ack probes); the --bots processes run as
+   * --role=worker. */
+  split: boolean;
   /** Seconds from start of seeding to the due second (at least). */
   leadSeconds: number;
   /** Give up when nothing progressed (no request EXPIRED, no chat.postMessage) for this long. */
@@ -98,6 +110,8 @@ export interface RevocationResult {
     lastSummaryS: number;
     revokedPerSecond: number;
     expiryCallsPerRequest: number;
+    /** SQL statement wall time by kind, from the due second to the end of the measurement (all bot processes). */
+    sqlMs: Counters['sqlMs'];
     perExpiry: { sql: Record<string, number>; sqlTotal: number; redis: Record<string, number>; redisTotal: number; slack: Record<string, number> };
     poolWait: Distribution;
     summaryChannels: { channels: number; maxPerChannel: number; maxPerChannelPerSecond: number; messages: number };
@@ -113,6 +127,11 @@ export interface RevocationResult {
      * request was EXPIRED: how long Slack would wait for the ack meanwhile. */
     acksDuringBurst: Distribution;
     acksOver3s: number;
+    /** Approve clicked (completing the quorum of a seeded PENDING request) 5 times a second alongside the help probe. */
+    approveAcksDuringBurst: Distribution;
+    /** The same two probes against a bare Bolt app (bench/processes/bare-bolt.ts) while nothing else runs, just
+     * before the burst: the reference for the ack targets (≤ 1.5× its p99). */
+    bareIdle: { help: Distribution; approve: Distribution };
     postTimeline: Array<{ fromS: number; summary: number; thread: number; other: number }>;
   };
   report: string;
@@ -125,6 +144,8 @@ export function revocationOptions(argv: string[]): RevocationOptions {
     channels: numberOption(options, 'channels', 50),
     slackLatencyMs: numberOption(options, 'slack-latency', 0),
     cpuProf: options.has('cpu-prof'),
+    analyze: options.has('analyze'),
+    split: options.has('split'),
     leadSeconds: numberOption(options, 'lead', 20),
     stallSeconds: numberOption(options, 'stall', 60),
     maxWaitSeconds: numberOption(options, 'max-wait', 180),
@@ -221,12 +242,14 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
   const expiryQueue = new ExpiryQueue(connection, queueName);
   try {
-    for (let b = 0; b < options.bots; b++) {
+    const roles: Array<BotConfig['role']> = options.split ? ['web', ...Array(options.bots).fill('worker')] : Array(options.bots).fill('all');
+    for (const [b, role] of roles.entries()) {
       const profile = ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=revocation-bot${b ? `-${b + 1}` : ''}.cpuprofile`];
-      bots.push(await Child.start('bot', { config: botConfig, nodeFlags: options.cpuProf ? profile : [] }));
+      bots.push(await Child.start('bot', { config: { ...botConfig, role }, nodeFlags: options.cpuProf ? profile : [] }));
     }
     const ports = await Promise.all(bots.map((bot) => bot.call<number>('start')));
-    const prober = new AckProber(`http://127.0.0.1:${ports[0]}`, new URL(slackApiUrl).origin);
+    const pending = await seedPendingRequests(db, { count: ACK_PROBE_APPROVALS, channels: [PROBE_CHANNEL] });
+    const prober = new AckProber(`http://127.0.0.1:${ports[0]}`, new URL(slackApiUrl).origin, pending);
     const seedStart = Date.now();
     const second = dueSecond(options.leadSeconds * 1000);
     const seeded = await seedActiveGrants(db, { count: n, channels: channelIds(options.channels), expiresAt: (i) => new Date(dueAt(second, i, n)) });
@@ -234,6 +257,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       expiryQueue,
       seeded.map((request, i) => ({ id: request.id, at: new Date(dueAt(second, i, n)) })),
     );
+    if (options.analyze) await db.$executeRawUnsafe('ANALYZE');
     const seedingMs = Date.now() - seedStart;
     if (Date.now() > second - 1000) console.warn(`app: seeding took ${seedingMs} ms and overran the due second; raise --lead`);
     await Promise.all(bots.map((bot) => bot.call('resetCounters')));
@@ -246,6 +270,22 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     });
     let cpu: CpuReport | null = null;
     console.error(`  seeded ${n} grants in ${seedingMs} ms; due at ${new Date(second).toISOString()}`);
+    // The ack reference: a bare Bolt app probed the same way while nothing else runs, if there is time before the burst.
+    let bareIdle = { help: distribution([]), approve: distribution([]) };
+    if (second - Date.now() > BARE_IDLE_PROBE_MS + 6_000) {
+      const bare = await Child.start('bare-bolt', { config: { slackApiUrl, signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN } });
+      try {
+        const barePort = await bare.call<number>('start');
+        const bareProber = new AckProber(`http://127.0.0.1:${barePort}`, new URL(slackApiUrl).origin, pending);
+        bareProber.start();
+        await sleep(BARE_IDLE_PROBE_MS);
+        bareProber.stop();
+        await bareProber.idle();
+        bareIdle = { help: distribution(bareProber.latencies), approve: distribution(bareProber.approveLatencies) };
+      } finally {
+        await bare.stop();
+      }
+    }
     await sleep(Math.max(0, second - 2000 - Date.now()));
     prober.start();
 
@@ -273,7 +313,11 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     await prober.idle();
     await sleep(500);
 
-    const rows = await db.accessRequest.findMany({ select: { id: true, number: true, status: true, expiresAt: true, endedAt: true } });
+    // The burst's grants (not the ack probes' requests).
+    const rows = await db.accessRequest.findMany({
+      where: { channelId: { not: PROBE_CHANNEL } },
+      select: { id: true, number: true, status: true, expiresAt: true, endedAt: true },
+    });
     const summaries = await slack.call<SummaryPost[]>('summaries');
     const posts = await slack.call<Array<{ at: number; kind: 'summary' | 'thread' | 'other' }>>('posts');
     // chat.postMessage per 10 s after the due second, by kind: shows how paced summaries wait behind thread replies.
@@ -351,6 +395,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       lastSummaryS: (lastSummary - second) / 1000,
       revokedPerSecond: revoked.filter(Number.isFinite).length / Math.max(0.001, (lastRevoked - second) / 1000),
       expiryCallsPerRequest: calls.length / n,
+      sqlMs: counts.sqlMs,
       perExpiry: { sql: per(counts.sql), sqlTotal: counts.sqlTotal / n, redis: per(counts.redis), redisTotal: counts.redisTotal / n, slack: per(slackCounts) },
       poolWait: distribution(counts.poolWaitMs),
       summaryChannels: {
@@ -369,6 +414,8 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       postTimeline,
       acksDuringBurst: distribution(prober.latencies),
       acksOver3s: prober.latencies.filter((latency) => latency > 3000).length,
+      approveAcksDuringBurst: distribution(prober.approveLatencies),
+      bareIdle,
     };
   } finally {
     for (const bot of bots) await bot.stop();
@@ -401,7 +448,7 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
   const verdict = (d: Distribution) => `${ratio(d.p99, floorP99)}${d.p99 <= 1.5 * floorP99 && d.p99 < 2000 ? ' ✅' : ' ❌'}`;
   const lines = [
     `### Revocation lag — ${options.grants.toLocaleString('en-US')} grants due within one second, ${options.channels} channel(s), ` +
-      `Slack latency ${options.slackLatencyMs} ms, provider latency ${options.providerLatencyMs} ms, sharing '${options.sharing}', ${options.bots} bot process(es), ` +
+      `Slack latency ${options.slackLatencyMs} ms, provider latency ${options.providerLatencyMs} ms, sharing '${options.sharing}', ${options.bots} bot process(es)${options.split ? ' as workers + 1 web process' : ''}, ` +
       `expiry concurrency ${options.concurrency} (pool ${options.concurrency + 10})`,
     '',
     table(
@@ -413,8 +460,14 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
         latencyRow('app: revoked in DB (endedAt)', app.revoked, verdict(app.revoked)),
         latencyRow('app: channel summary posted', app.summary, verdict(app.summary)),
         latencyRow('ack of /breakglass help during the burst', app.acksDuringBurst, `${app.acksOver3s} over 3 s`),
+        latencyRow('ack of Approve during the burst', app.approveAcksDuringBurst, ''),
+        latencyRow('bare Bolt idle: ack of /breakglass help', app.bareIdle.help, ''),
+        latencyRow('bare Bolt idle: ack of Approve', app.bareIdle.approve, ''),
       ],
     ),
+    '',
+    `Ack target: p99 during the burst ≤ 1.5 × bare Bolt's idle p99: help ${ratio(app.acksDuringBurst.p99, app.bareIdle.help.p99)}, ` +
+      `Approve ${ratio(app.approveAcksDuringBurst.p99, app.bareIdle.approve.p99)}.`,
     '',
     `Target: p99 ≤ 1.5 × floor p99 (${ms(1.5 * floorP99)} ms) and < 2,000 ms. ` +
       `Expired ${app.expired}/${options.grants}, summarized ${app.summarized}/${options.grants}; last revoked ${app.lastRevokedS.toFixed(1)} s and last summary ` +
@@ -447,6 +500,16 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
       ],
     ),
     '',
+    'SQL statements by wall time, send to answer (lock waits and CPU contention included), all bot processes: the sweep is `WITH own` (claim), ' +
+      '`SELECT` (access locks, other holders), `WITH outcome` (its record), `UPDATE Extension`, `INSERT Effect`, `COMMIT`.',
+    '',
+    table(
+      ['statement', 'count', 'total ms', 'mean ms', 'max ms'],
+      Object.entries(app.sqlMs)
+        .slice(0, 14)
+        .map(([kind, t]) => [kind, String(t.count), ms(t.totalMs), (t.totalMs / Math.max(1, t.count)).toFixed(1), ms(t.maxMs)]),
+    ),
+    '',
     `Channel summaries: ${app.summaryChannels.messages} messages in ${app.summaryChannels.channels} channel(s), at most ${app.summaryChannels.maxPerChannel} ` +
       `in one channel and ${app.summaryChannels.maxPerChannelPerSecond} in one channel within one wall-clock second ` +
       `(Slack allows about 1/s per channel). Reconcile runs overlapping the burst: ${
@@ -462,6 +525,20 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
   return lines.join('\n');
 }
 
+function mergeTimings(all: Array<Counters['sqlMs']>): Counters['sqlMs'] {
+  const sum: Counters['sqlMs'] = {};
+  for (const timings of all) {
+    for (const [kind, t] of Object.entries(timings)) {
+      sum[kind] ??= { count: 0, totalMs: 0, maxMs: 0 };
+      const into = sum[kind];
+      into.count += t.count;
+      into.totalMs += t.totalMs;
+      into.maxMs = Math.max(into.maxMs, t.maxMs);
+    }
+  }
+  return Object.fromEntries(Object.entries(sum).sort((a, b) => b[1].totalMs - a[1].totalMs));
+}
+
 /** Sums the counters of several bot processes. */
 function mergeCounters(all: Counters[]): Counters {
   const add = (records: Array<Record<string, number>>) => {
@@ -471,6 +548,7 @@ function mergeCounters(all: Counters[]): Counters {
   };
   return {
     sql: add(all.map((c) => c.sql)),
+    sqlMs: mergeTimings(all.map((c) => c.sqlMs)),
     sqlTotal: all.reduce((total, c) => total + c.sqlTotal, 0),
     poolAcquisitions: all.reduce((total, c) => total + c.poolAcquisitions, 0),
     poolWaitMs: all.flatMap((c) => c.poolWaitMs),
@@ -482,31 +560,58 @@ function mergeCounters(all: Counters[]): Counters {
   };
 }
 
-/** Sends `/breakglass help` every 200 ms while started and records how long each ack took. */
+/** Seeded PENDING requests the probes approve, one click each (the bare Bolt reference clicks the first ones too,
+ * which changes nothing: it only acks). */
+const ACK_PROBE_APPROVALS = 600;
+const PROBE_CHANNEL = 'C0PROBE';
+const BARE_IDLE_PROBE_MS = 5_000;
+
+/** Sends `/breakglass help` every 200 ms while started, and clicks Approve on the next seeded PENDING request every
+ * 200 ms (completing its quorum: grant, expiry job, message updates), and records how long each ack took. */
 class AckProber {
   readonly latencies: number[] = [];
+  readonly approveLatencies: number[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly sender: SlackRequestSender;
   private sent = 0;
+  private clicked = 0;
 
-  constructor(botUrl: string, slackOrigin: string) {
+  constructor(
+    botUrl: string,
+    slackOrigin: string,
+    private readonly pending: readonly SeededRequest[],
+  ) {
     this.sender = new SlackRequestSender({ baseUrl: botUrl, signingSecret: SIGNING_SECRET, responseUrl: () => `${slackOrigin}/response_url/P${this.sent}` });
+  }
+
+  private probe(into: number[], send: () => Promise<unknown>): void {
+    const start = performance.now();
+    const probe = send()
+      .then(() => {
+        into.push(performance.now() - start);
+      })
+      .catch(() => {
+        into.push(Number.POSITIVE_INFINITY);
+      })
+      .finally(() => this.inFlight.delete(probe));
+    this.inFlight.add(probe);
   }
 
   start(): void {
     this.timer = setInterval(() => {
-      const start = performance.now();
-      const probe = this.sender
-        .slashCommand({ userId: `U0PROBE${this.sent++ % 20}`, channelId: 'C0PROBE', text: 'help' })
-        .then(() => {
-          this.latencies.push(performance.now() - start);
-        })
-        .catch(() => {
-          this.latencies.push(Number.POSITIVE_INFINITY);
-        })
-        .finally(() => this.inFlight.delete(probe));
-      this.inFlight.add(probe);
+      this.probe(this.latencies, () => this.sender.slashCommand({ userId: `U0PROBE${this.sent++ % 20}`, channelId: PROBE_CHANNEL, text: 'help' }));
+      const request = this.pending[this.clicked++ % this.pending.length];
+      this.probe(this.approveLatencies, () =>
+        this.sender.blockAction({
+          userId: APPROVERS[0],
+          channelId: request.channelId,
+          actionId: ActionIds.approve,
+          value: request.id,
+          messageTs: request.messageTs,
+          buttonText: 'Approve',
+        }),
+      );
     }, 200);
   }
 

@@ -23,6 +23,8 @@ export interface FollowUpCall {
 
 export interface Counters {
   sql: Record<string, number>;
+  /** Wall time from sending each statement to its answer (waiting for locks and for the CPU included), by kind. */
+  sqlMs: Record<string, { count: number; totalMs: number; maxMs: number }>;
   sqlTotal: number;
   poolAcquisitions: number;
   poolWaitMs: number[];
@@ -36,6 +38,7 @@ export interface Counters {
 
 const state = {
   sql: new Map<string, number>(),
+  sqlMs: new Map<string, { count: number; totalMs: number; maxMs: number }>(),
   poolWaitMs: [] as number[],
   redis: new Map<string, number>(),
   expiryCalls: [] as ExpiryCall[],
@@ -53,6 +56,9 @@ function statementKind(text: string): string {
   const match = /^\s*(\w+)(?:\s+(?:INTO|FROM)?\s*(?:"public"\.)?"?(\w+)"?)?/i.exec(text);
   if (!match) return 'other';
   const verb = match[1].toUpperCase();
+  // The statements of the sweep and the runners are CTEs: named by their first part (own = the sweep's claim,
+  // outcome = its record, settled/heads = effect claims).
+  if (verb === 'WITH') return `WITH ${/^\s*WITH\s+(\w+)/i.exec(text)?.[1] ?? ''}`.trim();
   if (verb === 'SELECT') {
     const from = /\bFROM\s+(?:"public"\.)?"(\w+)"/i.exec(text);
     return from ? `SELECT ${from[1]}` : 'SELECT';
@@ -70,8 +76,23 @@ export function installInstrumentation(): void {
   pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
     const config = args[0];
     const text = typeof config === 'string' ? config : config?.text;
-    if (typeof text === 'string') bump(state.sql, statementKind(text));
-    return query.apply(this, args);
+    if (typeof text !== 'string') return query.apply(this, args);
+    const kind = statementKind(text);
+    bump(state.sql, kind);
+    const start = performance.now();
+    const result = query.apply(this, args);
+    if (result && typeof result.then === 'function') {
+      const record = () => {
+        const ms = performance.now() - start;
+        const timing = state.sqlMs.get(kind) ?? { count: 0, totalMs: 0, maxMs: 0 };
+        timing.count++;
+        timing.totalMs += ms;
+        timing.maxMs = Math.max(timing.maxMs, ms);
+        state.sqlMs.set(kind, timing);
+      };
+      result.then(record, record);
+    }
+    return result;
   } as typeof pg.Client.prototype.query;
 
   // pg.Pool extends pg-pool's Pool; its connect(cb?) is used both by pool.query and by Prisma's transactions.
@@ -151,6 +172,7 @@ export function installInstrumentation(): void {
 
 export function resetCounters(): void {
   state.sql.clear();
+  state.sqlMs.clear();
   state.poolWaitMs.length = 0;
   state.redis.clear();
   state.expiryCalls.length = 0;
@@ -163,6 +185,7 @@ export function counters(): Counters {
   const sortedEntries = (map: Map<string, number>) => Object.fromEntries([...map].sort((a, b) => b[1] - a[1]));
   return {
     sql: sortedEntries(state.sql),
+    sqlMs: Object.fromEntries([...state.sqlMs].sort((a, b) => b[1].totalMs - a[1].totalMs)),
     sqlTotal: [...state.sql.values()].reduce((a, b) => a + b, 0),
     poolAcquisitions: state.poolWaitMs.length,
     poolWaitMs: state.poolWaitMs,

@@ -26,6 +26,8 @@ export interface BotConfig {
   /** EXPIRY_CONCURRENCY (the expiry worker's concurrency; the pool is sized from it). Unset: this process's own
    * EXPIRY_CONCURRENCY environment variable, else the app's default. */
   expiryConcurrency?: number;
+  /** BREAKGLASS_ROLE (default all). */
+  role?: 'web' | 'worker' | 'all';
 }
 
 export interface MemorySample {
@@ -103,6 +105,7 @@ const appConfig = {
     LOG_LEVEL: config.logLevel,
     EXPIRY_CONCURRENCY: config.expiryConcurrency !== undefined ? String(config.expiryConcurrency) : process.env.EXPIRY_CONCURRENCY,
     SLACK_FOLLOW_UP_CONCURRENCY: process.env.SLACK_FOLLOW_UP_CONCURRENCY,
+    BREAKGLASS_ROLE: config.role,
   }),
   port: 0,
 };

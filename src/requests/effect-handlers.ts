@@ -63,7 +63,8 @@ export function endedEffectHandlers(deps: { db: Db; store: RequestStore }): Reco
         tx,
         effects.flatMap((effect) => {
           const request = effect.requestId ? requests.get(effect.requestId) : undefined;
-          return request ? endedNotices(request, { grantFailed: effect.payload.grantFailed === true }) : [];
+          const channelSummary = effect.payload.grantFailed !== true && effect.payload.summaryWritten !== true;
+          return request ? endedNotices(request, { channelSummary }) : [];
         }),
       ),
     );

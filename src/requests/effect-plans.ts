@@ -93,12 +93,13 @@ export const effectsFor = {
     payload: { notice: 'provider_changed_not_found', made },
   }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
+  /** `summaryWritten`: the channel's summary was written with it (accessEnded). */
   ended: (r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect => ({
     pool: 'summary',
     lane: 'ended',
     kind: 'request.ended',
     requestId: r.id,
-    payload: { grantFailed },
+    payload: { grantFailed, summaryWritten: true },
   }),
   grant: (r: EffectSubject): NewEffect => ({ pool: 'provider', lane: `access:${r.id}`, kind: 'access.grant', requestId: r.id }),
   extendOnTarget: (r: EffectSubject, expiresAt: Date): NewEffect => ({
@@ -123,15 +124,18 @@ export function shown(r: EffectSubject, notice: ThreadNotice): NewEffect[] {
   return [effectsFor.refresh(r), effectsFor.thread(r, notice), effectsFor.home(r)];
 }
 
-/** Access is gone (expired, revoked, rolled back): one effect, written with the change, which becomes the messages
- * (endedNotices) when delivered. An expiry burst ends thousands of requests per second; one row each keeps its
- * sweeps' transactions short, and the messages are written once the burst's revocations are done. */
-export function accessEnded(r: EffectSubject, options: { grantFailed: boolean }): NewEffect[] {
-  return [effectsFor.ended(r, options)];
+/** Access is gone (expired, revoked, rolled back): written with the change, the channel's summary (unless the
+ * grant never took) and one effect that becomes the other messages (endedNotices) when delivered. An expiry burst
+ * ends thousands of requests per second: two rows each keep its sweeps' transactions short, the channel's digest
+ * can go out as soon as the burst's revocations are done (issue 14: every channel sees every end within 10 s), and
+ * the rest is written after it. */
+export function accessEnded(r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect[] {
+  return [effectsFor.ended(r, { grantFailed }), ...(grantFailed ? [] : [effectsFor.summary(r)])];
 }
 
-/** What people see when access is gone: the message loses its buttons, the thread and (unless the grant never
- * took) the channel get the audit summary, and the App Homes change. */
-export function endedNotices(r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect[] {
-  return [...shown(r, { notice: 'summary' }), ...(grantFailed ? [] : [effectsFor.summary(r)])];
+/** What people see when access is gone, besides the channel's summary (accessEnded): the message loses its buttons,
+ * the thread gets the audit summary, and the App Homes change. `channelSummary`: an `ended` effect written before
+ * the channel's summary was written with the change (queued when the bot was upgraded) still brings it. */
+export function endedNotices(r: EffectSubject, { channelSummary }: { channelSummary: boolean }): NewEffect[] {
+  return [...shown(r, { notice: 'summary' }), ...(channelSummary ? [effectsFor.summary(r)] : [])];
 }

@@ -59,10 +59,12 @@ export class ExpirySweeper {
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly providerCalls: Limiter;
-  /** The sweeps' records, which add to the audit chain, one at a time per process: queued here
-   * rather than in PostgreSQL, where each waiting statement would hold a snapshot that keeps the chain head's dead
-   * row versions from being pruned, making every later audit insert slower (docs/benchmarks.md). */
-  private readonly chainWrites = new Limiter(1);
+  // Sweeps record their outcomes side by side (issue 14). They used to take turns in each process (a Limiter(1)),
+  // which only served the audit chain head's lock, gone with the sealer. Why concurrent records cannot deadlock:
+  // each sweep writes only rows of the requests it claimed (FOR UPDATE SKIP LOCKED: disjoint sets, never waited
+  // for) — their AccessRequest rows, their Grant rows, their pending Extension rows — plus new rows (AuditEvent,
+  // Effect) that conflict with no one; every other writer of those rows locks the request row first, as the sweep
+  // does; the access locks are only tried, never waited for. Sweeps of different processes always ran side by side.
   private readonly batchSize: number;
   /** The follow-on sweep waiting for the next grant to fall due (at most one per process). */
   private followOnTimer: NodeJS.Timeout | null = null;
@@ -215,14 +217,12 @@ export class ExpirySweeper {
   ): Promise<{ ended: AccessRequest[]; failed: Array<[AccessRequest, unknown]> }> {
     const ended: AccessRequest[] = [];
     const failed: Array<[AccessRequest, unknown]> = [];
-    let releaseChainTurn: (() => void) | undefined;
-    try {
-      await this.deps.store.transaction(
-        async (tx) => {
-          const claimedUpTo = new Date(Math.max(now.getTime(), Date.now()));
-          const at = claimedUpTo.toISOString();
-          // The rows themselves come back with the claim (one round trip, no second read through the client).
-          const claimed = await tx.$queryRaw<AccessRequest[]>`
+    await this.deps.store.transaction(
+      async (tx) => {
+        const claimedUpTo = new Date(Math.max(now.getTime(), Date.now()));
+        const at = claimedUpTo.toISOString();
+        // The rows themselves come back with the claim (one round trip, no second read through the client).
+        const claimed = await tx.$queryRaw<AccessRequest[]>`
             WITH own AS (
               SELECT id FROM "AccessRequest"
               WHERE id = ${ownId}::uuid AND status IN ('ACTIVE', 'APPROVED') AND ("expiresAt" IS NULL OR "expiresAt" <= ${at}::timestamp)
@@ -234,57 +234,51 @@ export class ExpirySweeper {
               FOR UPDATE SKIP LOCKED)
             SELECT r.*, r.id::text AS id, r.status::text AS status FROM "AccessRequest" r
             WHERE r.id IN (SELECT id FROM own UNION ALL SELECT id FROM due)`;
-          if (claimed.length === 0) return;
-          const claimedIds = claimed.map((request) => request.id);
-          // A full batch left due requests behind: the follow-on sweep takes them at once.
-          onClaimed(claimed, claimed.length >= this.batchSize ? new Date(0) : claimedUpTo);
+        if (claimed.length === 0) return;
+        const claimedIds = claimed.map((request) => request.id);
+        // A full batch left due requests behind: the follow-on sweep takes them at once.
+        onClaimed(claimed, claimed.length >= this.batchSize ? new Date(0) : claimedUpTo);
 
-          const providers = new Map<string, AccessProvider>();
-          const lockKeys = new Map<string, string>();
-          for (const request of claimed) {
-            try {
-              const provider = this.deps.providers.get(request.resourceId);
-              providers.set(request.id, provider);
-              lockKeys.set(request.id, revocationLockKey(request, provider));
-            } catch (err) {
-              failed.push([request, err]); // no provider for it any more: recorded as a failed revocation
-            }
+        const providers = new Map<string, AccessProvider>();
+        const lockKeys = new Map<string, string>();
+        for (const request of claimed) {
+          try {
+            const provider = this.deps.providers.get(request.resourceId);
+            providers.set(request.id, provider);
+            lockKeys.set(request.id, revocationLockKey(request, provider));
+          } catch (err) {
+            failed.push([request, err]); // no provider for it any more: recorded as a failed revocation
           }
-          const lockedKeys = await tryLockAccessKeys(tx, [...new Set(lockKeys.values())]);
-          // Access locked elsewhere: left untouched (still ACTIVE) for its own job, which waits for that lock.
-          const ours = claimed.filter((request) => lockedKeys.has(lockKeys.get(request.id) ?? ''));
-          const heldBy = await this.otherHolders(tx, ours, claimedIds);
+        }
+        const lockedKeys = await tryLockAccessKeys(tx, [...new Set(lockKeys.values())]);
+        // Access locked elsewhere: left untouched (still ACTIVE) for its own job, which waits for that lock.
+        const ours = claimed.filter((request) => lockedKeys.has(lockKeys.get(request.id) ?? ''));
+        const heldBy = await this.otherHolders(tx, ours, claimedIds);
 
-          const revoked: Array<{ request: AccessRequest; keptOnTargetFor: string | null }> = [];
-          await Promise.all(
-            ours.map(async (request) => {
-              const provider = providers.get(request.id)!;
-              const keptOnTargetFor = provider.sharing === 'login' ? (heldBy.get(request.id) ?? null) : null;
-              try {
-                if (keptOnTargetFor === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, grantTarget(request)));
-                revoked.push({ request, keptOnTargetFor });
-              } catch (err) {
-                failed.push([request, err]);
-              }
-            }),
-          );
+        const revoked: Array<{ request: AccessRequest; keptOnTargetFor: string | null }> = [];
+        await Promise.all(
+          ours.map(async (request) => {
+            const provider = providers.get(request.id)!;
+            const keptOnTargetFor = provider.sharing === 'login' ? (heldBy.get(request.id) ?? null) : null;
+            try {
+              if (keptOnTargetFor === null) await this.providerCalls.run(() => this.revokeAndVerify(provider, grantTarget(request)));
+              revoked.push({ request, keptOnTargetFor });
+            } catch (err) {
+              failed.push([request, err]);
+            }
+          }),
+        );
 
-          // The chain's turn is held until the commit (released below), so the audit chain's lock, which the
-          // record takes, is never waited for inside PostgreSQL by two statements of this process.
-          releaseChainTurn = await this.chainWrites.acquire();
-          const outcomes: SweptRequest[] = [
-            ...revoked.map(({ request, keptOnTargetFor }) => ({ request, revoked: true as const, keptOnTargetFor })),
-            ...failed.map(([request]) => ({ request, revoked: false as const })),
-          ];
-          const moved = await this.deps.store.recordSweepIn(tx, outcomes, new Date());
-          for (const { request } of revoked) if (moved.has(request.id)) ended.push(request);
-          await closePendingExtensionsIn(tx, ended);
-        },
-        { timeout: ACCESS_LOCK_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
-      );
-    } finally {
-      releaseChainTurn?.();
-    }
+        const outcomes: SweptRequest[] = [
+          ...revoked.map(({ request, keptOnTargetFor }) => ({ request, revoked: true as const, keptOnTargetFor })),
+          ...failed.map(([request]) => ({ request, revoked: false as const })),
+        ];
+        const moved = await this.deps.store.recordSweepIn(tx, outcomes, new Date());
+        for (const { request } of revoked) if (moved.has(request.id)) ended.push(request);
+        await closePendingExtensionsIn(tx, ended);
+      },
+      { timeout: ACCESS_LOCK_TIMEOUT_MS, maxWait: TRANSACTION_MAX_WAIT_MS },
+    );
     return { ended, failed };
   }
 

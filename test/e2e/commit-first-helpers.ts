@@ -10,13 +10,20 @@ export const POSTING_METHODS = ['chat.postMessage', 'chat.update', 'conversation
 export const FINAL_STATES = ['DENIED', 'TIMED_OUT', 'EXPIRED', 'REVOKED', 'FAILED'] as const;
 export const isFinal = (status: string) => (FINAL_STATES as readonly string[]).includes(status);
 
-/** The audit summary of request number `number` was in this chat.postMessage: it names `Audit summary BG-<n>:`
- * (merged summaries keep one such line each, so BG-1 never matches BG-10). */
-export function namesSummaryOf(call: RecordedCall, number: number): boolean {
+/** The full audit summary of request number `number` was in this chat.postMessage: it names `Audit summary
+ * BG-<n>:` (merged summaries keep one such line each, so BG-1 never matches BG-10). */
+export function isFullSummaryOf(call: RecordedCall, number: number): boolean {
   return String(call.args.text ?? '').includes(`Audit summary BG-${number}:`);
 }
 
-/** Audit summaries Slack took in a channel (top level, not in a thread). */
+/** This chat.postMessage told of the end of request number `number`: its full audit summary, or a channel digest
+ * naming it (`Audit summaries: … grants: BG-1, BG-2`, src/slack/blocks/channel-digest.ts). */
+export function namesSummaryOf(call: RecordedCall, number: number): boolean {
+  const text = String(call.args.text ?? '');
+  return isFullSummaryOf(call, number) || (text.startsWith('Audit summaries:') && new RegExp(`(: |, )BG-${number}(,|$)`).test(text));
+}
+
+/** Audit summaries or digests naming the request that Slack took in a channel (top level, not in a thread). */
 export function deliveredChannelSummaries(slack: FakeSlackApi, channel: string, number: number): RecordedCall[] {
   return slack.deliveredCallsOf('chat.postMessage').filter((call) => call.args.channel === channel && !call.args.thread_ts && namesSummaryOf(call, number));
 }

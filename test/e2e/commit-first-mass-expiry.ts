@@ -7,7 +7,7 @@ import type { FakeOutage } from '../support/fake-slack-api';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
-import { deliveredChannelSummaries } from './commit-first-helpers';
+import { deliveredChannelSummaries, deliveredThreadReplies, isFullSummaryOf } from './commit-first-helpers';
 import { buttonValue, textOf } from './e2e-helpers';
 import { APPROVER1, e2ePolicy } from './policy-fixture';
 
@@ -31,9 +31,11 @@ const RETRY_AFTER_SECONDS = 5;
 
 /**
  * How long the second process may take to deliver what the first one left: it takes over a dead process's leases
- * once that process has not beaten for EFFECT_LIVENESS (3 s in TAKEOVER_ENV), then paces the posts per channel.
+ * once that process has not beaten for EFFECT_LIVENESS (3 s in TAKEOVER_ENV), then paces the posts per channel at
+ * one a second: each channel's digest first, then up to 14 threads' full summaries (40 grants over 3 channels), so
+ * about 3 + 1 + 14 s plus the other thread replies still waiting there.
  */
-export const TAKEOVER_TIMEOUT_MS = 20_000;
+export const TAKEOVER_TIMEOUT_MS = 30_000;
 
 /**
  * Settings for both bot processes, short so an abandoned job (JOB_LOCK) or an abandoned delivery (EFFECT_LIVENESS)
@@ -48,6 +50,7 @@ export interface MassGrant {
   id: string;
   number: number;
   channelId: string;
+  messageTs: string;
 }
 
 export class MassExpiryWorld {
@@ -122,7 +125,7 @@ export class MassExpiryWorld {
     }, `the message ts of ${reason}`);
     await this.harness.click(ActionIds.approve, APPROVER1, request);
     await waitFor(async () => (await this.db.accessRequest.findUniqueOrThrow({ where: { id } })).status === 'ACTIVE', `${reason} to become active`, 15_000);
-    return { id, number: request.number, channelId };
+    return { id, number: request.number, channelId, messageTs: request.messageTs! };
   }
 
   /** From now until `slackRecovers()`, Slack answers 429 to every post in the grants' channels. */
@@ -159,9 +162,14 @@ export class MassExpiryWorld {
     await waitFor(() => this.webhook.granted.size === 0, 'every grant revoked on the target');
   }
 
-  /** Grants whose audit summary Slack has taken in their channel. */
+  /** Grants whose end Slack has taken in their channel (a digest naming them, or their summary) and whose full
+   * audit summary it has taken in their thread. */
   summarized(): MassGrant[] {
-    return this.grants.filter((grant) => deliveredChannelSummaries(this.slack, grant.channelId, grant.number).length > 0);
+    return this.grants.filter(
+      (grant) =>
+        deliveredChannelSummaries(this.slack, grant.channelId, grant.number).length > 0 &&
+        deliveredThreadReplies(this.slack, grant.channelId, grant.messageTs).some((call) => isFullSummaryOf(call, grant.number)),
+    );
   }
 
   /** Posts in the grants' channels Slack refused (429): the bot's notices about the expiry, thread replies or
@@ -184,9 +192,10 @@ export class MassExpiryWorld {
     const delivered = new Set(this.summarized());
     const missing = this.grants.filter((grant) => !delivered.has(grant));
     if (missing.length > 0) {
+      const where = (grant: MassGrant) => (deliveredChannelSummaries(this.slack, grant.channelId, grant.number).length > 0 ? 'its thread' : 'its channel');
       throw new Error(
-        `${missing.length} of ${GRANTS} audit summaries never reached their channel within ${timeoutMs} ms of the restart: ` +
-          missing.map((grant) => `BG-${grant.number} (${grant.channelId})`).join(', '),
+        `${missing.length} of ${GRANTS} audit summaries never reached their channel digest and thread within ${timeoutMs} ms of the restart: ` +
+          missing.map((grant) => `BG-${grant.number} (${grant.channelId}, missing in ${where(grant)})`).join(', '),
       );
     }
   }

@@ -4,6 +4,7 @@ import { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
+import { isFullSummaryOf, namesSummaryOf } from './commit-first-helpers';
 import { requestAccess, startE2eBot, statusBecomes } from './e2e-helpers';
 import { APPROVER1 } from './policy-fixture';
 
@@ -92,14 +93,26 @@ describe('batched expiry', () => {
     // The other grants' own jobs, when they run, find their request ended and change nothing.
     for (const grant of grants.slice(1)) await harness.bot.service.processExpiry(grant.id);
     for (const grant of grants) expect(await harness.auditActions(grant.id)).toHaveLength(5);
-    // Each audit summary still goes to the channel.
-    await waitFor(
-      () =>
-        grants.every((grant) =>
-          harness.slack.callsOf('chat.postMessage').some((call) => !call.args.thread_ts && call.args.text?.includes(`BG-${grant.number}`) && /Audit summary/.test(call.args.text)),
-        ),
-      'an audit summary for every grant',
+    // More than three ended together in one channel: the channel reads one digest naming each, linking to its
+    // thread, and each thread gets the full audit summary.
+    const digest = await waitFor(
+      () => harness.slack.callsOf('chat.postMessage').find((call) => !call.args.thread_ts && grants.every((grant) => namesSummaryOf(call, grant.number))),
+      'one channel digest naming every grant',
     );
+    expect(String(digest.args.text)).toMatch(/^Audit summaries: access ended for 4 grants: /);
+    const digestText = JSON.stringify(digest.args.blocks);
+    for (const grant of grants) {
+      const { messageTs, channelId } = await harness.request(grant.id);
+      expect(digestText).toContain(`archives/${channelId}/p${messageTs!.replace('.', '')}|BG-${grant.number}>`);
+    }
+    expect(harness.slack.callsOf('chat.postMessage').filter((call) => !call.args.thread_ts && grants.some((grant) => isFullSummaryOf(call, grant.number)))).toEqual([]);
+    await waitFor(async () => {
+      for (const grant of grants) {
+        const { messageTs } = await harness.request(grant.id);
+        if (!harness.slack.callsOf('chat.postMessage').some((call) => call.args.thread_ts === messageTs && isFullSummaryOf(call, grant.number))) return false;
+      }
+      return true;
+    }, 'the full audit summary in every thread');
   });
 
   it('keeps sweeping by itself while more grants fall due within seconds, without their own jobs', async () => {
@@ -194,8 +207,7 @@ describe('batched expiry', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       release();
       const slowSweepEnded = await slowSweep;
-      const summaryOf = (number: number) =>
-        harness.slack.callsOf('chat.postMessage').find((call) => !call.args.thread_ts && call.args.text?.includes(`BG-${number}`) && /Audit summary/.test(call.args.text));
+      const summaryOf = (number: number) => harness.slack.callsOf('chat.postMessage').find((call) => !call.args.thread_ts && namesSummaryOf(call, number));
       await waitFor(async () => quick.every((grant) => summaryOf(grant.number)), 'the quick grants summarized');
       for (const grant of quick) expect(summaryOf(grant.number)!.at).toBeGreaterThanOrEqual(slowSweepEnded);
       // The hung revoke was dropped: its grant's own job takes the access away.

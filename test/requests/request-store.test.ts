@@ -183,9 +183,12 @@ describe('RequestStore.recordSweepIn', () => {
     expect(await db.accessRequest.findUniqueOrThrow({ where: { id: failed.id } })).toMatchObject({ status: 'REVOKING', endReason: 'expired', endedAt: null });
     expect(await actionsOf(revoked.id)).toEqual(['EXPIRED']);
     expect(await actionsOf(failed.id)).toEqual(['EXPIRY_REACHED']);
-    // The ended request's messages are in the outbox with the change (one row, which becomes them when delivered);
-    // the failed one tells nobody yet (its retries do).
-    expect((await effectsOf(revoked.id)).map((effect) => [effect.kind, effect.payload])).toEqual([['request.ended', { grantFailed: false }]]);
+    // The ended request's messages are in the outbox with the change (its channel's summary, and one row which
+    // becomes the rest when delivered); the failed one tells nobody yet (its retries do).
+    expect((await effectsOf(revoked.id)).map((effect) => [effect.kind, effect.lane, effect.payload])).toEqual([
+      ['request.ended', 'ended', { grantFailed: false, summaryWritten: true }],
+      ['channel.summary', `summary:${revoked.channelId}`, {}],
+    ]);
     expect(await effectsOf(failed.id)).toEqual([]);
   });
 
@@ -199,28 +202,34 @@ describe('RequestStore.recordSweepIn', () => {
 });
 
 describe('an ended request becomes its messages', () => {
-  it('turns request.ended into the message update, the thread and channel summaries and the App Home refresh', async () => {
+  it('turns request.ended into the message update, the thread summary and the App Home refresh (the channel summary too when written before it was written with the change)', async () => {
     const { endedEffectHandlers } = await import('../../src/requests/effect-handlers');
     const expired = await seed('EXPIRED');
     const rolledBack = await seed('FAILED');
     const handler = endedEffectHandlers({ db, store })['request.ended'];
-    const row = (request: AccessRequest, grantFailed: boolean) => ({
+    const queuedBefore = await seed('EXPIRED');
+    const row = (request: AccessRequest, payload: Record<string, unknown>) => ({
       id: 0n,
       pool: 'slack',
       lane: 'ended',
       kind: 'request.ended',
       requestId: request.id,
-      payload: { grantFailed },
+      payload,
       attempts: 0,
       createdAt: new Date(),
     });
-    await handler.deliver([row(expired, false), row(rolledBack, true)]);
+    await handler.deliver([
+      row(expired, { grantFailed: false, summaryWritten: true }),
+      row(rolledBack, { grantFailed: true, summaryWritten: true }),
+      row(queuedBefore, { grantFailed: false }),
+    ]);
     const kinds = async (request: AccessRequest) => (await effectsOf(request.id)).map((effect) => `${effect.kind} ${effect.lane}`);
-    expect(await kinds(expired)).toEqual([
-      `request.refresh message:${expired.id}`,
-      `thread.notice thread:${expired.id}`,
+    expect(await kinds(expired)).toEqual([`request.refresh message:${expired.id}`, `thread.notice thread:${expired.id}`, 'home.changed home']);
+    expect(await kinds(queuedBefore)).toEqual([
+      `request.refresh message:${queuedBefore.id}`,
+      `thread.notice thread:${queuedBefore.id}`,
       'home.changed home',
-      `channel.summary summary:${expired.channelId}`,
+      `channel.summary summary:${queuedBefore.channelId}`,
     ]);
     // A grant that never took has no channel summary (nothing was used), only its thread's.
     expect(await kinds(rolledBack)).toEqual([`request.refresh message:${rolledBack.id}`, `thread.notice thread:${rolledBack.id}`, 'home.changed home']);

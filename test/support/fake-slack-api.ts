@@ -469,8 +469,18 @@ function blocksRefusal(method: string, args: Record<string, any>): object | null
   const blocks = method.startsWith('views.') ? args.view?.blocks : args.blocks;
   if (blocks === undefined) return null;
   const problem = blocksProblem(blocks, limit);
-  return problem ? { ok: false, error: 'invalid_blocks', errors: [problem] } : null;
+  if (problem) return { ok: false, error: 'invalid_blocks', errors: [problem] };
+  // Undocumented, seen on real Slack: a message whose blocks hold more than about 13,200 characters of text.
+  if (method.startsWith('chat.') && Array.isArray(blocks) && JSON.stringify(blocks.map(textsOf)).length > MAX_MESSAGE_BLOCKS_TEXT) {
+    return { ok: false, error: 'msg_blocks_too_long' };
+  }
+  return null;
 }
+
+/** Slack refused messages from 13,172 characters of block text on (slackapi/bolt-js#2509); counted loosely here. */
+const MAX_MESSAGE_BLOCKS_TEXT = 13_100;
+const textsOf = (block: any): string =>
+  [block?.text?.text ?? '', ...(block?.elements ?? []).map((element: any) => element?.text ?? ''), ...(block?.fields ?? []).map((field: any) => field?.text ?? '')].join('');
 
 function textProblem(object: any, where: string, maxLength: number, plainOnly = false): string | null {
   if (!object || typeof object !== 'object') return `${where}: not a text object`;

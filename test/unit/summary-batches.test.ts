@@ -33,6 +33,12 @@ describe('audit summaries merged for a channel', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('splits by characters too: Slack refuses a message whose blocks hold about 13,200 characters', () => {
+    const long = (name: string): SlackMessage => ({ text: `Audit summary ${name}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(5_000) } }] });
+    const groups = groupWithinBlockLimit(['BG-1', 'BG-2', 'BG-3'].map((name) => ({ message: long(name) })));
+    expect(groups.map((group) => group.length)).toEqual([2, 1]);
+  });
+
   it('gives a summary too big on its own a message of its own', () => {
     const groups = groupWithinBlockLimit([{ message: summary('BG-1', 2) }, { message: summary('BG-2', 60) }, { message: summary('BG-3', 2) }]);
     expect(groups.map((group) => group.map(({ message }) => message.text))).toEqual([['Audit summary BG-1'], ['Audit summary BG-2'], ['Audit summary BG-3']]);

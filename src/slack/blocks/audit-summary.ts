@@ -9,7 +9,8 @@ import { timelineLines } from './request-timeline';
 /** Under Slack's 3000 characters per text object. */
 const MAX_TIMELINE_TEXT = 2800;
 
-const endings = {
+/** How each ending is named (summaries, digests). */
+export const endings = {
   expired: 'expired',
   revoked: 'revoked early',
   grant_failed: 'rolled back after a failed grant',

@@ -8,6 +8,7 @@ import type { EffectRow } from '../../effects/outbox';
 import type { DirectMessage, ThreadNotice } from '../../requests/effect-plans';
 import { buildApprovalMessage } from '../blocks/approval-message';
 import { buildAuditSummary } from '../blocks/audit-summary';
+import { buildChannelDigests } from '../blocks/channel-digest';
 import { buildReminderMessage, extendedNotice, extensionOutcomeNotice } from '../blocks/extension';
 import type { SlackMessage } from '../blocks/message';
 import {
@@ -33,8 +34,12 @@ import type { ExtensionView } from '../../domain/extension-view';
  * that the post, whenever it goes out, renders the request as it is then anyway. */
 const WAIT_FOR_MESSAGE_MS = 2_000;
 const WAIT_FOR_MESSAGE_TRIES = 150;
-/** Audit summaries handed over together, merged into as few messages as Slack's block limit allows. */
-const SUMMARY_BATCH = 40;
+/** A channel's ended grants handed over together (its lane's waiting `channel.summary` effects, at most). */
+const SUMMARY_BATCH = 1_000;
+/** Up to this many waiting in a channel, it reads their full audit summaries (merged); more, and it reads a digest
+ * (src/slack/blocks/channel-digest.ts): at Slack's one message per second per channel, 200 grants ending together
+ * in one channel would otherwise take minutes to be seen there. Each thread gets its full summary either way. */
+const FULL_SUMMARIES_AT_MOST = 3;
 
 export interface RequestMessagesDeps {
   surface: SlackSurface;
@@ -159,16 +164,27 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
   async function channelSummaries(effects: EffectRow[]): Promise<void> {
     const views = await deps.loadViews(effects.map((effect) => effect.requestId!));
     if (views.length === 0) return;
-    const messages = await summaries(views);
-    // All of one channel (the lane): merged within Slack's block limit, posted in order. A crash part-way posts
-    // the first ones again (at least once).
-    for (const group of groupWithinBlockLimit(messages.map((message) => ({ message })))) {
+    // All of one channel (the lane), posted in order. A crash part-way posts the first ones again (at least once).
+    for (const message of await channelMessages(views)) {
       try {
-        await surface.postChannelSummary(views[0].channelId, mergeSummaries(group.map(({ message }) => message)));
+        await surface.postChannelSummary(views[0].channelId, message);
       } catch (err) {
         rethrowForRunner(err, 'posting the audit summary');
       }
     }
+  }
+
+  /** A few: their full summaries, merged within Slack's block limit. Many: a digest naming each, linking to its
+   * thread. */
+  async function channelMessages(views: RequestView[]): Promise<SlackMessage[]> {
+    if (views.length <= FULL_SUMMARIES_AT_MOST) {
+      const messages = await summaries(views);
+      return groupWithinBlockLimit(messages.map((message) => ({ message }))).map((group) => mergeSummaries(group.map(({ message }) => message)));
+    }
+    const entries = await Promise.all(
+      views.map(async (view) => ({ view, threadLink: view.messageTs ? await surface.permalink(view.channelId, view.messageTs).catch(() => null) : null })),
+    );
+    return buildChannelDigests(entries);
   }
 
   /** In the request's thread, and in the security channel where there is one. */
