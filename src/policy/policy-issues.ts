@@ -25,9 +25,11 @@ export function formatPath(path: readonly Segment[]): string {
 export function issueLines(issues: readonly z.core.$ZodIssue[]): string[] {
   const lines: Line[] = [];
   for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys' && issue.message.startsWith(UNKNOWN_KEYS_MARK)) {
-      const allowed = JSON.parse(issue.message.slice(UNKNOWN_KEYS_MARK.length)) as string[];
-      const unknown = issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownKeyMessage(key, allowed) }));
+    if (issue.code === 'unrecognized_keys') {
+      // From mapping() (schema-primitives.ts), which knows the allowed keys; a plain z.strictObject does not.
+      const marked = issue.message.startsWith(UNKNOWN_KEYS_MARK);
+      const allowed = marked ? (JSON.parse(issue.message.slice(UNKNOWN_KEYS_MARK.length)) as string[]) : null;
+      const unknown = issue.keys.map((key) => ({ path: [...issue.path, key], message: allowed ? unknownKeyMessage(key, allowed) : 'unknown key' }));
       lines.splice(firstInside(lines, issue.path), 0, ...unknown);
     } else if (issue.code === 'custom' && issue.params?.listCheck) {
       const index = issue.path[issue.path.length - 1] as number;

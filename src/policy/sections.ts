@@ -10,8 +10,9 @@ import type { z } from 'zod';
 //       (add the field to `Policy` in types.ts).
 //   INHERITED_SECTIONS: `review: reviewSchema.optional(),`
 //     → the key may be set on a role, its resource or `defaults`; each role gets the first value set, looked up
-//       role → resource → defaults, on `RoleRule.review` (undefined when no level sets it: give the built-in
-//       default where the value is used, or in the schema with `.default(…)` — then every level "sets" it).
+//       role → resource → defaults, on `RoleRule.review` (add the field to `RoleRule`; undefined when no level
+//       sets it, so apply the built-in default where the value is used, not with zod's `.default()`, which would
+//       make every level set it).
 //
 // Both go into the JSON Schema (docs/breakglass.schema.json) with the next `npm run policy:schema`.
 
