@@ -9,8 +9,8 @@ import { parseDuration } from '../domain/duration';
 /** Reports one problem with the value being checked; the message is the whole sentence after the path. */
 export type Report = (message: string) => void;
 
-function reporter(ctx: z.core.$RefinementCtx<unknown>, input: unknown): Report {
-  return (message) => ctx.addIssue({ code: 'custom', message, input });
+function reporter(ctx: z.core.$RefinementCtx<unknown>): Report {
+  return (message) => ctx.addIssue({ code: 'custom', message });
 }
 
 /** How a value reads in a message. Never used for URLs or secrets. */
@@ -76,22 +76,21 @@ export const UNKNOWN_KEYS_MARK = '\u0000unknown keys:';
 
 /** A mapping with exactly these keys. `shape` is in checking order (which orders the messages); `hintOrder`, when
  * given, is the order the keys are listed in when an unknown key has no close match. */
-export function mapping<Shape extends z.ZodRawShape>(shape: Shape, options: { hintOrder?: readonly string[]; notMapping?: (value: unknown) => string } = {}) {
+export function mapping<Shape extends z.ZodRawShape>(shape: Shape, options: { hintOrder?: readonly string[] } = {}) {
   const allowed = options.hintOrder ?? Object.keys(shape);
-  const notMapping = options.notMapping ?? ((value: unknown) => `expected a mapping (key: value), got ${describeValue(value)}`);
   return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? UNKNOWN_KEYS_MARK + JSON.stringify(allowed) : notMapping(issue.input)),
+    error: (issue) => (issue.code === 'unrecognized_keys' ? UNKNOWN_KEYS_MARK + JSON.stringify(allowed) : `expected a mapping (key: value), got ${describeValue(issue.input)}`),
   });
 }
 
-/** A list; `what` finishes "missing; list at least one …" and "must list at least one …" when it may not be empty. */
+/** A list; `missing` is the message when the key is absent (for required lists). */
 export function list<Item extends z.ZodType>(item: Item, options: { missing?: string } = {}) {
   return z.array(item, {
     error: (issue) => (issue.input === undefined && options.missing ? options.missing : `expected a list, got ${describeValue(issue.input)}`),
   });
 }
 
-/** Checks a whole list after its entries (duplicates, emptiness); runs even when some entries are wrong, and gets
+/** Checks a whole list after its entries (repeats); runs even when some entries are wrong, and gets
  * the entries as parsed (or as written, for the wrong ones). */
 export function checkList<T extends z.ZodType>(schema: T, check: (entries: unknown[], problemAt: (index: number, message: string) => void) => void) {
   return schema.superRefine(
@@ -138,7 +137,7 @@ export function text<T = string>(options: TextOptions<T> = {}) {
       },
     })
     .transform((written, ctx): T => {
-      const report = reporter(ctx, options.sensitive ? undefined : written);
+      const report = reporter(ctx);
       const value = interpolate(written, report);
       if (value === undefined) return z.NEVER;
       if (value.trim() === '') {

@@ -59,6 +59,27 @@ describe('the JSON Schema of the policy file', () => {
   });
 });
 
+describe('checks that need the whole file', () => {
+  const problems = (policy: Record<string, any>) => {
+    try {
+      parsePolicy(stringify(policy), 'p.yaml', {});
+    } catch (error) {
+      return (error as PolicyError).problems;
+    }
+    return [];
+  };
+  const policy = () => ({
+    resources: [{ id: 'db', provider: { type: 'postgres', url: 'postgresql://admin@db/x' }, roles: [{ id: 'r', maxDuration: '2x' }] }],
+  });
+
+  it('report once what is written is right: a role without approvers after its bad duration is fixed', () => {
+    const broken = policy();
+    expect(problems(broken)).toEqual(['p.yaml: resources[0].roles[0].maxDuration: "2x" is not a duration (use 45s, 30m, 2h or 1d, at most 365d)']);
+    broken.resources[0].roles[0].maxDuration = '2h';
+    expect(problems(broken)).toEqual(['p.yaml: resources[0].roles[0].approvers: missing; set approvers on the role, its resource, or in defaults']);
+  });
+});
+
 /** Collects what a stream is given. */
 class Collector extends Writable {
   text = '';
