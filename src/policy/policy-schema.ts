@@ -18,7 +18,7 @@ import {
   wholeNumber,
   yesNo,
 } from './schema-primitives';
-import { INHERITED_SECTIONS, TOP_LEVEL_SECTIONS } from './sections';
+import { INHERITED_SECTIONS, sectionSchemas, TOP_LEVEL_SECTIONS } from './sections';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The policy file as written: every key, its type and its checks. The JSON Schema for editors
@@ -43,7 +43,7 @@ const settingsShape = {
     .optional()
     .meta({ description: 'How active access may be extended; each key is inherited on its own' }),
   requestChannels: channelList().nullable().optional().meta({ description: 'Channel ids (C…/G…) where requests are taken; null: anywhere. Built-in: anywhere' }),
-  ...INHERITED_SECTIONS,
+  ...sectionSchemas(INHERITED_SECTIONS),
 };
 const SETTING_KEYS = Object.keys(settingsShape);
 
@@ -120,19 +120,27 @@ const auditSchema = mapping({
     .meta({ description: 'An absolute path: each published audit chain head is appended as a JSON line' }),
 });
 
-export const policySchema = mapping({
+/** The top level without the sections of sections.ts (which may read these keys, see CorePolicy). */
+const coreShape = {
   defaults: defaultsSchema.optional().meta({ description: 'Settings for every role that sets nothing itself or on its resource' }),
   identities: identities.optional().meta({ description: 'Slack user id → login on the targets' }),
   loginEmailDomains: emailDomains.optional().meta({ description: 'E-mail domains whose addresses give a login (the local part) to people not in identities' }),
   admins: principals({ everyone: false, groups: false, allowEmpty: true }).optional().meta({ description: 'Slack user ids allowed to administer the bot' }),
   alerts: alertsSchema.optional().meta({ description: 'Who hears about grants that fail to revoke, and when' }),
   audit: auditSchema.nullable().optional(),
-  ...TOP_LEVEL_SECTIONS,
   resources: list(resourceSchema, { missing: 'missing; list at least one resource' })
     .min(1, { error: 'must list at least one resource' })
     .meta({ description: 'The systems access is granted to, each with its provider and roles' }),
-}).meta({ title: 'Breakglass policy', description: 'breakglass.yaml: who may request which production access, for how long, and who approves it' });
+};
+const { resources, ...beforeResources } = coreShape;
 
+export const policySchema = mapping({ ...beforeResources, ...sectionSchemas(TOP_LEVEL_SECTIONS), resources }).meta({
+  title: 'Breakglass policy',
+  description: 'breakglass.yaml: who may request which production access, for how long, and who approves it',
+});
+
+/** What a top-level section's `resolve` sees of the rest of the file (sections.ts). */
+export type CorePolicy = z.output<z.ZodObject<typeof coreShape>>;
 export type WrittenPolicy = z.output<typeof policySchema>;
 export type WrittenResource = WrittenPolicy['resources'][number];
 export type WrittenRole = WrittenResource['roles'][number];

@@ -2,7 +2,7 @@ import { formatDuration } from '../domain/duration';
 import { emailDomain, type WrittenPolicy, type WrittenResource, type WrittenRole, type WrittenSettings } from './policy-schema';
 import { toProviderConfig } from './provider-schema';
 import { SLACK_USER_PATTERN } from './schema-primitives';
-import { INHERITED_SECTIONS, TOP_LEVEL_SECTIONS } from './sections';
+import { first, INHERITED_SECTIONS, type InheritedSection, TOP_LEVEL_SECTIONS, type TopLevelSection } from './sections';
 import type { Policy, ResourceRule, RoleRule } from './types';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -27,6 +27,14 @@ export function resolvePolicy(written: WrittenPolicy, sourcePath: string, proble
   const defaults = written.defaults ?? {};
   const resources = written.resources.map((resource, index) => resolveResource(resource, `resources[${index}]`, defaults, problems));
   reportDuplicateIds(written.resources, 'resources', problems);
+  const sections: Record<string, unknown> = {};
+  for (const [key, section] of Object.entries(TOP_LEVEL_SECTIONS) as [string, TopLevelSection][]) {
+    const value = (written as Record<string, unknown>)[key];
+    const report = (at: string, message: string) => {
+      problems.push(`${at}: ${message}`);
+    };
+    sections[key] = section.resolve ? section.resolve(value, { policy: written, report }) : value;
+  }
   if (problems.length > 0) return undefined;
   const domains: string[] = [];
   for (const domain of written.loginEmailDomains ?? []) domains.push(emailDomain(domain) as string);
@@ -44,10 +52,7 @@ export function resolvePolicy(written: WrittenPolicy, sourcePath: string, proble
     },
     audit: { publishHeadFile: written.audit?.publishHead ?? null },
   };
-  for (const key of Object.keys(TOP_LEVEL_SECTIONS)) {
-    (policy as unknown as Record<string, unknown>)[key] = (written as Record<string, unknown>)[key];
-  }
-  return policy;
+  return { ...policy, ...sections };
 }
 
 function resolveResource(resource: WrittenResource, path: string, defaults: WrittenSettings, problems: Problems): ResourceRule | undefined {
@@ -64,7 +69,9 @@ function inherited<K extends keyof WrittenSettings>(levels: readonly WrittenSett
 
 function resolveRole(role: WrittenRole, path: string, levels: readonly WrittenSettings[], problems: Problems): RoleRule | undefined {
   const problemsBefore = problems.length;
-  const report = (at: string, message: string) => problems.push(`${path}.${at}: ${message}`);
+  const report = (at: string, message: string) => {
+    problems.push(`${path}.${at}: ${message}`);
+  };
   const approvers = inherited(levels, 'approvers');
   if (approvers === undefined) {
     report('approvers', 'missing; set approvers on the role, its resource, or in defaults');
@@ -101,10 +108,12 @@ function resolveRole(role: WrittenRole, path: string, levels: readonly WrittenSe
     extension,
     requestChannels: requestChannels === null ? null : [...requestChannels],
   };
-  for (const key of Object.keys(INHERITED_SECTIONS)) {
-    (rule as unknown as Record<string, unknown>)[key] = inherited(levels, key as keyof WrittenSettings);
+  for (const [key, section] of Object.entries(INHERITED_SECTIONS) as [string, InheritedSection][]) {
+    const values = levels.map((level) => (level as Record<string, unknown>)[key]);
+    const resolved = section.resolve ? section.resolve(values, { role: rule, report }) : first(values);
+    (rule as unknown as Record<string, unknown>)[key] = resolved;
   }
-  return rule;
+  return problems.length > problemsBefore ? undefined : rule;
 }
 
 /** With only named people (no groups) as approvers, fewer people than required approvals can never approve. */
