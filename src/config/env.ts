@@ -105,7 +105,8 @@ const durationOrOff = (fallback: string) =>
       return seconds * 1000;
     });
 
-const envSchema = z.object({
+/** Every variable the bot reads, by name (test/unit/settings-reference.test.ts holds the README table to it). */
+export const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
   // Required by the web role in HTTP mode only; checked after the role is known.
   SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret (Basic Information page)').optional(),

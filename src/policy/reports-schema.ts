@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 import { isTimeZone, parseReportTime, WEEKDAYS } from '../domain/report-schedule';
+import type { CorePolicy } from './policy-schema';
+import { describeValue, UNKNOWN_KEYS_MARK } from './schema-primitives';
+import type { SectionReport } from './sections';
 import type { ReportSettings } from './types';
 
 const DAY_SECONDS = 86_400;
@@ -34,8 +37,8 @@ export const reportsSchema = z
     {
       error: (issue) =>
         issue.code === 'unrecognized_keys'
-          ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}: use channel, every, at, timezone`
-          : 'must be a mapping of channel, every, at and timezone',
+          ? UNKNOWN_KEYS_MARK + JSON.stringify(['channel', 'every', 'at', 'timezone'])
+          : `expected a mapping of channel, every, at and timezone, got ${describeValue(issue.input)}`,
     },
   )
   .superRefine((value, ctx) => {
@@ -50,24 +53,21 @@ export const reportsSchema = z
     }
   });
 
-/** The digest's settings, or the problems (each "reports.<key>: …"). `securityChannel` (alerts.securityChannel) is
- * the default channel. */
-export function readReportsSection(value: unknown, securityChannel: string | null): { ok: true; settings: ReportSettings } | { ok: false; problems: string[] } {
-  const parsed = reportsSchema.safeParse(value ?? {});
-  if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((issue) => `${['reports', ...issue.path].join('.')}: ${issue.message}`) };
+/** The digest's settings (a top-level section, sections.ts); null when there is no `reports` section.
+ * alerts.securityChannel is the default channel. */
+export function resolveReports(value: z.output<typeof reportsSchema> | null | undefined, { policy, report }: { policy: CorePolicy; report: SectionReport }): ReportSettings | null {
+  if (value === undefined || value === null) return null;
+  const channel = value.channel ?? policy.alerts?.securityChannel ?? null;
+  if (!channel) {
+    report('reports.channel', 'is needed when alerts.securityChannel is not set (the digest goes there by default)');
+    return null;
   }
-  const channel = parsed.data.channel ?? securityChannel;
-  if (!channel) return { ok: false, problems: ['reports.channel: is needed when alerts.securityChannel is not set (the digest goes there by default)'] };
-  const time = parseReportTime(parsed.data.at)!;
+  const time = parseReportTime(value.at)!;
   return {
-    ok: true,
-    settings: {
-      channel,
-      every: parsed.data.every,
-      at: parsed.data.at,
-      timezone: parsed.data.timezone,
-      schedule: { everyDays: (parseDuration(parsed.data.every) ?? 0) / DAY_SECONDS, ...time, timeZone: parsed.data.timezone },
-    },
+    channel,
+    every: value.every,
+    at: value.at,
+    timezone: value.timezone,
+    schedule: { everyDays: (parseDuration(value.every) ?? 0) / DAY_SECONDS, ...time, timeZone: value.timezone },
   };
 }

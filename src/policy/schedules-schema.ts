@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
-import { pagerDutyScheduleId, rotationName, type Rotation } from '../domain/on-call';
-import { type Checker, childPath, describeValue, likelyMeant, report, SLACK_USER_PATTERN, unknownKeyMessage } from './check-primitives';
+import { isOnCallPrincipal, pagerDutyScheduleId, type Rotation, rotationName } from '../domain/on-call';
+import type { CorePolicy } from './policy-schema';
+import { likelyMeant } from './policy-issues';
+import { describeValue, SLACK_USER_PATTERN, UNKNOWN_KEYS_MARK } from './schema-primitives';
+import type { SectionReport } from './sections';
 
 /** The policy's `schedules` (rotations for teams without PagerDuty) and the on-call principals that name them or a
- * PagerDuty schedule. The loader calls `readSchedules` once and `onCallPrincipalProblem` for each such principal. */
+ * PagerDuty schedule: a top-level section (sections.ts) whose `resolve` also checks every on-call approver. */
 
 const SCHEDULE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 /** PagerDuty object ids: upper-case letters and digits, starting with P (e.g. PABC123). */
@@ -13,39 +16,49 @@ export const PAGERDUTY_ID_PATTERN = /^P[A-Z0-9]{5,13}$/;
 const ISO_INSTANT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const ROTATION_KEYS = ['rotation', 'every', 'start'];
 
-const rotationSchema = z.strictObject({
-  rotation: z
-    .array(z.string({ error: 'expected a Slack user id (U…/W…)' }).regex(SLACK_USER_PATTERN, 'is not a Slack user id (U…/W…)'), {
-      error: (issue) => (issue.input === undefined ? 'missing; list the Slack user ids (U…) in the order they take turns' : 'expected a list of Slack user ids (U…)'),
-    })
-    .min(1, 'must list at least one Slack user id'),
-  every: z
-    .string({ error: (issue) => (issue.input === undefined ? 'missing; how long each turn lasts, e.g. 7d' : 'is not a duration (e.g. 12h, 1d, 7d)') })
-    .transform((text, context) => {
-      const seconds = parseDuration(text);
-      if (seconds === null) {
-        context.addIssue({ code: 'custom', message: `${describeValue(text)} is not a duration (e.g. 12h, 1d, 7d; at most 365d)` });
-        return z.NEVER;
-      }
-      return seconds;
-    }),
-  start: z
-    .union([z.string(), z.date()], {
-      error: (issue) => (issue.input === undefined ? 'missing; when the first person\'s turn begins, e.g. "2026-01-05T09:00:00+01:00"' : 'expected an ISO time'),
-    })
-    .transform((value, context) => {
-      const text = value instanceof Date ? value.toISOString() : value;
-      const instant = new Date(text);
-      if (!ISO_INSTANT_PATTERN.test(text) || Number.isNaN(instant.getTime()) || !isCalendarDate(text)) {
-        context.addIssue({
-          code: 'custom',
-          message: `${describeValue(text)} is not an ISO time with an offset, e.g. "2026-01-05T09:00:00+01:00" or "2026-01-05T08:00:00Z" (quote it)`,
-        });
-        return z.NEVER;
-      }
-      return instant;
-    }),
-});
+const rotationSchema = z.strictObject(
+  {
+    rotation: z
+      .array(z.string({ error: 'expected a Slack user id (U…/W…)' }).regex(SLACK_USER_PATTERN, 'is not a Slack user id (U…/W…)'), {
+        error: (issue) => (issue.input === undefined ? 'missing; list the Slack user ids (U…) in the order they take turns' : 'expected a list of Slack user ids (U…)'),
+      })
+      .min(1, 'must list at least one Slack user id')
+      .meta({ description: 'Slack user ids, in the order they take turns' }),
+    every: z
+      .string({ error: (issue) => (issue.input === undefined ? 'missing; how long each turn lasts, e.g. 7d' : 'is not a duration (e.g. 12h, 1d, 7d)') })
+      .transform((text, context) => {
+        const seconds = parseDuration(text);
+        if (seconds === null) {
+          context.addIssue({ code: 'custom', message: `${describeValue(text)} is not a duration (e.g. 12h, 1d, 7d; at most 365d)` });
+          return z.NEVER;
+        }
+        return seconds;
+      })
+      .meta({ description: 'How long each turn lasts (e.g. 7d)' }),
+    start: z
+      .string({
+        error: (issue) => (issue.input === undefined ? 'missing; when the first person\'s turn begins, e.g. "2026-01-05T09:00:00+01:00"' : 'expected an ISO time'),
+      })
+      .transform((text, context) => {
+        const instant = new Date(text);
+        if (!ISO_INSTANT_PATTERN.test(text) || Number.isNaN(instant.getTime()) || !isCalendarDate(text)) {
+          context.addIssue({
+            code: 'custom',
+            message: `${describeValue(text)} is not an ISO time with an offset, e.g. "2026-01-05T09:00:00+01:00" or "2026-01-05T08:00:00Z" (quote it)`,
+          });
+          return z.NEVER;
+        }
+        return instant;
+      })
+      .meta({ description: "When the first person's turn begins: an ISO time with an offset" }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? UNKNOWN_KEYS_MARK + JSON.stringify(ROTATION_KEYS)
+        : `expected a mapping with rotation, every and start, got ${describeValue(issue.input)}`,
+  },
+);
 
 /** Date.parse rolls 2026-02-30 over into March; a typo like that must not start a rotation two days late. */
 function isCalendarDate(text: string): boolean {
@@ -53,37 +66,43 @@ function isCalendarDate(text: string): boolean {
   return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
 }
 
-export const schedulesSchema = z.record(z.string().regex(SCHEDULE_NAME_PATTERN), rotationSchema);
+export const schedulesSchema = z
+  .record(
+    z.string().regex(SCHEDULE_NAME_PATTERN, { error: 'is not a valid schedule name (lowercase letters, digits, "-" and "_", starting with a letter or digit)' }),
+    rotationSchema,
+    { error: (issue) => `expected a mapping of schedule name to { rotation, every, start }, got ${describeValue(issue.input)}` },
+  )
+  .meta({ description: 'Rotations that approvers name as schedule:<name>: who is on call, turn by turn' });
 
-/** The `schedules` section, each problem reported at its path; an empty map when absent. */
-export function readSchedules(checker: Checker, value: unknown): Map<string, Rotation> | undefined {
-  if (value === undefined || value === null) return new Map();
-  const parsed = schedulesSchema.safeParse(value);
-  if (parsed.success) return new Map(Object.entries(parsed.data).map(([name, { rotation, every, start }]) => [name, { rotation, everySeconds: every, start }]));
-  for (const issue of parsed.error.issues) {
-    const path = issue.path.reduce<string>((at, key) => childPath(at, typeof key === 'number' ? key : String(key)), 'schedules');
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) report(checker, childPath(path, key), unknownKeyMessage(key, ROTATION_KEYS));
-    } else if (issue.code === 'invalid_key') {
-      report(checker, path, 'is not a valid schedule name (lowercase letters, digits, "-" and "_", starting with a letter or digit)');
-    } else if (issue.code === 'invalid_type' && issue.path.length === 0) {
-      report(checker, path, `expected a mapping of schedule name to { rotation, every, start }, got ${describeValue(value)}`);
-    } else if (issue.code === 'invalid_type' && issue.path.length === 1) {
-      report(checker, path, `expected a mapping with rotation, every and start, got ${describeValue((value as Record<string, unknown>)[String(issue.path[0])])}`);
-    } else {
-      report(checker, path, issue.message);
-    }
-  }
-  return undefined;
+/** The section as the bot uses it (an empty map when absent), after checking every on-call approver in the file. */
+export function resolveSchedules(
+  value: z.output<typeof schedulesSchema> | undefined,
+  { policy, report, env }: { policy: CorePolicy; report: SectionReport; env: NodeJS.ProcessEnv },
+): Map<string, Rotation> {
+  const schedules = new Map(Object.entries(value ?? {}).map(([name, { rotation, every, start }]) => [name, { rotation, everySeconds: every, start }]));
+  const names = [...schedules.keys()];
+  const check = (approvers: readonly string[] | undefined, at: string) => {
+    approvers?.forEach((principal, index) => {
+      const problem = isOnCallPrincipal(principal) ? onCallPrincipalProblem(principal, names, env) : null;
+      if (problem) report(`${at}approvers[${index}]`, problem);
+    });
+  };
+  check(policy.defaults?.approvers, 'defaults.');
+  policy.resources.forEach((resource, r) => {
+    check(resource.approvers, `resources[${r}].`);
+    resource.roles.forEach((role, index) => {
+      check(role.approvers, `resources[${r}].roles[${index}].`);
+    });
+  });
+  return schedules;
 }
 
 /** What is wrong with an on-call principal, or null: `schedule:<name>` must name one of `schedules` (with a hint
- * for a typo; not checked when `scheduleNames` is null, the section being invalid and reported already);
- * `pagerduty:<ID>` must look like a PagerDuty id and needs PAGERDUTY_TOKEN. */
-export function onCallPrincipalProblem(principal: string, scheduleNames: readonly string[] | null, env: NodeJS.ProcessEnv): string | null {
+ * for a typo); `pagerduty:<ID>` must look like a PagerDuty id and needs PAGERDUTY_TOKEN. */
+export function onCallPrincipalProblem(principal: string, scheduleNames: readonly string[], env: NodeJS.ProcessEnv): string | null {
   const name = rotationName(principal);
   if (name !== null) {
-    if (scheduleNames === null || scheduleNames.includes(name)) return null;
+    if (scheduleNames.includes(name)) return null;
     if (scheduleNames.length === 0) return `${describeValue(principal)} names a schedule, but the policy has no "schedules" section`;
     const meant = likelyMeant(name, scheduleNames);
     const hint = meant ? `did you mean "schedule:${meant}"?` : `schedules: ${scheduleNames.join(', ')}`;

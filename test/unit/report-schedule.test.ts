@@ -57,7 +57,7 @@ describe('the reports policy section', () => {
   });
 
   test('pointed messages for each mistake', () => {
-    expect(problems(base({ often: true }))).toEqual([expect.stringMatching(/reports: unknown key "often": use channel, every, at, timezone/)]);
+    expect(problems(base({ often: true }))).toEqual([expect.stringMatching(/reports.often: unknown key \(allowed keys: channel, every, at, timezone\)/)]);
     expect(problems(base({ channel: '#security', every: '12h', at: 'mon 9am', timezone: 'Europe/Berlni' }))).toEqual([
       expect.stringMatching(/reports\.channel: must be a Slack channel id/),
       expect.stringMatching(/reports\.every: must be a whole number of days, such as 1d, 7d or 14d/),
