@@ -1,82 +1,27 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { blocksRefusal } from './block-limits';
+import { bearerToken, decodeFormValue, parseBody, readBody } from './http-body';
+import {
+  FAKE_BOT_ID,
+  FAKE_BOT_USER_ID,
+  FAKE_TEAM_ID,
+  type FakeHttpResponse,
+  type FakeOutage,
+  type FakeResponder,
+  type FakeSlackApiOptions,
+  type FakeSlackUser,
+  type FakeSlackUserOverrides,
+  rateLimitedAnswer,
+  type RecordedCall,
+} from './fake-slack-types';
 
-/** One request the bot made to the fake Slack Web API, with its arguments decoded back to objects. */
-export interface RecordedCall {
-  /** Web API method such as `chat.postMessage`, or `response_url` for posts to a fake response URL. */
-  method: string;
-  /** Arguments as the caller passed them (JSON-encoded form fields decoded; the token is kept apart in `token`). */
-  args: Record<string, any>;
-  /** `Date.now()` when the request arrived. */
-  at: number;
-  /** Token from the `Authorization: Bearer` header, or from a `token` field when there was no header. */
-  token?: string;
-  /** False when an expected token is configured and this call did not present it (it was answered with an auth error). */
-  tokenAccepted: boolean;
-  /** Request path, e.g. `/api/chat.postMessage`. */
-  path: string;
-  /** How the fake answered, once it has: the HTTP status and whether it was a success (200 with `ok` not false).
-   * Tells a delivered message from an attempt Slack refused (429, 500, a platform error). */
-  answer?: { status: number; ok: boolean };
-}
-
-/** A full HTTP answer, for simulating rate limits (429 + Retry-After), server errors or non-JSON bodies. */
-export interface FakeHttpResponse {
-  status: number;
-  headers?: Record<string, string>;
-  /** Objects are sent as JSON; strings are sent as they are. */
-  body: object | string;
-}
-
-/**
- * Answers one method call. Return a Web API result object (sent with status 200), a {@link FakeHttpResponse},
- * or `undefined` to fall back to the default answer (handy for failing only some channels or users).
- */
-export type FakeResponder = (args: Record<string, any>, call: RecordedCall) => object | FakeHttpResponse | undefined | Promise<object | FakeHttpResponse | undefined>;
-
-/** A lasting condition started by {@link FakeSlackApi.outage} or {@link FakeSlackApi.rateLimit}. */
-export interface FakeOutage {
-  /** Ends it: later calls get their usual answers again. Calling it twice is harmless. */
-  lift(): void;
-  readonly active: boolean;
-}
-
-/** A 429 as Slack sends it, with Retry-After in seconds. */
-export function rateLimitedAnswer(retryAfterSeconds: number): FakeHttpResponse {
-  return { status: 429, headers: { 'Retry-After': String(retryAfterSeconds) }, body: { ok: false, error: 'ratelimited' } };
-}
-
-export interface FakeSlackUser {
-  id: string;
-  team_id: string;
-  name: string;
-  real_name: string;
-  deleted: boolean;
-  is_bot: boolean;
-  profile: { email?: string; real_name: string; display_name: string; [key: string]: unknown };
-}
-
-/**
- * Any user field may be overridden or added (e.g. `tz`, `is_restricted`);
- * `profile` is merged into the default profile rather than replacing it.
- */
-export type FakeSlackUserOverrides = Partial<Omit<FakeSlackUser, 'profile'>> & {
-  profile?: Partial<FakeSlackUser['profile']>;
-  [key: string]: unknown;
-};
-
-export interface FakeSlackApiOptions {
-  /** When set, calls without one of these tokens are answered `not_authed` / `invalid_auth`, as Slack does. */
-  expectedToken?: string | readonly string[];
-}
-
-export const FAKE_TEAM_ID = 'T0TEAM';
-export const FAKE_BOT_USER_ID = 'UBOT';
-export const FAKE_BOT_ID = 'BBOT';
+export * from './fake-slack-types';
 
 const RESPONSE_URL_PREFIX = '/response_url/';
 const CALL_EVENT = 'call';
+const ANSWER_EVENT = 'answer';
 
 /**
  * A fake Slack Web API over real HTTP. Point a WebClient at it with `slackApiUrl: fake.url`; every call is recorded
@@ -180,6 +125,13 @@ export class FakeSlackApi {
       }, timeoutMs);
       this.events.on(CALL_EVENT, onCall);
     });
+  }
+
+  /** Calls `listener` with each call once it is answered, and the body of the answer (e.g. the ts of a posted message);
+   * returns a function that stops listening. The sandbox's workspace is built from these. */
+  onAnswered(listener: (call: RecordedCall, body: unknown) => void): () => void {
+    this.events.on(ANSWER_EVENT, listener);
+    return () => this.events.off(ANSWER_EVENT, listener);
   }
 
   /** Replaces the answer to `method` until reset(); a later respondWith for the same method wins. */
@@ -331,7 +283,9 @@ export class FakeSlackApi {
 
     if (!tokenAccepted) {
       call.answer = { status: 200, ok: false };
-      sendJson(res, 200, { ok: false, error: token === undefined ? 'not_authed' : 'invalid_auth' });
+      const refusal = { ok: false, error: token === undefined ? 'not_authed' : 'invalid_auth' };
+      sendJson(res, 200, refusal);
+      this.events.emit(ANSWER_EVENT, call, refusal);
       return;
     }
     const override = (await this.outageAnswer(method, args, call)) ?? (await this.takeResponder(method)?.(args, call));
@@ -343,6 +297,7 @@ export class FakeSlackApi {
       call.answer = { status: 200, ok: (answer as { ok?: unknown }).ok !== false };
       sendJson(res, 200, answer);
     }
+    this.events.emit(ANSWER_EVENT, call, isHttpResponse(answer) ? answer.body : answer);
   }
 
   private nextMessageTs(): string {
@@ -440,144 +395,22 @@ export class FakeSlackApi {
         const match = /^([a-z0-9]+)@example\.com$/.exec(email);
         return match ? { ok: true, user: this.userInfo(match[1].toUpperCase()) } : { ok: false, error: 'users_not_found' };
       }
+      case 'response_url':
+        // Bolt's respond(): Slack answers a response_url post with a bare ok.
+        return { ok: true };
       case 'usergroups.users.list': {
         const members = this.userGroups.get(String(args.usergroup));
         return members ? { ok: true, users: [...members] } : { ok: false, error: 'no_such_subteam' };
       }
       default:
-        return { ok: true };
+        // Strict, as Slack is: a method it does not know (or the stand-in does not play) is an error, not a silent ok.
+        return { ok: false, error: 'unknown_method', detail: `the Slack stand-in does not implement ${method}` };
     }
   }
-}
-
-/** Methods whose `blocks` (or `view.blocks`) Slack checks, and how many blocks each allows. */
-const BLOCK_LIMITS: Record<string, number> = {
-  'chat.postMessage': 50,
-  'chat.update': 50,
-  'chat.postEphemeral': 50,
-  response_url: 50,
-  'views.open': 100,
-  'views.push': 100,
-  'views.update': 100,
-  'views.publish': 100,
-};
-
-/** What real Slack refuses as `invalid_blocks` (the documented limits the bot's builders could run into), or null. */
-function blocksRefusal(method: string, args: Record<string, any>): object | null {
-  const limit = BLOCK_LIMITS[method];
-  if (limit === undefined) return null;
-  const blocks = method.startsWith('views.') ? args.view?.blocks : args.blocks;
-  if (blocks === undefined) return null;
-  const problem = blocksProblem(blocks, limit);
-  return problem ? { ok: false, error: 'invalid_blocks', errors: [problem] } : null;
-}
-
-function textProblem(object: any, where: string, maxLength: number, plainOnly = false): string | null {
-  if (!object || typeof object !== 'object') return `${where}: not a text object`;
-  if (object.type !== 'plain_text' && object.type !== 'mrkdwn') return `${where}: text type ${object.type}`;
-  if (plainOnly && object.type !== 'plain_text') return `${where}: must be plain_text`;
-  if (typeof object.text !== 'string' || object.text.length === 0) return `${where}: must be more than 0 characters`;
-  if (object.text.length > maxLength) return `${where}: must be less than ${maxLength + 1} characters`;
-  if (object.type === 'mrkdwn' && 'emoji' in object) return `${where}: emoji is only allowed on plain_text`;
-  return null;
-}
-
-function blocksProblem(blocks: unknown, maxBlocks: number): string | null {
-  if (!Array.isArray(blocks)) return 'blocks: not an array';
-  if (blocks.length > maxBlocks) return `blocks: more than ${maxBlocks}`;
-  for (const [index, block] of blocks.entries()) {
-    const at = `blocks[${index}]`;
-    switch (block?.type) {
-      case 'section': {
-        if (block.text === undefined && block.fields === undefined) return `${at}: a section needs text or fields`;
-        const text = block.text === undefined ? null : textProblem(block.text, `${at}.text`, 3000);
-        if (text) return text;
-        if (block.fields !== undefined) {
-          if (!Array.isArray(block.fields) || block.fields.length === 0 || block.fields.length > 10) return `${at}.fields: 1 to 10 fields`;
-          for (const [i, field] of block.fields.entries()) {
-            const problem = textProblem(field, `${at}.fields[${i}]`, 2000);
-            if (problem) return problem;
-          }
-        }
-        break;
-      }
-      case 'header': {
-        const problem = textProblem(block.text, `${at}.text`, 150, true);
-        if (problem) return problem;
-        break;
-      }
-      case 'context': {
-        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 10) return `${at}.elements: 1 to 10 elements`;
-        for (const [i, element] of block.elements.entries()) {
-          if (element?.type !== 'plain_text' && element?.type !== 'mrkdwn') continue; // images
-          const problem = textProblem(element, `${at}.elements[${i}]`, 3000);
-          if (problem) return problem;
-        }
-        break;
-      }
-      case 'actions': {
-        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 25) return `${at}.elements: 1 to 25 elements`;
-        for (const [i, element] of block.elements.entries()) {
-          if (element?.type !== 'button') continue;
-          const problem = textProblem(element.text, `${at}.elements[${i}].text`, 75, true);
-          if (problem) return problem;
-          if (typeof element.value === 'string' && element.value.length > 2000) return `${at}.elements[${i}].value: more than 2000 characters`;
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  return null;
 }
 
 function truncate(text: string, maxLength: number): string {
   return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
-}
-
-function bearerToken(authorization: string | undefined): string | undefined {
-  const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
-  return match ? match[1].trim() : undefined;
-}
-
-/** WebClient JSON-encodes objects and arrays (blocks, view, …) inside form fields; turn those back into objects. */
-function decodeFormValue(value: string): unknown {
-  if (!value.startsWith('[') && !value.startsWith('{')) return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    // Plain text that merely starts with a bracket, e.g. "[urgent] please approve".
-    return value;
-  }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function parseBody(rawBody: Buffer, contentTypeHeader: string | undefined): Promise<Record<string, unknown>> {
-  if (rawBody.length === 0) return {};
-  const contentType = (contentTypeHeader ?? '').split(';')[0].trim().toLowerCase();
-  if (contentType === 'application/json') {
-    const parsed: unknown = JSON.parse(rawBody.toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { body: parsed };
-  }
-  if (contentType === 'multipart/form-data') {
-    // Uploads (files.uploadV2 steps) arrive as multipart; let the built-in Response parser handle the boundary.
-    const form = await new Response(rawBody, { headers: { 'content-type': contentTypeHeader ?? '' } }).formData();
-    const fields: Record<string, unknown> = {};
-    for (const [key, value] of form) {
-      fields[key] = typeof value === 'string' ? decodeFormValue(value) : { filename: value.name, size: value.size, type: value.type };
-    }
-    return fields;
-  }
-  // WebClient sends application/x-www-form-urlencoded; treat anything unlabelled the same way.
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of new URLSearchParams(rawBody.toString('utf8'))) fields[key] = decodeFormValue(value);
-  return fields;
 }
 
 function isHttpResponse(answer: object): answer is FakeHttpResponse {
