@@ -306,6 +306,11 @@ export class SlackRequestSender {
     };
   }
 
+  /** Any interactivity payload (block_actions from a Home tab or an ephemeral, view_closed, …) as Slack sends it. */
+  interaction(payload: object, signing: SigningOverrides = {}): Promise<SlackHttpResponse> {
+    return this.sendPayload(payload, signing);
+  }
+
   private sendPayload(payload: object, signing: SigningOverrides): Promise<SlackHttpResponse> {
     // Interactivity payloads arrive as a single form field holding JSON.
     return this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM_CONTENT_TYPE, undefined, signing);
