@@ -161,6 +161,8 @@ function errorsHtml(errors) {
 
 function render() {
   const { state } = ui;
+  // Whose view this is, for whoever drives the page (the browser test waits for it after switching).
+  document.body.dataset.me = state.me;
   const side = sideHtml();
   if (side !== ui.lastSide) {
     $('#sidebar').innerHTML = side;
@@ -333,6 +335,8 @@ $('#who').addEventListener('change', (event) => {
   ui.me = event.target.value;
   ui.lastMain = '';
   ui.modalKey = '';
+  ui.modalErrors = {};
+  delete document.body.dataset.me;
   open(ui.open);
   void refresh();
 });
