@@ -3,16 +3,23 @@ import fs from 'node:fs';
 import { SandboxError } from './batteries';
 import { startSandbox } from './sandbox';
 
+/** Exits once what was written reached the terminal or pipe (process.exit alone may drop the last lines on a pipe). */
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 async function main(): Promise<void> {
   if (fs.existsSync('.env.sandbox')) process.loadEnvFile('.env.sandbox');
   const env = process.env;
   const port = env.SANDBOX_PORT ? Number(env.SANDBOX_PORT) : 3100;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`sandbox: SANDBOX_PORT must be a port number (0-65535), not ${JSON.stringify(env.SANDBOX_PORT)}`);
-    process.exit(1);
+    return exit(1);
   }
   const say = (line: string) => console.log(`sandbox: ${line}`);
-  say(`starting (${env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL in .sandbox/'}, ${env.REDIS_URL ? 'Redis from REDIS_URL' : 'redis-server from PATH'})`);
+  say(
+    `starting (${env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : `embedded PostgreSQL in ${env.SANDBOX_DATA_DIR || '.sandbox/'}`}, ${env.REDIS_URL ? 'Redis from REDIS_URL' : 'redis-server from PATH'})`,
+  );
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   try {
     sandbox = await startSandbox({
@@ -21,6 +28,7 @@ async function main(): Promise<void> {
       targetDatabaseUrl: env.SANDBOX_TARGET_DATABASE_URL || undefined,
       redisUrl: env.REDIS_URL || undefined,
       port,
+      dataDir: env.SANDBOX_DATA_DIR || undefined,
       logLevel: env.LOG_LEVEL || 'warn',
       log: say,
     });
@@ -28,7 +36,7 @@ async function main(): Promise<void> {
     if (err instanceof SandboxError) console.error(`sandbox: ${err.message}`);
     else if ((err as { code?: string }).code === 'EADDRINUSE') console.error(`sandbox: port ${port} is taken; set SANDBOX_PORT to another (0 picks a free one)`);
     else console.error('sandbox: could not start:', err);
-    process.exit(1);
+    return exit(1);
   }
   let stopping = false;
   const stop = async (signal: string) => {
@@ -37,7 +45,7 @@ async function main(): Promise<void> {
     say(`${signal}: stopping the bot, the stand-in${env.DATABASE_URL ? '' : ', PostgreSQL'}${env.REDIS_URL ? '' : ', Redis'}…`);
     await sandbox.stop();
     say('stopped');
-    process.exit(0);
+    exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
