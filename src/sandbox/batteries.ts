@@ -10,6 +10,8 @@ export { REPO_ROOT, SandboxError } from './processes';
 
 /** The databases the sandbox runs on: the bot's restricted login, the tables' owner, and the demo target's admin. */
 export interface SandboxDatabases {
+  /** True when the sandbox made the databases (they start empty, and the demo roles may be recreated). */
+  embedded: boolean;
   botUrl: string;
   ownerUrl: string;
   targetAdminUrl: string;
@@ -41,8 +43,10 @@ export async function startEmbeddedPostgres(dir: string, log: (line: string) => 
   try {
     await ensureRole(admin, OWNER_ROLE, `LOGIN CREATEROLE PASSWORD '${secrets.owner}'`);
     await ensureRole(admin, BOT_ROLE, `LOGIN PASSWORD '${secrets.bot}'`);
-    await ensureDatabase(admin, 'breakglass', OWNER_ROLE);
-    await ensureDatabase(admin, 'demo_target', 'postgres');
+    // Each run starts afresh: the stand-in keeps its workspace (messages, threads) in memory only, so requests left
+    // from an earlier run would point at messages that no longer exist.
+    await recreateDatabase(admin, 'breakglass', OWNER_ROLE);
+    await recreateDatabase(admin, 'demo_target', 'postgres');
   } finally {
     await admin.end();
   }
@@ -57,6 +61,7 @@ export async function startEmbeddedPostgres(dir: string, log: (line: string) => 
     await owner.end();
   }
   return {
+    embedded: true,
     botUrl: url(BOT_ROLE, secrets.bot, 'breakglass'),
     ownerUrl,
     targetAdminUrl: url('postgres', secrets.postgres, 'demo_target'),
@@ -88,9 +93,9 @@ async function ensureRole(admin: Client, name: string, options: string): Promise
   if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${name} ${options}`);
 }
 
-async function ensureDatabase(admin: Client, name: string, owner: string): Promise<void> {
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name} OWNER ${owner}`);
+async function recreateDatabase(admin: Client, name: string, owner: string): Promise<void> {
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name} OWNER ${owner}`);
 }
 
 /** A redis-server found on PATH, on a free port, keeping nothing on disk. */

@@ -10,6 +10,7 @@ import { DemoPostgresTarget, DemoWebhookTarget } from './demo-targets';
 import { Interactions } from './interactions';
 import { SANDBOX_PEOPLE, SANDBOX_EMAIL_DOMAIN } from './people';
 import { FakeSlackApi } from './slack-stand-in/fake-slack-api';
+import { FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_TEAM_ID } from './slack-stand-in/fake-slack-types';
 import { SlackRequestSender } from './slack-stand-in/request-signer';
 import { SandboxWebServer } from './web-server';
 import { Workspace } from './workspace';
@@ -66,7 +67,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (options.databaseUrl) {
       const owner = options.migrationDatabaseUrl;
       if (owner) await runMigrations(owner);
-      databases = { botUrl: options.databaseUrl, ownerUrl: owner ?? options.databaseUrl, targetAdminUrl: options.targetDatabaseUrl ?? owner ?? options.databaseUrl };
+      databases = { embedded: false, botUrl: options.databaseUrl, ownerUrl: owner ?? options.databaseUrl, targetAdminUrl: options.targetDatabaseUrl ?? owner ?? options.databaseUrl };
     } else {
       const embedded = await startEmbeddedPostgres(options.dataDir ?? path.join(REPO_ROOT, '.sandbox'), log);
       stops.push(embedded.stop);
@@ -80,6 +81,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const postgresTarget = new DemoPostgresTarget(databases.targetAdminUrl, options.rolePrefix ?? '');
+    // Roles are cluster-wide and outlive the recreated databases: drop them with what an earlier run granted.
+    if (databases.embedded) await postgresTarget.dropAll();
     await postgresTarget.prepare();
 
     const slack = new FakeSlackApi({ expectedToken: SANDBOX_TOKEN });
@@ -108,6 +111,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     const pagePort = await web.start(options.port ?? 0);
     stops.push(() => web.stop());
+    // The workspace lives at the page: permalinks in the bot's messages (audit summaries) lead back to it.
+    slack.respondWith('auth.test', () => ({
+      ok: true,
+      url: `http://127.0.0.1:${pagePort}/`,
+      team: 'Sandbox',
+      user: 'breakglass',
+      team_id: FAKE_TEAM_ID,
+      user_id: FAKE_BOT_USER_ID,
+      bot_id: FAKE_BOT_ID,
+      is_enterprise_install: false,
+    }));
 
     const logins = Object.fromEntries(SANDBOX_PEOPLE.map((person) => [person.id, postgresTarget.login(person.login)]));
     const policyYaml = demoPolicy({
@@ -136,6 +150,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         slackFollowUpConcurrency: DEFAULT_FOLLOW_UP_CONCURRENCY,
         role: 'all',
         driftCheckEveryMs: null,
+        // The demo targets are the sandbox's own and their addresses change between runs (free ports, a new webhook
+        // secret): grants left live by an earlier run on the same database are revoked at start rather than refused.
+        providerChange: 'revoke',
       },
       policy: parsePolicy(policyYaml, 'sandbox-policy.yaml', {}),
       logger: pino({ level: options.logLevel ?? 'warn' }),

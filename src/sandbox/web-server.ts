@@ -17,6 +17,7 @@ const PAGE_FILES: Record<string, string> = {
   'blocks.js': 'text/javascript',
   'mrkdwn.js': 'text/javascript',
   'style.css': 'text/css',
+  'blocks.css': 'text/css',
 };
 
 export interface WebServerDeps {
@@ -59,6 +60,11 @@ export class SandboxWebServer {
       const type = PAGE_FILES[req.params.file];
       if (!type) return void res.status(404).end();
       res.type(type).send(fs.readFileSync(path.join(PAGE_DIR, req.params.file), 'utf8'));
+    });
+    // Slack's permalink form (/archives/<channel>/p<ts>): the channel, on the page.
+    app.get('/archives/:channel/:message', (req, res) => {
+      const known = SANDBOX_CHANNELS.some((channel) => channel.id === req.params.channel);
+      res.redirect(known ? `/?open=${encodeURIComponent(req.params.channel)}` : '/?open=dm');
     });
     app.post('/demo-webhook/access', express.raw({ type: '*/*' }), (req, res) => {
       const answer = deps.webhook.handle(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), req.headers);

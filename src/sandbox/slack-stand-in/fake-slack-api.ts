@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { blocksRefusal } from './block-limits';
-import { bearerToken, decodeFormValue, parseBody, readBody } from './http-body';
+import { bearerToken, decodeFormValue, isHttpResponse, parseBody, readBody, sendJson, sendRaw } from './http-body';
 import {
   FAKE_BOT_ID,
   FAKE_BOT_USER_ID,
@@ -411,23 +411,4 @@ export class FakeSlackApi {
 
 function truncate(text: string, maxLength: number): string {
   return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
-}
-
-function isHttpResponse(answer: object): answer is FakeHttpResponse {
-  const candidate = answer as Partial<FakeHttpResponse>;
-  return typeof candidate.status === 'number' && 'body' in answer;
-}
-
-function sendJson(res: ServerResponse, status: number, body: object): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
-}
-
-function sendRaw(res: ServerResponse, answer: FakeHttpResponse): void {
-  const isText = typeof answer.body === 'string';
-  res.writeHead(answer.status, {
-    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
-    ...answer.headers,
-  });
-  res.end(isText ? answer.body : JSON.stringify(answer.body));
 }

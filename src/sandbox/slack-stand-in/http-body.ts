@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FakeHttpResponse } from './fake-slack-types';
 
 export function bearerToken(authorization: string | undefined): string | undefined {
   const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
@@ -42,4 +43,23 @@ export async function parseBody(rawBody: Buffer, contentTypeHeader: string | und
   const fields: Record<string, unknown> = {};
   for (const [key, value] of new URLSearchParams(rawBody.toString('utf8'))) fields[key] = decodeFormValue(value);
   return fields;
+}
+
+export function isHttpResponse(answer: object): answer is FakeHttpResponse {
+  const candidate = answer as Partial<FakeHttpResponse>;
+  return typeof candidate.status === 'number' && 'body' in answer;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+export function sendRaw(res: ServerResponse, answer: FakeHttpResponse): void {
+  const isText = typeof answer.body === 'string';
+  res.writeHead(answer.status, {
+    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    ...answer.headers,
+  });
+  res.end(isText ? answer.body : JSON.stringify(answer.body));
 }
