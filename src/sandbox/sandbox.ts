@@ -67,7 +67,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (options.databaseUrl) {
       const owner = options.migrationDatabaseUrl;
       if (owner) await runMigrations(owner);
-      databases = { embedded: false, botUrl: options.databaseUrl, ownerUrl: owner ?? options.databaseUrl, targetAdminUrl: options.targetDatabaseUrl ?? owner ?? options.databaseUrl };
+      databases = {
+        embedded: false,
+        botUrl: options.databaseUrl,
+        ownerUrl: owner ?? options.databaseUrl,
+        targetAdminUrl: options.targetDatabaseUrl ?? owner ?? options.databaseUrl,
+      };
     } else {
       const embedded = await startEmbeddedPostgres(options.dataDir ?? path.join(REPO_ROOT, '.sandbox'), log);
       stops.push(embedded.stop);
