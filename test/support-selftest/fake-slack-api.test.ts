@@ -18,6 +18,41 @@ describe('FakeSlackApi', () => {
   afterAll(() => fake.stop());
   afterEach(() => fake.reset());
 
+  it('is strict like Slack: unknown methods, over-long modal titles, bad inputs and select options are refused, and each answer is reported', async () => {
+    const client = clientWithToken(BOT_TOKEN);
+    const answered: { method: string; body: any }[] = [];
+    const stop = fake.onAnswered((call, body) => answered.push({ method: call.method, body }));
+    await expect(client.apiCall('chat.notAMethod', {})).rejects.toMatchObject({ data: { error: 'unknown_method' } });
+    const modal = (extra: Record<string, unknown>) => ({ type: 'modal' as const, title: { type: 'plain_text' as const, text: 'Title' }, blocks: [], ...extra });
+    await expect(client.views.open({ trigger_id: 't', view: modal({ title: { type: 'plain_text', text: 'x'.repeat(25) } }) })).rejects.toMatchObject({
+      data: { error: 'invalid_arguments' },
+    });
+    await expect(client.views.open({ trigger_id: 't', view: modal({ private_metadata: 'x'.repeat(3001) }) })).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+    const select = (options: unknown[]) => [{ type: 'input', label: { type: 'plain_text', text: 'Pick' }, element: { type: 'static_select', action_id: 'a', options } }];
+    const option = (text: string, value: string) => ({ text: { type: 'plain_text', text }, value });
+    for (const blocks of [
+      select([]),
+      select([option('x'.repeat(76), 'v')]),
+      select([option('x', 'v'.repeat(151))]),
+      [{ type: 'input', label: { type: 'plain_text', text: 'x' } }],
+    ]) {
+      await expect(client.views.open({ trigger_id: 't', view: modal({ blocks }) })).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+    }
+    await expect(client.views.open({ trigger_id: 't', view: modal({ blocks: select([option('x', 'v')]) }) })).resolves.toMatchObject({ ok: true });
+    stop();
+    expect(answered.map((entry) => entry.body.error ?? 'ok')).toEqual([
+      'unknown_method',
+      'invalid_arguments',
+      'invalid_arguments',
+      'invalid_blocks',
+      'invalid_blocks',
+      'invalid_blocks',
+      'invalid_blocks',
+      'ok',
+    ]);
+    expect(answered.at(-1)?.body.view.id).toMatch(/^V/);
+  });
+
   it('refuses blocks real Slack refuses (invalid_blocks): empty or over-long text, too many fields or blocks', async () => {
     const client = clientWithToken(BOT_TOKEN);
     const refused = [
