@@ -15,6 +15,7 @@ import type { HomePublisher } from './services/home-publisher';
 import type { RequestQueries } from './services/request-queries';
 import { extensionMessageHandlers } from './slack/deliveries/extension-messages';
 import { homeRefreshHandlers } from './slack/deliveries/home-refresh';
+import { isChannelArchived } from './requests/incident-closures';
 import { requestMessageHandlers } from './slack/deliveries/request-messages';
 import { revokeAlertHandlers } from './slack/deliveries/revoke-alerts';
 import type { SlackSurface } from './slack/surface';
@@ -80,6 +81,7 @@ export class Deliveries {
         await db.accessRequest.updateMany({ where: { id: requestId, messageTs: null }, data: { messageTs: ts } });
       },
       requestPostFailed: (requestId, reason) => service.submit.postFailed(requestId, reason),
+      channelArchived: (channelId) => isChannelArchived(db, channelId),
     });
     const slack: Record<string, EffectHandler> = {
       ...messages,
@@ -98,6 +100,7 @@ export class Deliveries {
         securityChannel: deps.policy.revokeAlerts.securityChannel,
         loadView: (requestId) => reads.loadView(requestId),
         countFailing: () => service.countFailingRevocations(),
+        channelArchived: (channelId) => isChannelArchived(db, channelId),
       }),
       ...auditHeadHandlers({ surface, securityChannel: deps.policy.revokeAlerts.securityChannel, headFile: deps.policy.audit?.publishHeadFile ?? null }),
     };

@@ -11,6 +11,7 @@ export type Command =
   | { kind: 'revoke'; requestNumber: number }
   | { kind: 'extend'; requestNumber: number; durationText: string }
   | { kind: 'audit'; requestNumber: number }
+  | { kind: 'incident-close' }
   | { kind: 'invalid'; message: string };
 
 export const COMMAND_USAGE = '/breakglass <resource> <role> <duration> <ticket or -> <reason…>';
@@ -23,6 +24,11 @@ export const SUBCOMMANDS = {
   revoke: { usage: '/breakglass revoke <id>', example: '/breakglass revoke BG-1042', does: 'end active access now' },
   extend: { usage: '/breakglass extend <id> <duration>', example: '/breakglass extend BG-1042 30m', does: 'ask for more time on active access' },
   audit: { usage: '/breakglass audit <id>', example: '/breakglass audit BG-1042', does: "the request's timeline, from its audit events" },
+  incident: {
+    usage: '/breakglass incident close',
+    example: '/breakglass incident close',
+    does: 'in the incident channel: end the access requested there (lists it and asks to confirm)',
+  },
   help: { usage: '/breakglass help', example: '/breakglass help', does: 'how to ask, and what you may request' },
 } as const;
 
@@ -91,6 +97,11 @@ function parseSubcommand(name: Subcommand, args: string[]): Command {
       const requestNumber = parseRequestNumber(args[0]);
       if (requestNumber === null) return subcommandProblem(name, badIdProblem(args[0]));
       return { kind: name, requestNumber };
+    }
+    case 'incident': {
+      if (args.length === 1 && args[0].toLowerCase() === 'close') return { kind: 'incident-close' };
+      const got = args.length === 0 ? '' : ` (not ${inlineCode(args.join(' '), 40)})`;
+      return subcommandProblem(name, `\`incident\` takes one word: \`close\`${got}.`);
     }
     case 'extend': {
       if (args.length === 0) return subcommandProblem(name, '`extend` needs the id of a request and how much longer you need it.');

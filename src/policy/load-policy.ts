@@ -20,6 +20,7 @@ import {
   report,
   SLACK_USER_PATTERN,
 } from './check-primitives';
+import { DEFAULT_END_WITH_INCIDENT, readEndWithIncident } from './incident-schema';
 import { readProvider } from './read-provider';
 import type { AuditSettings, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
 
@@ -99,6 +100,7 @@ interface Settings {
   extensionMaxTotalSeconds: number | undefined;
   /** null: anywhere. */
   requestChannels: string[] | null;
+  endWithIncident: boolean;
 }
 
 const BUILT_IN_SETTINGS: Settings = {
@@ -112,11 +114,23 @@ const BUILT_IN_SETTINGS: Settings = {
   extensionApprovals: undefined,
   extensionMaxTotalSeconds: undefined,
   requestChannels: null,
+  endWithIncident: DEFAULT_END_WITH_INCIDENT,
 };
 const DEFAULT_REQUEST_TTL_SECONDS = 3_600;
 const DEFAULT_REQUESTS_PER_HOUR = 10;
 
-const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension', 'requestChannels'] as const;
+const SETTING_KEYS = [
+  'approvals',
+  'maxDuration',
+  'requireTicket',
+  'ticketPattern',
+  'approvers',
+  'requesters',
+  'remindBefore',
+  'extension',
+  'requestChannels',
+  'endWithIncident',
+] as const;
 const EXTENSION_KEYS = ['approvals', 'maxTotal'];
 const TOP_LEVEL_KEYS = ['defaults', 'identities', 'loginEmailDomains', 'admins', 'alerts', 'audit', 'resources'];
 const AUDIT_KEYS = ['publishHead'];
@@ -207,6 +221,7 @@ function readSettings(checker: Checker, map: Record<string, unknown>, path: stri
     }
   }
   if (map.requestChannels !== undefined) settings.requestChannels = readRequestChannels(checker, map.requestChannels, at('requestChannels'));
+  if (map.endWithIncident !== undefined) settings.endWithIncident = readEndWithIncident(checker, map.endWithIncident, at('endWithIncident'));
   return settings;
 }
 
@@ -364,6 +379,7 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
     remindBeforeSeconds: settings.remindBeforeSeconds,
     extension,
     requestChannels: settings.requestChannels === null ? null : [...settings.requestChannels],
+    endWithIncident: settings.endWithIncident,
   };
 }
 

@@ -21,6 +21,8 @@ export interface RoleRule {
   extension: ExtensionRule;
   /** Channel ids (C…/G…) requests for this role may be posted in; null: any channel, as well as a DM with the bot. */
   requestChannels: string[] | null;
+  /** Grants end when the incident in their request's channel closes (archived, or /breakglass incident close). */
+  endWithIncident: boolean;
 }
 
 /** How active access may be extended: by the same approvers, here `approvals` of them (0: the requester alone). */
