@@ -11,6 +11,7 @@ import {
 } from '../domain/incident-close';
 import type { Outcome } from '../domain/outcome';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import { lockAccessKeys } from './access-locks';
 import type { EndAccess } from './end-access';
 import { shown } from './effect-plans';
 import { endsWithIncident, latestClosure } from './incident-closures';
@@ -87,7 +88,7 @@ export class CloseIncident {
     const movedOn: IncidentItem[] = [];
     const done = await this.deps.store.transaction(async (tx) => {
       // One close of a channel at a time: a redelivered archive event waits for the first and finds it recorded.
-      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`incident:${channelId}`}, 0))`;
+      await lockAccessKeys(tx, [`incident:${channelId}`]);
       const latest = await latestClosure(tx, channelId);
       const record = via === 'command' ? requests.length > 0 : latest?.via !== 'archive' && (await this.channelHasRequestsInFlight(tx, channelId));
       if (!record && plan.end.length + plan.cancel.length === 0) return false;
@@ -99,7 +100,10 @@ export class CloseIncident {
       }
       return true;
     });
-    if (!done) return null;
+    if (!done) {
+      this.deps.logger.info({ channelId, via, actor }, 'incident close: nothing to close');
+      return null;
+    }
     const ended = new Set(movedOn.map((item) => item.id));
     this.deps.logger.info({ channelId, via, actor, ended: plan.end.length + plan.cancel.length - ended.size }, 'incident closed');
     return {
