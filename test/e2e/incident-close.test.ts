@@ -2,7 +2,7 @@ import { ActionIds } from '../../src/slack/blocks/action-ids';
 import type { BotHarness } from '../support/bot-harness';
 import { TargetDatabase } from '../support/target-database';
 import { waitFor } from '../support/wait';
-import { buttonValue, ephemeralFor, outboxDrained, statusBecomes, textOf, startE2eBot } from './e2e-helpers';
+import { buttonValue, ephemeralFor, outboxDrained, requestAccess, statusBecomes, textOf, startE2eBot } from './e2e-helpers';
 import { APPROVER1, APPROVER2, CHANNEL, GROUP_LEAD, REQUESTER, REQUESTER2 } from './policy-fixture';
 
 /**
@@ -45,23 +45,8 @@ afterAll(async () => {
   await target.dropAll();
 });
 
-/** `/breakglass <text>` as `userId` in `channelId`; the request as its approval message names it. */
 async function requestIn(channelId: string, userId: string, text: string) {
-  const posted = harness.slack.callsOf('chat.postMessage').length;
-  const response = await harness.sender.slashCommand({ userId, channelId, text });
-  expect(response.status).toBe(200);
-  const message = await waitFor(
-    () =>
-      harness.slack
-        .callsOf('chat.postMessage')
-        .slice(posted)
-        .find((call) => call.args.channel === channelId && !call.args.thread_ts && buttonValue(call.args.blocks ?? [], ActionIds.approve)),
-    'the approval message',
-  );
-  return waitFor(async () => {
-    const stored = await harness.request(buttonValue(message.args.blocks, ActionIds.approve)!);
-    return stored.messageTs ? stored : null;
-  }, 'the approval message ts to be stored');
+  return (await requestAccess(harness, text, userId, channelId)).request;
 }
 
 async function grantedIn(channelId: string, userId: string, text: string, approvers: string[]) {
@@ -221,6 +206,7 @@ describe('/breakglass incident close', () => {
   });
 
   it('answers bad input clearly and changes nothing', async () => {
+    await outboxDrained(harness);
     const before = await counts();
     expect((await answerTo(REQUESTER, 'incident close', `D${REQUESTER}`)).text).toContain('Run `/breakglass incident close` in the incident channel');
     expect((await answerTo(REQUESTER, 'incident close', 'C0EMPTY')).text).toContain('Nothing to close here');
