@@ -79,6 +79,17 @@ export class CloseIncident {
     return this.close(channelId, { via: 'archive', actor: archivedBy ?? SYSTEM_ACTOR, at: new Date(), mayEnd: async () => true });
   }
 
+  /** Slack says the channel was unarchived: its messages go to it again. Its closed incidents stay closed; requests
+   * made there from now on are a new incident. */
+  async channelUnarchived(channelId: string, unarchivedBy: string | null): Promise<boolean> {
+    return this.deps.store.transaction(async (tx) => {
+      await lockAccessKeys(tx, [`incident:${channelId}`]);
+      if ((await latestClosure(tx, channelId))?.via !== 'archive') return false; // redelivered, or never recorded
+      await tx.incidentClosure.create({ data: { channelId, via: 'unarchive', closedBy: unarchivedBy ?? SYSTEM_ACTOR } });
+      return true;
+    });
+  }
+
   private async close(channelId: string, options: CloseOptions): Promise<IncidentCloseResult | null> {
     const { via, actor, at } = options;
     const requests = await this.liveRequests(channelId, at);

@@ -12,12 +12,15 @@ export function endsWithIncident(policy: Policy, request: Pick<AccessRequest, 'r
   return findRole(policy, request.resourceId, request.roleId)?.role.endWithIncident ?? DEFAULT_END_WITH_INCIDENT;
 }
 
-/** The latest close of an incident in the channel (any way), or null. */
-export function latestClosure(db: Reader, channelId: string) {
-  return db.incidentClosure.findFirst({ where: { channelId }, orderBy: [{ closedAt: 'desc' }, { id: 'desc' }] });
+/** The channel's latest row: an incident closed ('archive', 'command'), or the channel unarchived ('unarchive'). */
+export function latestClosure(db: Reader, channelId: string, { incidentsOnly = false } = {}) {
+  return db.incidentClosure.findFirst({
+    where: { channelId, ...(incidentsOnly ? { via: { not: 'unarchive' } } : {}) },
+    orderBy: [{ closedAt: 'desc' }, { id: 'desc' }],
+  });
 }
 
-/** Whether the channel is archived, as far as Breakglass heard (its latest close was the archive). */
+/** Whether the channel is archived, as far as Breakglass heard (its latest row is the archive). */
 export async function isChannelArchived(db: Reader, channelId: string): Promise<boolean> {
   return (await latestClosure(db, channelId))?.via === 'archive';
 }
@@ -26,6 +29,6 @@ export async function isChannelArchived(db: Reader, channelId: string): Promise<
  * extended. Requests of roles with `endWithIncident: false` belong to no incident. */
 export async function incidentClosedForRequest(db: Reader, policy: Policy, request: Pick<AccessRequest, 'channelId' | 'createdAt' | 'resourceId' | 'roleId'>): Promise<boolean> {
   if (!endsWithIncident(policy, request)) return false;
-  const closure = await latestClosure(db, request.channelId);
+  const closure = await latestClosure(db, request.channelId, { incidentsOnly: true });
   return incidentClosedFor(request.createdAt, closure?.closedAt ?? null);
 }

@@ -90,6 +90,9 @@ export class AccessService {
   channelArchived(channelId: string, archivedBy: string | null) {
     return this.incidents.channelArchived(channelId, archivedBy);
   }
+  channelUnarchived(channelId: string, unarchivedBy: string | null) {
+    return this.incidents.channelUnarchived(channelId, unarchivedBy);
+  }
   approveExtension(extensionId: string, actorId: string) {
     return this.extensions.approve(extensionId, actorId);
   }

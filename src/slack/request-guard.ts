@@ -19,8 +19,8 @@ const pass: Verdict = { pass: true };
 const ignore = (why: string): Verdict => ({ pass: false, status: 200, why });
 const malformed = (why: string): Verdict => ({ pass: false, status: 400, why });
 
-/** A channel archived: its incident closed (Slack may leave out who archived it). */
-const ARCHIVE_EVENTS = ['channel_archive', 'group_archive'];
+/** A channel archived (its incident closed) or unarchived; Slack may leave out who did it. */
+const ARCHIVE_EVENTS = ['channel_archive', 'group_archive', 'channel_unarchive', 'group_unarchive'];
 const ourActions: ReadonlySet<string> = new Set(Object.values(ActionIds));
 const ourViews: ReadonlySet<string> = new Set([RequestModal.callbackId, ExtendModal.callbackId]);
 const ourCommands: ReadonlySet<string> = new Set(['/breakglass']);

@@ -132,6 +132,25 @@ describe('the incident channel archived', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it('takes messages in the channel again once it is unarchived; its new requests are a new incident', async () => {
+    harness.slack.unarchiveChannel(CHANNEL);
+    await harness.sender.eventCallback({ event: { type: 'channel_unarchive', channel: CHANNEL, user: ARCHIVER } });
+    await waitFor(async () => (await harness.db.incidentClosure.count({ where: { channelId: CHANNEL, via: 'unarchive' } })) === 1, 'the unarchive recorded');
+    const again = await grantedIn(CHANNEL, REQUESTER, 'payments-db read 2h INC-3 after the unarchive', [APPROVER1]);
+    const extended = await answerTo(REQUESTER, `extend BG-${again.number} 30m`, CHANNEL);
+    expect(extended.text).not.toContain('has been closed');
+    await harness.bot.service.revokeNow(again.id, REQUESTER);
+    await statusBecomes(harness, again.id, 'REVOKED');
+    await waitFor(
+      () =>
+        harness.slack
+          .deliveredCallsOf('chat.postMessage')
+          .some((call) => call.args.channel === CHANNEL && !call.args.thread_ts && textOf(call.args).includes(`Audit summary BG-${again.number}`)),
+      'the summary in the unarchived channel',
+    );
+    await outboxDrained(harness);
+  });
+
   it('changes nothing for a channel with nothing live', async () => {
     const before = await counts();
     await harness.sender.eventCallback({ event: { type: 'group_archive', channel: 'G0QUIET', user: ARCHIVER } });

@@ -244,6 +244,10 @@ export class FakeSlackApi {
     this.archivedChannels.add(channelId);
   }
 
+  unarchiveChannel(channelId: string): void {
+    this.archivedChannels.delete(channelId);
+  }
+
   /** The user users.info would return for `id`. */
   userInfo(id: string): FakeSlackUser & Record<string, unknown> {
     const overrides = this.users.get(id) ?? {};

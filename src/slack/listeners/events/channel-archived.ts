@@ -9,3 +9,12 @@ export function channelArchived({ service, followUps }: ListenerDeps) {
     await followUps.run(() => service.channelArchived(event.channel, archivedBy));
   };
 }
+
+/** A channel was unarchived (channel_unarchive, group_unarchive): its messages may go to it again. */
+export function channelUnarchived({ service, followUps }: ListenerDeps) {
+  return async ({ event }: SlackEventMiddlewareArgs<'channel_unarchive' | 'group_unarchive'>): Promise<void> => {
+    const user = (event as { user?: unknown }).user;
+    const unarchivedBy = typeof user === 'string' && user !== '' ? user : null;
+    await followUps.run(() => service.channelUnarchived(event.channel, unarchivedBy));
+  };
+}
