@@ -16,6 +16,7 @@ import type { HomePublisher } from './services/home-publisher';
 import type { RequestQueries } from './services/request-queries';
 import { extensionMessageHandlers } from './slack/deliveries/extension-messages';
 import { homeRefreshHandlers } from './slack/deliveries/home-refresh';
+import { isChannelArchived } from './requests/incident-closures';
 import { requestMessageHandlers } from './slack/deliveries/request-messages';
 import { reportDigestHandlers } from './slack/deliveries/report-digest';
 import { revokeAlertHandlers } from './slack/deliveries/revoke-alerts';
@@ -90,6 +91,7 @@ export class Deliveries {
       },
       requestPostFailed: (requestId, reason) => service.submit.postFailed(requestId, reason),
       onCallNow: (principals) => deps.onCallNow(principals),
+      channelArchived: (channelId) => isChannelArchived(db, channelId),
     });
     const slack: Record<string, EffectHandler> = {
       ...messages,
@@ -108,6 +110,7 @@ export class Deliveries {
         securityChannel: deps.policy.revokeAlerts.securityChannel,
         loadView: (requestId) => reads.loadView(requestId),
         countFailing: () => service.countFailingRevocations(),
+        channelArchived: (channelId) => isChannelArchived(db, channelId),
       }),
       ...auditHeadHandlers({ surface, securityChannel: deps.policy.revokeAlerts.securityChannel, headFile: deps.policy.audit?.publishHeadFile ?? null }),
       ...reportDigestHandlers({ db, surface, compute: (period) => deps.reports.compute(period), sealBoundMs: deps.sealBoundMs }),

@@ -12,6 +12,7 @@ export type Command =
   | { kind: 'extend'; requestNumber: number; durationText: string }
   | { kind: 'audit'; requestNumber: number }
   | { kind: 'report'; days: number }
+  | { kind: 'incident-close' }
   | { kind: 'invalid'; message: string };
 
 export const COMMAND_USAGE = '/breakglass <resource> <role> <duration> <ticket or -> <reason…>';
@@ -25,6 +26,11 @@ export const SUBCOMMANDS = {
   extend: { usage: '/breakglass extend <id> <duration>', example: '/breakglass extend BG-1042 30m', does: 'ask for more time on active access' },
   audit: { usage: '/breakglass audit <id>', example: '/breakglass audit BG-1042', does: "the request's timeline, from its audit events" },
   report: { usage: '/breakglass report [7d|30d]', example: '/breakglass report 30d', does: 'the access review report (admins and emergency reviewers)' },
+  incident: {
+    usage: '/breakglass incident close',
+    example: '/breakglass incident close',
+    does: 'in the incident channel: end the access requested there (lists it and asks to confirm)',
+  },
   help: { usage: '/breakglass help', example: '/breakglass help', does: 'how to ask, and what you may request' },
 } as const;
 
@@ -102,6 +108,11 @@ function parseSubcommand(name: Subcommand, args: string[]): Command {
       const days = REPORT_PERIODS[args[0].toLowerCase()];
       if (args.length > 1 || days === undefined) return subcommandProblem(name, '`report` takes the period to cover: `7d` (the default) or `30d`.');
       return { kind: 'report', days };
+    }
+    case 'incident': {
+      if (args.length === 1 && args[0].toLowerCase() === 'close') return { kind: 'incident-close' };
+      const got = args.length === 0 ? '' : ` (not ${inlineCode(args.join(' '), 40)})`;
+      return subcommandProblem(name, `\`incident\` takes one word: \`close\`${got}.`);
     }
     case 'extend': {
       if (args.length === 0) return subcommandProblem(name, '`extend` needs the id of a request and how much longer you need it.');

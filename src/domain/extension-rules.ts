@@ -19,9 +19,11 @@ export interface ExtensionAsk {
   durationText: string;
   /** Null when the policy no longer has the role: then nothing can be extended. */
   rule: ExtensionRule | null;
+  /** The incident the request belongs to has closed (its channel archived, or /breakglass incident close). */
+  incidentClosed?: boolean;
 }
 
-export type ExtensionAskRefusal = 'not_requester' | 'not_active' | 'bad_duration' | 'too_long' | 'no_rule';
+export type ExtensionAskRefusal = 'not_requester' | 'not_active' | 'bad_duration' | 'too_long' | 'no_rule' | 'incident_closed';
 
 /** Checks an extension request; on success says how long and until when. */
 export function checkExtensionAsk(ask: ExtensionAsk): Result<{ extendBySeconds: number; newExpiresAt: Date }, ExtensionAskRefusal> {
@@ -30,6 +32,13 @@ export function checkExtensionAsk(ask: ExtensionAsk): Result<{ extendBySeconds: 
   }
   if (ask.status !== 'ACTIVE' || !ask.grantedAt || !ask.expiresAt) {
     return { ok: false, code: 'not_active', message: `${ask.humanId} is not active (it is ${ask.status.toLowerCase()}), so there is nothing to extend.` };
+  }
+  if (ask.incidentClosed) {
+    return {
+      ok: false,
+      code: 'incident_closed',
+      message: `The incident ${ask.humanId} was requested for has been closed (its channel was archived or closed with \`/breakglass incident close\`), so it cannot be extended. If you still need access, request it again in the current incident's channel.`,
+    };
   }
   if (!ask.rule) {
     return { ok: false, code: 'no_rule', message: `The policy no longer lists this resource and role, so ${ask.humanId} cannot be extended.` };

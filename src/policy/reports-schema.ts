@@ -3,9 +3,8 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 import { isTimeZone, parseReportTime, WEEKDAYS } from '../domain/report-schedule';
-import type { CorePolicy } from './policy-schema';
 import { describeValue, UNKNOWN_KEYS_MARK } from './schema-primitives';
-import type { SectionReport } from './sections';
+import type { SectionReport, WrittenCore } from './section-types';
 import type { ReportSettings } from './types';
 
 const DAY_SECONDS = 86_400;
@@ -55,7 +54,10 @@ export const reportsSchema = z
 
 /** The digest's settings (a top-level section, sections.ts); null when there is no `reports` section.
  * alerts.securityChannel is the default channel. */
-export function resolveReports(value: z.output<typeof reportsSchema> | null | undefined, { policy, report }: { policy: CorePolicy; report: SectionReport }): ReportSettings | null {
+export function resolveReports(
+  value: z.output<typeof reportsSchema> | null | undefined,
+  { policy, report }: { policy: WrittenCore; report: SectionReport },
+): ReportSettings | null {
   if (value === undefined || value === null) return null;
   const channel = value.channel ?? policy.alerts?.securityChannel ?? null;
   if (!channel) {

@@ -2,7 +2,8 @@ import { formatDuration } from '../domain/duration';
 import { emailDomain, type WrittenPolicy, type WrittenResource, type WrittenRole, type WrittenSettings } from './policy-schema';
 import { toProviderConfig } from './provider-schema';
 import { SLACK_USER_PATTERN } from './schema-primitives';
-import { first, INHERITED_SECTIONS, type InheritedSection, TOP_LEVEL_SECTIONS, type TopLevelSection } from './sections';
+import { type CoreRoleRule, first, type InheritedSection, type TopLevelSection } from './section-types';
+import { INHERITED_SECTIONS, TOP_LEVEL_SECTIONS } from './sections';
 import type { Policy, ResourceRule, RoleRule } from './types';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -93,7 +94,8 @@ function resolveRole(role: WrittenRole, path: string, levels: readonly WrittenSe
   if (problems.length === problemsBefore && extension.approvals > 0) reportUnreachableApprovals(report, 'extension.approvals', extension.approvals, approvers);
   if (problems.length > problemsBefore) return undefined;
   const requestChannels = inherited(levels, 'requestChannels') ?? null;
-  const rule: RoleRule = {
+  // The inherited sections' fields (sections.ts) are filled in just below.
+  const rule: CoreRoleRule = {
     id: role.id,
     description: role.description ?? null,
     grant: role.grant ?? role.id,
@@ -113,7 +115,7 @@ function resolveRole(role: WrittenRole, path: string, levels: readonly WrittenSe
     const resolved = section.resolve ? section.resolve(values, { role: rule, report }) : first(values);
     (rule as unknown as Record<string, unknown>)[key] = resolved;
   }
-  return problems.length > problemsBefore ? undefined : rule;
+  return problems.length > problemsBefore ? undefined : (rule as RoleRule);
 }
 
 /** With only named people (no groups) as approvers, fewer people than required approvals can never approve. */

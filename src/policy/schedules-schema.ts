@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 import { isOnCallPrincipal, pagerDutyScheduleId, type Rotation, rotationName } from '../domain/on-call';
-import type { CorePolicy } from './policy-schema';
 import { likelyMeant } from './policy-issues';
 import { describeValue, SLACK_USER_PATTERN, UNKNOWN_KEYS_MARK } from './schema-primitives';
-import type { SectionReport } from './sections';
+import type { SectionReport, WrittenCore } from './section-types';
 
 /** The policy's `schedules` (rotations for teams without PagerDuty) and the on-call principals that name them or a
  * PagerDuty schedule: a top-level section (sections.ts) whose `resolve` also checks every on-call approver. */
@@ -77,7 +76,7 @@ export const schedulesSchema = z
 /** The section as the bot uses it (an empty map when absent), after checking every on-call approver in the file. */
 export function resolveSchedules(
   value: z.output<typeof schedulesSchema> | undefined,
-  { policy, report, env }: { policy: CorePolicy; report: SectionReport; env: NodeJS.ProcessEnv },
+  { policy, report, env }: { policy: WrittenCore; report: SectionReport; env: NodeJS.ProcessEnv },
 ): Map<string, Rotation> {
   const schedules = new Map(Object.entries(value ?? {}).map(([name, { rotation, every, start }]) => [name, { rotation, everySeconds: every, start }]));
   const names = [...schedules.keys()];

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { CorePolicy } from './policy-schema';
+import { endWithIncidentSection } from './incident-schema';
 import { reportsSchema, resolveReports } from './reports-schema';
 import { resolveSchedules, schedulesSchema } from './schedules-schema';
-import type { RoleRule } from './types';
+import type { InheritedSection, InheritedSectionKey, TopLevelSection } from './section-types';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Where policy sections written in their own files (`src/policy/<section>-schema.ts`) plug in: one entry each, and
@@ -20,31 +20,16 @@ import type { RoleRule } from './types';
 // A `resolve` runs once the whole file is well-formed; it reports problems with `report(path, message)`, the path
 // relative to the file (top level) or to the role (inherited), e.g. `report('emergency.reviewers', '…')`.
 
-export type SectionReport = (path: string, message: string) => void;
-
-export interface TopLevelSection<S extends z.ZodType = z.ZodType> {
-  /** Give it `.optional()` unless the section is required. */
-  schema: S;
-  resolve?(value: z.output<S>, context: { policy: CorePolicy; report: SectionReport; env: NodeJS.ProcessEnv }): unknown;
-}
-
-export interface InheritedSection<S extends z.ZodType = z.ZodType> {
-  /** Give it `.optional()`: a level that does not set it inherits. */
-  schema: S;
-  resolve?(levels: readonly (z.output<S> | undefined)[], context: { role: RoleRule; report: SectionReport }): unknown;
-}
-
-/** The first level that sets a value (role, then resource, then defaults). */
-export function first<T>(levels: readonly (T | undefined)[]): T | undefined {
-  return levels.find((level) => level !== undefined);
-}
+// The types are in section-types.ts.
 
 export const TOP_LEVEL_SECTIONS = {
   reports: { schema: reportsSchema.nullable().optional(), resolve: resolveReports },
   schedules: { schema: schedulesSchema.optional(), resolve: resolveSchedules },
 } satisfies Record<string, TopLevelSection>;
 
-export const INHERITED_SECTIONS = {} satisfies Record<string, InheritedSection>;
+export const INHERITED_SECTIONS = {
+  endWithIncident: endWithIncidentSection,
+} satisfies Record<InheritedSectionKey, InheritedSection>;
 
 /** The schemas of a set of sections, as a zod shape. */
 export function sectionSchemas<T extends Record<string, { schema: z.ZodType }>>(sections: T): { [K in keyof T]: T[K]['schema'] } {

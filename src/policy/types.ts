@@ -26,6 +26,8 @@ export interface RoleRule {
   requestChannels: string[] | null;
   /** Emergency access (issue 12.1); only `reviewers` is read here, by the review reports' audience check. */
   emergency?: { reviewers: string[] };
+  /** Grants end when the incident in their request's channel closes (archived, or /breakglass incident close). */
+  endWithIncident: boolean;
 }
 
 /** How active access may be extended: by the same approvers, here `approvals` of them (0: the requester alone). */

@@ -26,6 +26,9 @@ export type ThreadNotice =
   | { notice: 'provider_vanished' }
   /** Start-up was told to revoke grants whose provider changed, but this one is not on the target the policy names now. */
   | { notice: 'provider_changed_not_found'; made: string }
+  /** The incident in the request's channel closed (archived, or /breakglass incident close): access ends, or the
+   * pending request closes. `actorId` null: Slack did not say who archived the channel. */
+  | { notice: 'incident_closed'; via: 'archive' | 'command'; actorId: string | null; pending: boolean }
   | { notice: 'summary' };
 
 export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | { message: 'extension_outcome'; extensionId: string };

@@ -1,16 +1,16 @@
 import type { AccessRequest } from '../db/prisma';
 import type { Outcome } from '../domain/outcome';
-import { finalStateFor, type EndReason } from '../domain/request-state';
+import { finalStateFor, type EndReason, type RequestState } from '../domain/request-state';
 import { humanRequestId, type RequestView } from '../domain/request-view';
 import { ProviderError } from '../providers/types';
 import { recordAudit, SYSTEM_ACTOR, type AuditAction } from '../services/audit-log';
 import { otherActiveHolder, underAccessLock } from './access-locks';
-import { accessEnded, effectsFor, shown } from './effect-plans';
+import { accessEnded, effectsFor, shown, type ThreadNotice } from './effect-plans';
 import { ExpirySweeper, type SweepOutcome } from './expiry-sweeper';
 import { closePendingExtensionsIn } from './extensions';
-import { failureText, isApprover, notFound, type RequestDeps } from './request-deps';
+import { failureText, mayRevoke, notFound, type RequestDeps } from './request-deps';
 import { grantTarget } from './request-reads';
-import { queueEffects } from './request-store';
+import { queueEffects, type MovedRequest, type StoreTransaction } from './request-store';
 
 /** Thrown by the expiry job when the target did not let go; BullMQ retries it with backoff. */
 export class RevocationFailedError extends Error {
@@ -42,24 +42,45 @@ export class EndAccess {
   async revokeNow(requestId: string, actorId: string): Promise<Outcome<{ view: RequestView }, string>> {
     const request = await this.deps.reads.findRequest(requestId);
     if (!request) return notFound;
-    const allowed = actorId === request.requesterId || this.deps.policy.admins.includes(actorId) || (await isApprover(this.deps, request, actorId));
-    if (!allowed) return { ok: false, code: 'not_allowed', message: 'Only the requester, an approver of this role or a Breakglass admin can revoke this access.' };
+    if (!(await mayRevoke(this.deps, request, actorId))) {
+      return { ok: false, code: 'not_allowed', message: 'Only the requester, an approver of this role or a Breakglass admin can revoke this access.' };
+    }
     if (request.status === 'APPROVED') return { ok: false, code: 'not_active', message: 'Access is still being granted; try again in a moment.' };
-    const moved = await this.deps.store.move({
-      requestId,
-      from: ['ACTIVE'],
-      to: 'REVOKING',
-      data: { endReason: 'revoked', endedBy: actorId },
-      actor: actorId,
-      action: 'REVOKE_REQUESTED',
-      effects: (r) => [effectsFor.scheduleExpiry(r, new Date()), ...shown(r, { notice: 'revoke_requested', actorId })],
-    });
+    const moved = await this.deps.store.transaction((tx) => this.revokeEarlyIn(tx, requestId, actorId));
     const view = await this.deps.reads.loadView(requestId);
     if (!moved) {
       const message = view.status === 'REVOKING' ? 'This access is already being revoked.' : `This request is not active (it is ${view.status.toLowerCase()}).`;
       return { ok: false, code: 'not_active', message };
     }
     return { ok: true, view };
+  }
+
+  /** The early revocation of one grant inside the caller's store transaction (Revoke now, an incident close): the
+   * request moves to REVOKING and its revocation is queued with the change, in the expiry worker, with its retries
+   * and alerts. From APPROVED (an incident close while granting), the grant finds the request gone and takes back
+   * whatever it made. `endedBy` null: nobody in particular (Slack did not say who archived the channel). Null when
+   * the request had moved on. */
+  revokeEarlyIn(
+    tx: StoreTransaction,
+    requestId: string,
+    actorId: string,
+    {
+      from = ['ACTIVE'],
+      endedBy = actorId,
+      details = {},
+      notice = { notice: 'revoke_requested', actorId },
+    }: { from?: RequestState[]; endedBy?: string | null; details?: Record<string, unknown>; notice?: ThreadNotice } = {},
+  ): Promise<MovedRequest | null> {
+    return this.deps.store.moveIn(tx, {
+      requestId,
+      from,
+      to: 'REVOKING',
+      data: { endReason: 'revoked', endedBy },
+      actor: actorId,
+      action: 'REVOKE_REQUESTED',
+      details,
+      effects: (r) => [effectsFor.scheduleExpiry(r, new Date()), ...shown(r, notice)],
+    });
   }
 
   /** Asks for a failing revocation to be attempted again at once (the alert's Retry now). Anyone may: it can only

@@ -21,7 +21,8 @@ import { ANSWER_WAIT_MS, readUntilSettled } from './answer-wait';
 import { approverLogin as loginOfApprover, countedApproval, Refused } from './decide-request';
 import { samePersonRefusal, type CountedApproval } from '../domain/people';
 import { effectsFor, type EffectSubject } from './effect-plans';
-import { changedMeanwhile, approverStanding, notFound, type RequestDeps } from './request-deps';
+import { incidentClosedForRequest } from './incident-closures';
+import { approverStanding, changedMeanwhile, notFound, type RequestDeps } from './request-deps';
 import { toExtensionView, type ExtensionWithRequest } from './request-reads';
 import { queueEffects, type StoreTransaction } from './request-store';
 
@@ -57,7 +58,7 @@ export async function closePendingExtensionsIn(tx: StoreTransaction, requests: r
  * same grant (never a second, stacked one). The target's own expiry, the expiry job and the reminder follow as
  * effects of the change. */
 export class Extensions {
-  constructor(private readonly deps: Pick<RequestDeps, 'policy' | 'directory' | 'store' | 'reads'>) {}
+  constructor(private readonly deps: Pick<RequestDeps, 'db' | 'policy' | 'directory' | 'store' | 'reads'>) {}
 
   /** Moves the end of active access to `expiresAt`, within the role's `extension.maxTotal`. No approvals: people go
    * through requestExtension. */
@@ -87,7 +88,7 @@ export class Extensions {
     if (!request) return notFound;
     const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
     // A nominal 1s ask runs every check except the length.
-    const check = checkExtensionAsk({ ...extensionAsk(request, actorId, '1s'), rule: rule?.role.extension ?? null });
+    const check = checkExtensionAsk({ ...(await this.ask(request, actorId, '1s')), rule: rule?.role.extension ?? null });
     if (!check.ok && check.code !== 'too_long') return check;
     const usedSeconds = (request.expiresAt!.getTime() - request.grantedAt!.getTime()) / 1000;
     const maxMoreSeconds = Math.max(0, Math.floor(rule!.role.extension.maxTotalSeconds - usedSeconds));
@@ -99,7 +100,7 @@ export class Extensions {
     const request = await this.deps.reads.findRequest(requestId);
     if (!request) return notFound;
     const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
-    return checkExtensionAsk({ ...extensionAsk(request, actorId, durationText), rule: rule?.role.extension ?? null });
+    return checkExtensionAsk({ ...(await this.ask(request, actorId, durationText)), rule: rule?.role.extension ?? null });
   }
 
   /** The requester asks for more time. Applied at once when the policy needs no approvals for extensions
@@ -109,7 +110,7 @@ export class Extensions {
     const request = await reads.findRequest(requestId);
     if (!request) return notFound;
     const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
-    const check = checkExtensionAsk({ ...extensionAsk(request, actorId, durationText), rule: rule?.role.extension ?? null });
+    const check = checkExtensionAsk({ ...(await this.ask(request, actorId, durationText)), rule: rule?.role.extension ?? null });
     if (!check.ok) return check;
     const required = rule!.role.extension.approvals;
     const humanId = humanRequestId(request.number);
@@ -284,7 +285,7 @@ export class Extensions {
   private async applyApprovedIn(tx: StoreTransaction, extension: Extension, actorId: string): Promise<boolean> {
     const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: extension.requestId } });
     const rule = findRole(this.deps.policy, request.resourceId, request.roleId);
-    const check = checkExtensionAsk({ ...extensionAsk(request, request.requesterId, `${extension.extendBySeconds}s`), rule: rule?.role.extension ?? null });
+    const check = checkExtensionAsk({ ...(await this.ask(request, request.requesterId, `${extension.extendBySeconds}s`, tx)), rule: rule?.role.extension ?? null });
     const now = new Date();
     if (check.ok && (await this.moveExpiryIn(tx, request, check.newExpiresAt, actorId, { extensionId: extension.id, approvals: extension.approvalCount }, []))) {
       await tx.extension.update({
@@ -297,6 +298,11 @@ export class Extensions {
     await tx.extension.update({ where: { id: extension.id }, data: { status: 'REFUSED', decidedAt: now, decidedBy: actorId, refusalReason: reason } });
     await recordAudit(tx, { requestId: request.id, actor: SYSTEM_ACTOR, action: 'EXTENSION_REFUSED', details: { extensionId: extension.id, reason } });
     return false;
+  }
+
+  /** An extension ask as the rules see it, with whether the request's incident has closed (read in `tx` when given). */
+  private async ask(request: AccessRequest, actorId: string, durationText: string, tx?: StoreTransaction) {
+    return { ...extensionAsk(request, actorId, durationText), incidentClosed: await incidentClosedForRequest(tx ?? this.deps.db, this.deps.policy, request) };
   }
 
   /** The database half of an extension, conditional on the expiry not having moved, with its audit event; the

@@ -67,6 +67,12 @@ export async function approverStanding(
   return { approver, unchecked: approver ? [] : memberships.unreachable.filter((principal) => approvers.includes(principal)), onCall };
 }
 
+/** Who may end a request's access early (Revoke now, /breakglass revoke, an incident close): its requester, an
+ * approver of its role, or a Breakglass admin. */
+export async function mayRevoke(deps: Pick<RequestDeps, 'policy' | 'directory'>, request: AccessRequest, actorId: string): Promise<boolean> {
+  return actorId === request.requesterId || deps.policy.admins.includes(actorId) || (await isApprover(deps, request, actorId));
+}
+
 /** A pending request older than the policy's requestTtl: as good as timed out. */
 export function isStale(policy: Policy, request: Pick<AccessRequest, 'createdAt'>, now = new Date()): boolean {
   return now.getTime() - request.createdAt.getTime() > policy.requestTtlSeconds * 1000;

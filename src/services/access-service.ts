@@ -1,3 +1,4 @@
+import { CloseIncident } from '../requests/close-incident';
 import { DecideRequest } from '../requests/decide-request';
 import { EndAccess } from '../requests/end-access';
 import { Extensions } from '../requests/extensions';
@@ -25,6 +26,7 @@ export class AccessService {
   readonly extensions: Extensions;
   readonly reminders: Reminders;
   readonly housekeeping: Housekeeping;
+  readonly incidents: CloseIncident;
 
   constructor(private readonly deps: RequestDeps & { credentials: CredentialsCourier; expiryConcurrency?: number }) {
     this.housekeeping = new Housekeeping(deps);
@@ -34,6 +36,7 @@ export class AccessService {
     this.ending = new EndAccess(deps);
     this.extensions = new Extensions(deps);
     this.reminders = new Reminders(deps);
+    this.incidents = new CloseIncident({ ...deps, ending: this.ending });
   }
 
   requestableFor(userId: string, channelId?: string) {
@@ -77,6 +80,18 @@ export class AccessService {
   }
   requestExtension(requestId: string, actorId: string, durationText: string) {
     return this.extensions.request(requestId, actorId, durationText);
+  }
+  previewIncidentClose(channelId: string, actorId: string) {
+    return this.incidents.preview(channelId, actorId);
+  }
+  closeIncident(channelId: string, actorId: string, listedAt: Date) {
+    return this.incidents.closeByCommand(channelId, actorId, listedAt);
+  }
+  channelArchived(channelId: string, archivedBy: string | null) {
+    return this.incidents.channelArchived(channelId, archivedBy);
+  }
+  channelUnarchived(channelId: string, unarchivedBy: string | null) {
+    return this.incidents.channelUnarchived(channelId, unarchivedBy);
   }
   approveExtension(extensionId: string, actorId: string) {
     return this.extensions.approve(extensionId, actorId);

@@ -40,7 +40,11 @@ export type AuditAction =
   | 'PROVIDER_CHANGE_ACCEPTED'
   | 'PROVIDER_CHANGE_REVOKED'
   | 'PROVIDER_CHANGE_NOT_FOUND'
-  | 'PROVIDER_VANISHED';
+  | 'PROVIDER_VANISHED'
+  // The incident in the request's channel closed (src/requests/close-incident.ts): details { channelId, via:
+  // 'archive'|'command', outcome: 'revoked'|'closed' }, actor = who archived the channel or ran the command. Comes
+  // with the REVOKE_REQUESTED or TIMED_OUT it causes.
+  | 'INCIDENT_CLOSED';
 
 export { SYSTEM_ACTOR } from '../domain/timeline-event';
 

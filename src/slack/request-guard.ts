@@ -19,10 +19,12 @@ const pass: Verdict = { pass: true };
 const ignore = (why: string): Verdict => ({ pass: false, status: 200, why });
 const malformed = (why: string): Verdict => ({ pass: false, status: 400, why });
 
+/** A channel archived (its incident closed) or unarchived; Slack may leave out who did it. */
+const ARCHIVE_EVENTS = ['channel_archive', 'group_archive', 'channel_unarchive', 'group_unarchive'];
 const ourActions: ReadonlySet<string> = new Set(Object.values(ActionIds));
 const ourViews: ReadonlySet<string> = new Set([RequestModal.callbackId, ExtendModal.callbackId]);
 const ourCommands: ReadonlySet<string> = new Set(['/breakglass']);
-const ourEvents: ReadonlySet<string> = new Set(['app_home_opened']);
+const ourEvents: ReadonlySet<string> = new Set(['app_home_opened', ...ARCHIVE_EVENTS]);
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -101,6 +103,10 @@ function judgeEvent(body: Json): Verdict {
   const event = body.event;
   if (!isObject(event) || !isString(event.type)) return malformed('an event_callback without an event type');
   if (!ourEvents.has(event.type)) return ignore(`an event that is not ours: ${event.type.slice(0, 60)}`);
+  if (ARCHIVE_EVENTS.includes(event.type)) {
+    if (!isString(event.channel) || !CHANNEL_ID.test(event.channel)) return malformed(`${event.type} without a valid channel`);
+    return event.user === undefined || isUserId(event.user) ? pass : malformed(`${event.type} with an invalid user`);
+  }
   if (!isUserId(event.user)) return malformed(`${event.type} without a valid user`);
   return pass;
 }

@@ -14,10 +14,10 @@ export function buttonValue(blocks: any[], actionId: string): string | undefined
   return undefined;
 }
 
-/** Sends `/breakglass <text>` and returns the request as its posted approval message names it. */
-export async function requestAccess(harness: BotHarness, text: string, userId = REQUESTER) {
+/** Sends `/breakglass <text>` (in `channelId`) and returns the request as its posted approval message names it. */
+export async function requestAccess(harness: BotHarness, text: string, userId = REQUESTER, channelId = CHANNEL) {
   const posted = harness.slack.callsOf('chat.postMessage').length;
-  const response = await harness.sender.slashCommand({ userId, channelId: CHANNEL, text });
+  const response = await harness.sender.slashCommand({ userId, channelId, text });
   expect(response.status).toBe(200);
   // Other requests' summaries may still be arriving: the approval message is the one with an Approve button.
   const message = await waitFor(

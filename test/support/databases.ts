@@ -20,7 +20,9 @@ export async function truncateAll(): Promise<void> {
   const owner = new Client({ connectionString: process.env.TEST_OWNER_DATABASE_URL });
   await owner.connect();
   try {
-    await owner.query('TRUNCATE "AuditEvent", "AuditChainHead", "Approval", "Grant", "AccessRequest", "Effect", "EffectRunnerBeat", "ReportRun" RESTART IDENTITY CASCADE');
+    await owner.query(
+      'TRUNCATE "AuditEvent", "AuditChainHead", "Approval", "Grant", "AccessRequest", "Effect", "EffectRunnerBeat", "ReportRun", "IncidentClosure" RESTART IDENTITY CASCADE',
+    );
   } finally {
     await owner.end();
   }

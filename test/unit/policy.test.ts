@@ -95,6 +95,7 @@ describe('parsePolicy with a good policy', () => {
         remindBeforeSeconds: 600,
         extension: { approvals: 1, maxTotalSeconds: 8 * 3_600 },
         requestChannels: null,
+        endWithIncident: true,
       },
       {
         id: 'write',
@@ -109,6 +110,7 @@ describe('parsePolicy with a good policy', () => {
         remindBeforeSeconds: 600,
         extension: { approvals: 2, maxTotalSeconds: 3_600 },
         requestChannels: null,
+        endWithIncident: true,
       },
     ]);
   });

@@ -40,6 +40,7 @@ export class FakeSlackApi {
   private readonly outages: { methods: ReadonlySet<string>; responder: FakeResponder; state: { active: boolean } }[] = [];
   private readonly users = new Map<string, FakeSlackUserOverrides>();
   private readonly userGroups = new Map<string, string[]>();
+  private readonly archivedChannels = new Set<string>();
   private messageCounter = 0;
   private viewCounter = 0;
   private responseUrlCounter = 0;
@@ -190,6 +191,15 @@ export class FakeSlackApi {
     this.userGroups.set(groupId, [...userIds]);
   }
 
+  /** Archives a channel: from now on posts, updates and ephemerals there answer `is_archived`, as Slack does. */
+  archiveChannel(channelId: string): void {
+    this.archivedChannels.add(channelId);
+  }
+
+  unarchiveChannel(channelId: string): void {
+    this.archivedChannels.delete(channelId);
+  }
+
   /** The user users.info would return for `id`. */
   userInfo(id: string): FakeSlackUser & Record<string, unknown> {
     const overrides = this.users.get(id) ?? {};
@@ -219,6 +229,7 @@ export class FakeSlackApi {
     for (const outage of this.outages.splice(0)) outage.state.active = false;
     this.users.clear();
     this.userGroups.clear();
+    this.archivedChannels.clear();
     this.messageCounter = 0;
     this.viewCounter = 0;
     this.responseUrlCounter = 0;
@@ -289,7 +300,7 @@ export class FakeSlackApi {
       return;
     }
     const override = (await this.outageAnswer(method, args, call)) ?? (await this.takeResponder(method)?.(args, call));
-    const answer = override ?? blocksRefusal(method, args) ?? this.defaultAnswer(method, args);
+    const answer = override ?? blocksRefusal(method, args) ?? this.archivedRefusal(method, args) ?? this.defaultAnswer(method, args);
     if (isHttpResponse(answer)) {
       call.answer = { status: answer.status, ok: answer.status === 200 && typeof answer.body === 'object' && (answer.body as { ok?: unknown }).ok !== false };
       sendRaw(res, answer);
@@ -298,6 +309,11 @@ export class FakeSlackApi {
       sendJson(res, 200, answer);
     }
     this.events.emit(ANSWER_EVENT, call, isHttpResponse(answer) ? answer.body : answer);
+  }
+
+  private archivedRefusal(method: string, args: Record<string, any>): object | undefined {
+    const writes = ['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'chat.delete'];
+    return writes.includes(method) && this.archivedChannels.has(args.channel) ? { ok: false, error: 'is_archived' } : undefined;
   }
 
   private nextMessageTs(): string {

@@ -12,6 +12,8 @@ export const ActionIds = {
   /** On an extension request in the approval thread; value = extension id. */
   approveExtension: 'breakglass_extension_approve',
   denyExtension: 'breakglass_extension_deny',
+  /** On the answer to `/breakglass incident close`; value = JSON { channelId, listedAt }. */
+  confirmIncidentClose: 'breakglass_incident_close_confirm',
 } as const;
 
 export const RequestModal = {

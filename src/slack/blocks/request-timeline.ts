@@ -70,7 +70,10 @@ export function describeEvent(event: TimelineEvent): string {
       const kept = str(d.keptOnTargetFor);
       return `${what} and verified gone${kept ? ` (left in place on the target for ${inlineCode(kept, 40)}, which still holds it)` : ''}`;
     }
+    case 'INCIDENT_CLOSED':
+      return `${str(d.via) === 'archive' ? `The incident channel was archived${actor !== SYSTEM_ACTOR ? ` by ${who(actor)}` : ''}` : `${who(actor)} closed the incident`}; ${str(d.outcome) === 'closed' ? 'the request closed without a decision' : 'the access ends now'}`;
     case 'TIMED_OUT':
+      if (str(d.reason)) return `Closed without a decision: ${quoted(d.reason)}`;
       return `Nobody decided${num(d.requestTtlSeconds) !== null ? ` within ${formatDuration(num(d.requestTtlSeconds)!)}` : ''}; the request timed out`;
     case 'REVOKE_ALERTED':
       return `Alert raised after ${num(d.attempts) ?? '?'} failed revocation attempts`;

@@ -27,7 +27,9 @@ import {
 } from '../blocks/notices';
 import { groupWithinBlockLimit, mergeSummaries } from '../summary-batches';
 import type { SlackSurface } from '../surface';
-import { isPermanentSlackError, rethrowForRunner } from './slack-failure';
+import { incidentClosedNotice } from '../blocks/incident-close';
+import { isPermanentSlackError, rethrowForRunner, slackErrorCode } from './slack-failure';
+import { summaryDestination, type SummaryDestination } from './summary-destination';
 import type { ExtensionView } from '../../domain/extension-view';
 
 /** How long an update waits for the approval message to exist (its post is still queued), and how many times: past
@@ -55,6 +57,8 @@ export interface RequestMessagesDeps {
   securityChannel: string | null;
   /** Where the approval message's ts is kept (its thread and updates need it). */
   recordMessageTs(requestId: string, ts: string): Promise<void>;
+  /** Whether the channel is archived as far as Breakglass heard (src/requests/incident-closures.ts). */
+  channelArchived(channelId: string): Promise<boolean>;
   /** The request's approval message was refused for good (the bot is not in the channel…): the request fails. */
   requestPostFailed(requestId: string, reason: string): Promise<void>;
   /** Who is on call now for the on-call principals given (never throws; PagerDuty down is an answer). */
@@ -108,7 +112,17 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
     try {
       await surface.postMessage(view.channelId, message, view.messageTs);
     } catch (err) {
-      rethrowForRunner(err, 'replying in the thread');
+      // An archived channel cannot take it: the requester hears it by DM (the summary goes its own way).
+      if (slackErrorCode(err) !== 'is_archived' || (effect.payload as ThreadNotice).notice === 'summary') rethrowForRunner(err, 'replying in the thread');
+      await sendDirectMessage(view.requesterId, message, 'sending a notice of an archived channel by DM');
+    }
+  }
+
+  async function sendDirectMessage(userId: string, message: SlackMessage, what: string): Promise<void> {
+    try {
+      await surface.sendDirectMessage(userId, message);
+    } catch (err) {
+      rethrowForRunner(err, what);
     }
   }
 
@@ -142,6 +156,8 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
         const extension = await deps.loadExtension(notice.extensionId);
         return extension ? extensionOutcomeNotice(view, extension) : null;
       }
+      case 'incident_closed':
+        return incidentClosedNotice(view, notice);
       case 'summary':
         return (await summaries([view]))[0];
     }
@@ -164,13 +180,32 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
   async function channelSummaries(effects: EffectRow[]): Promise<void> {
     const views = await deps.loadViews(effects.map((effect) => effect.requestId!));
     if (views.length === 0) return;
+    const channelId = views[0].channelId;
+    const archived = await deps.channelArchived(channelId);
+    try {
+      await deliverSummaries(summaryDestination(channelId, { archived, securityChannel: deps.securityChannel }), views);
+    } catch (err) {
+      // Archived before Breakglass heard of it: Slack says so, and the summaries go where an archived channel's go.
+      if (archived || slackErrorCode(err) !== 'is_archived') rethrowForRunner(err, 'posting the audit summary');
+      await deliverSummaries(summaryDestination(channelId, { archived: true, securityChannel: deps.securityChannel }), views);
+    }
+  }
+
+  async function deliverSummaries(destination: SummaryDestination, views: RequestView[]): Promise<void> {
     // All of one channel (the lane), posted in order. A crash part-way posts the first ones again (at least once).
-    for (const message of await channelMessages(views)) {
-      try {
-        await surface.postChannelSummary(views[0].channelId, message);
-      } catch (err) {
-        rethrowForRunner(err, 'posting the audit summary');
+    if (destination.channel) {
+      for (const message of await channelMessages(views)) {
+        try {
+          await surface.postChannelSummary(destination.channel, message);
+        } catch (err) {
+          if (slackErrorCode(err) === 'is_archived') throw err;
+          rethrowForRunner(err, 'posting the audit summary');
+        }
       }
+    }
+    if (destination.toRequesters) {
+      const messages = await summaries(views);
+      for (const [index, view] of views.entries()) await sendDirectMessage(view.requesterId, messages[index], 'sending the audit summary by DM');
     }
   }
 

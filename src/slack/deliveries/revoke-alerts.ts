@@ -12,6 +12,8 @@ export interface RevokeAlertsDeps {
   loadView(requestId: string): Promise<RequestView>;
   /** Grants whose revocation keeps failing right now (the alert says how many). */
   countFailing(): Promise<number>;
+  /** An archived channel cannot take the alert (the security channel still does). */
+  channelArchived(channelId: string): Promise<boolean>;
 }
 
 /** The failing-revocation alert: one message per grant and channel (the incident channel, the security channel),
@@ -25,6 +27,7 @@ export function revokeAlertHandlers(deps: RevokeAlertsDeps): Record<string, Effe
     const failingCount = await deps.countFailing();
     const posted = await db.revokeAlert.findMany({ where: { requestId } });
     for (const channelId of [view.channelId, deps.securityChannel].filter((channel): channel is string => channel !== null)) {
+      if (channelId === view.channelId && (await deps.channelArchived(channelId))) continue;
       const existing: RevokeAlert | undefined = posted.find((alert) => alert.channelId === channelId);
       if (existing) {
         await surface.updateMessage(channelId, existing.messageTs, buildRevokeAlert(view, failingCount));

@@ -3,6 +3,7 @@ import { ActionIds } from '../../blocks/action-ids';
 import type { ListenerDeps } from '../types';
 import { approveExtension } from './approve-extension';
 import { approveRequest } from './approve-request';
+import { confirmIncidentClose } from './confirm-incident-close';
 import { denyExtension } from './deny-extension';
 import { denyRequest } from './deny-request';
 import { extendAccess } from './extend-access';
@@ -21,4 +22,5 @@ export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(ActionIds.finishAccess, finishAccess(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.approveExtension, approveExtension(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.denyExtension, denyExtension(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.confirmIncidentClose, confirmIncidentClose(deps));
 }

@@ -4,6 +4,7 @@ import { buildHelpText } from '../../blocks/help-message';
 import { buildRequestModal } from '../../blocks/request-modal';
 import type { SlackMessage } from '../../surface';
 import type { ListenerDeps } from '../types';
+import { answerIncidentClose } from './incident-close-answer';
 import { answerSubcommand } from './subcommand-answers';
 
 export const BREAKGLASS_COMMAND = '/breakglass';
@@ -48,6 +49,9 @@ export function breakglassCommand(deps: ListenerDeps) {
           if (!result.ok) await answer(`:warning: ${result.message}`);
           return;
         }
+        case 'incident-close':
+          await answer(await answerIncidentClose(deps, command.user_id, command.channel_id));
+          return;
         default:
           await answer(await answerSubcommand(deps, command.user_id, parsed));
       }
