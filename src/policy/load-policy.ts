@@ -21,7 +21,8 @@ import {
   SLACK_USER_PATTERN,
 } from './check-primitives';
 import { readProvider } from './read-provider';
-import type { AuditSettings, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
+import { EMERGENCY_DEFAULTS, emergencyProblems, mergeEmergency, parseEmergencyLevel, type EmergencyLevel } from './emergency-schema';
+import type { AuditSettings, EmergencyRule, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
 
 /** The policy file cannot be used. The message names the file, the path inside it and what is wrong, one problem
  * per line, so an operator can fix everything in one pass. */
@@ -99,6 +100,8 @@ interface Settings {
   extensionMaxTotalSeconds: number | undefined;
   /** null: anywhere. */
   requestChannels: string[] | null;
+  /** Merged key by key across the levels (see emergency-schema); null: none given. */
+  emergency: EmergencyLevel | null;
 }
 
 const BUILT_IN_SETTINGS: Settings = {
@@ -112,11 +115,23 @@ const BUILT_IN_SETTINGS: Settings = {
   extensionApprovals: undefined,
   extensionMaxTotalSeconds: undefined,
   requestChannels: null,
+  emergency: null,
 };
 const DEFAULT_REQUEST_TTL_SECONDS = 3_600;
 const DEFAULT_REQUESTS_PER_HOUR = 10;
 
-const SETTING_KEYS = ['approvals', 'maxDuration', 'requireTicket', 'ticketPattern', 'approvers', 'requesters', 'remindBefore', 'extension', 'requestChannels'] as const;
+const SETTING_KEYS = [
+  'approvals',
+  'maxDuration',
+  'requireTicket',
+  'ticketPattern',
+  'approvers',
+  'requesters',
+  'remindBefore',
+  'extension',
+  'requestChannels',
+  'emergency',
+] as const;
 const EXTENSION_KEYS = ['approvals', 'maxTotal'];
 const TOP_LEVEL_KEYS = ['defaults', 'identities', 'loginEmailDomains', 'admins', 'alerts', 'audit', 'resources'];
 const AUDIT_KEYS = ['publishHead'];
@@ -207,7 +222,18 @@ function readSettings(checker: Checker, map: Record<string, unknown>, path: stri
     }
   }
   if (map.requestChannels !== undefined) settings.requestChannels = readRequestChannels(checker, map.requestChannels, at('requestChannels'));
+  if (map.emergency !== undefined) settings.emergency = readEmergency(checker, map.emergency, at('emergency'));
   return settings;
+}
+
+/** One level's `emergency` block (zod, emergency-schema.ts); its reviewers are checked like approvers. Undefined when
+ * invalid (reported), so the inherited block stays. */
+function readEmergency(checker: Checker, value: unknown, path: string): EmergencyLevel | null | undefined {
+  const { level, problems } = parseEmergencyLevel(value, path);
+  for (const problem of problems) report(checker, '', problem);
+  if (problems.length > 0) return undefined;
+  if (level?.reviewers && !readPrincipals(checker, level.reviewers, childPath(path, 'reviewers'), { allowEveryone: false, allowGroups: true, allowEmpty: true })) return undefined;
+  return level;
 }
 
 function notAChannelId(value: string): string {
@@ -257,7 +283,7 @@ function readEmailDomains(checker: Checker, value: unknown): string[] | undefine
 /** Overrides only what was given and valid; invalid values were already reported. */
 function applySettings(base: Settings, overrides: Partial<Settings>): Settings {
   const given = Object.entries(overrides).filter(([, value]) => value !== undefined);
-  return { ...base, ...Object.fromEntries(given) };
+  return { ...base, ...Object.fromEntries(given), emergency: mergeEmergency(base.emergency, overrides.emergency) };
 }
 
 function readIdentities(checker: Checker, value: unknown): Map<string, string> | undefined {
@@ -347,6 +373,7 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
   if (checker.problems.length === problemsBefore && extension.approvals > 0) {
     reportUnreachableApprovals(checker, childPath(path, 'extension'), extension.approvals, approvers);
   }
+  const emergency = resolveEmergency(checker, path, settings);
   if (id === undefined || description === undefined || grant === undefined || checker.problems.length > problemsBefore) {
     return undefined;
   }
@@ -364,6 +391,21 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
     remindBeforeSeconds: settings.remindBeforeSeconds,
     extension,
     requestChannels: settings.requestChannels === null ? null : [...settings.requestChannels],
+    emergency,
+  };
+}
+
+/** The role's emergency access, or null when it is not allowed; problems of the merged block are reported. */
+function resolveEmergency(checker: Checker, rolePath: string, settings: Settings): EmergencyRule | null {
+  const level = settings.emergency;
+  if (!level?.allowed) return null;
+  for (const problem of emergencyProblems(level, settings)) report(checker, '', `${rolePath}.${problem}`);
+  return {
+    maxDurationSeconds: level.maxDuration ?? settings.maxDurationSeconds,
+    reviewers: [...(level.reviewers ?? [])],
+    reviewWithinSeconds: level.reviewWithin ?? EMERGENCY_DEFAULTS.reviewWithinSeconds,
+    notify: [...(level.notify ?? [])],
+    afterSeconds: level.after ?? EMERGENCY_DEFAULTS.afterSeconds,
   };
 }
 

@@ -19,11 +19,11 @@ export function principalMatches(principals: readonly string[], userId: string, 
   });
 }
 
-/** Every user group named as requester or approver, sorted, so callers know whose membership to look up. */
+/** Every user group named as requester, approver or emergency reviewer, sorted, so callers know whose membership to look up. */
 export function referencedGroupIds(policy: Policy): string[] {
   const groupIds = new Set<string>();
   for (const { role } of allRoles(policy)) {
-    for (const principal of [...role.requesters, ...role.approvers]) {
+    for (const principal of [...role.requesters, ...role.approvers, ...(role.emergency?.reviewers ?? [])]) {
       if (isUserGroupId(principal)) groupIds.add(principal);
     }
   }

@@ -1,3 +1,4 @@
+import type { EmergencyRule } from '../domain/emergency-types';
 import type { ProviderConfig } from '../providers/types';
 
 /** One grantable role, with every value resolved (role → resource → `defaults` → built-in). */
@@ -21,6 +22,8 @@ export interface RoleRule {
   extension: ExtensionRule;
   /** Channel ids (C…/G…) requests for this role may be posted in; null: any channel, as well as a DM with the bot. */
   requestChannels: string[] | null;
+  /** Emergency access (break glass) without approval, reviewed afterwards; absent or null: not allowed. */
+  emergency?: EmergencyRule | null;
 }
 
 /** How active access may be extended: by the same approvers, here `approvals` of them (0: the requester alone). */
@@ -29,6 +32,8 @@ export interface ExtensionRule {
   /** Longest total access, from the grant to the extended expiry. */
   maxTotalSeconds: number;
 }
+
+export type { EmergencyRule };
 
 export interface ResourceRule {
   id: string;

@@ -40,7 +40,14 @@ export type AuditAction =
   | 'PROVIDER_CHANGE_ACCEPTED'
   | 'PROVIDER_CHANGE_REVOKED'
   | 'PROVIDER_CHANGE_NOT_FOUND'
-  | 'PROVIDER_VANISHED';
+  | 'PROVIDER_VANISHED'
+  // Emergency access (break glass), names fixed with the review reports: invoked (the PENDING → APPROVED change itself,
+  // details { via, reviewers, reviewDueAt }), reviewed as justified ({ verdict }), flagged ({ reason }), and each
+  // overdue notice ({ dueAt, notice }).
+  | 'EMERGENCY_INVOKED'
+  | 'EMERGENCY_REVIEWED'
+  | 'EMERGENCY_FLAGGED'
+  | 'EMERGENCY_REVIEW_OVERDUE';
 
 export { SYSTEM_ACTOR } from '../domain/timeline-event';
 

@@ -36,6 +36,16 @@ export class UserDirectory {
     return new Set(groupIds.filter((_, index) => memberships[index].has(userId)));
   }
 
+  /** The people a list of principals names (approvers, emergency reviewers): the user ids themselves and the members
+   * of the user groups; "*" and kinds it cannot resolve name nobody here. */
+  async usersOf(principals: readonly string[]): Promise<string[]> {
+    const users = new Set<string>();
+    const groups = principals.filter((principal) => principal.startsWith('S'));
+    for (const principal of principals) if (/^[UW]/.test(principal)) users.add(principal);
+    for (const members of await Promise.all(groups.map((groupId) => this.membersOf(groupId)))) for (const member of members) users.add(member);
+    return [...users];
+  }
+
   /** Members of one user group (cached like groupsOf); a group Slack cannot resolve is empty. */
   async membersOf(groupId: string): Promise<ReadonlySet<string>> {
     const cached = this.groupMembers.get(groupId);

@@ -12,6 +12,14 @@ export const ActionIds = {
   /** On an extension request in the approval thread; value = extension id. */
   approveExtension: 'breakglass_extension_approve',
   denyExtension: 'breakglass_extension_deny',
+  /** On a waiting request of a role that allows emergency access, for its requester (DM, App Home); value = request id. */
+  breakGlassNow: 'breakglass_break_glass_now',
+  /** On emergency alerts and the request message, for reviewers; value = request id. */
+  emergencyJustified: 'breakglass_emergency_justified',
+  /** Opens the Flag form; value = request id. */
+  emergencyFlag: 'breakglass_emergency_flag',
+  /** The request form's "Normal / Emergency" choice (no listener: read on submit). */
+  requestKind: 'breakglass_request_kind',
 } as const;
 
 export const RequestModal = {
@@ -22,7 +30,18 @@ export const RequestModal = {
     duration: { blockId: 'duration', actionId: 'duration_input' },
     ticket: { blockId: 'ticket', actionId: 'ticket_input' },
     reason: { blockId: 'reason', actionId: 'reason_input' },
+    kind: { blockId: 'kind', actionId: 'breakglass_request_kind' },
   },
+} as const;
+
+/** The confirmation of emergency access (from the command or the request form); private_metadata carries the request
+ * as JSON (see emergency.ts). Submitting it invokes emergency access. */
+export const EmergencyConfirmModal = { callbackId: 'breakglass_emergency_confirm' } as const;
+
+/** Why a reviewer flags an emergency grant; private_metadata is the request id. */
+export const FlagModal = {
+  callbackId: 'breakglass_emergency_flag_modal',
+  blocks: { reason: { blockId: 'flag_reason', actionId: 'flag_reason_input' } },
 } as const;
 
 /** The Extend form; its private_metadata is the request id. */

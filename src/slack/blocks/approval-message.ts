@@ -4,6 +4,7 @@ import type { RequestView } from '../../domain/request-view';
 import { remainingApprovals } from '../../domain/approval-rules';
 import type { SlackMessage } from './message';
 import { ActionIds } from './action-ids';
+import { reviewButtons, reviewLine } from './emergency';
 import { escapeEntities, inlineCode, mentionPrincipal, mentionUser, plainText, slackDate } from './format';
 
 const statusLine: Record<RequestView['status'], (view: RequestView) => string> = {
@@ -11,7 +12,7 @@ const statusLine: Record<RequestView['status'], (view: RequestView) => string> =
     const remaining = remainingApprovals(view.approvals.length, view.requiredApprovals);
     return `:hourglass_flowing_sand: *Waiting for ${remaining} more approval${remaining === 1 ? '' : 's'}* (${view.approvals.length} of ${view.requiredApprovals})`;
   },
-  APPROVED: () => ':gear: *Approved — granting access now…*',
+  APPROVED: (view) => (view.emergency ? ':rotating_light: *Emergency access — granting now, without approval…*' : ':gear: *Approved — granting access now…*'),
   ACTIVE: (view) => `:unlock: *Active* until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}`,
   REVOKING: (view) =>
     view.revokeAttempts > 0
@@ -86,7 +87,7 @@ function buttonsFor(view: RequestView): KnownBlock | null {
 }
 
 /** The request message in the incident channel; re-rendered on every state change. */
-export function buildApprovalMessage(view: RequestView): SlackMessage {
+export function buildApprovalMessage(view: RequestView, now = new Date()): SlackMessage {
   const approvals = view.approvals.length ? view.approvals.map((a) => `:white_check_mark: ${mentionUser(a.approverId)} ${slackDate(a.at)}`).join('\n') : 'No approvals yet.';
   const blocks: KnownBlock[] = [
     {
@@ -94,7 +95,7 @@ export function buildApprovalMessage(view: RequestView): SlackMessage {
       block_id: 'summary',
       text: {
         type: 'mrkdwn',
-        text: `*${view.humanId}* · ${mentionUser(view.requesterId)} requests break-glass access to *${view.resourceId}*${view.resourceDescription ? ` (${escapeEntities(view.resourceDescription)})` : ''}`,
+        text: `${view.emergency ? ':rotating_light: *EMERGENCY ACCESS (no approval)* · ' : ''}*${view.humanId}* · ${mentionUser(view.requesterId)} requests break-glass access to *${view.resourceId}*${view.resourceDescription ? ` (${escapeEntities(view.resourceDescription)})` : ''}`,
       },
     },
     { type: 'section', block_id: 'fields', fields: requestFields(view).map((text) => ({ type: 'mrkdwn', text })) },
@@ -105,15 +106,19 @@ export function buildApprovalMessage(view: RequestView): SlackMessage {
       elements: [
         {
           type: 'mrkdwn',
-          text: `Needs ${view.requiredApprovals} distinct approval${view.requiredApprovals === 1 ? '' : 's'} from ${view.approverPrincipals.map(mentionPrincipal).join(', ')}`,
+          text: view.review
+            ? `Emergency access: granted without approval; reviewed afterwards by ${view.review.reviewers.map(mentionPrincipal).join(', ')}`
+            : `Needs ${view.requiredApprovals} distinct approval${view.requiredApprovals === 1 ? '' : 's'} from ${view.approverPrincipals.map(mentionPrincipal).join(', ')}`,
         },
       ],
     },
     { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: approvals } },
     { type: 'section', block_id: 'status', text: { type: 'mrkdwn', text: statusLine[view.status](view) } },
   ];
+  if (view.review) blocks.push({ type: 'context', block_id: 'review', elements: [{ type: 'mrkdwn', text: reviewLine(view.review, now) }] });
   const buttons = buttonsFor(view);
   if (buttons) blocks.push(buttons);
-  const text = `${view.humanId}: ${mentionUser(view.requesterId)} requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.status.toLowerCase()}`;
+  if (view.review && !view.review.verdict) blocks.push(reviewButtons(view));
+  const text = `${view.humanId}: ${mentionUser(view.requesterId)} requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.emergency ? 'EMERGENCY, ' : ''}${view.status.toLowerCase()}`;
   return { text, blocks };
 }

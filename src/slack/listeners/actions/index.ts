@@ -4,6 +4,7 @@ import type { ListenerDeps } from '../types';
 import { approveExtension } from './approve-extension';
 import { approveRequest } from './approve-request';
 import { denyExtension } from './deny-extension';
+import { breakGlassNow, emergencyFlag, emergencyJustified } from './emergency-actions';
 import { denyRequest } from './deny-request';
 import { extendAccess } from './extend-access';
 import { finishAccess } from './finish-access';
@@ -21,4 +22,7 @@ export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(ActionIds.finishAccess, finishAccess(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.approveExtension, approveExtension(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.denyExtension, denyExtension(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.breakGlassNow, breakGlassNow(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.emergencyJustified, emergencyJustified(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.emergencyFlag, emergencyFlag(deps));
 }
