@@ -391,7 +391,8 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
     remindBeforeSeconds: settings.remindBeforeSeconds,
     extension,
     requestChannels: settings.requestChannels === null ? null : [...settings.requestChannels],
-    emergency,
+    // Absent unless allowed (RoleRule.emergency is optional: hand-built policies have none).
+    ...(emergency ? { emergency } : {}),
   };
 }
 

@@ -155,6 +155,15 @@ describe('App Home', () => {
         many(HOME_LIMITS.allActive, () => active()),
         10_000,
       ),
+      toReview: page(
+        many(HOME_LIMITS.toReview, () =>
+          active({
+            emergency: true,
+            review: { via: 'command', reviewers: ['U0SEC'], dueAt: NOW, verdict: null, reviewedBy: null, reviewedAt: null, flagReason: null, overdueNotices: 2 },
+          }),
+        ),
+        12,
+      ),
     });
     const blocks = buildAppHome(content, { now: NOW, notice: 'a notice' }).blocks as AnyBlock[];
     expect(blocks.length).toBeLessThanOrEqual(HOME_BLOCK_LIMIT);
