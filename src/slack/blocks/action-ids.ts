@@ -18,8 +18,6 @@ export const ActionIds = {
   emergencyJustified: 'breakglass_emergency_justified',
   /** Opens the Flag form; value = request id. */
   emergencyFlag: 'breakglass_emergency_flag',
-  /** The request form's "Normal / Emergency" choice (no listener: read on submit). */
-  requestKind: 'breakglass_request_kind',
 } as const;
 
 export const RequestModal = {
@@ -30,7 +28,8 @@ export const RequestModal = {
     duration: { blockId: 'duration', actionId: 'duration_input' },
     ticket: { blockId: 'ticket', actionId: 'ticket_input' },
     reason: { blockId: 'reason', actionId: 'reason_input' },
-    kind: { blockId: 'kind', actionId: 'breakglass_request_kind' },
+    /** "Ask the approvers" / "Emergency (no approval)": read on submit, no listener (so not among ActionIds). */
+    kind: { blockId: 'kind', actionId: 'kind_choice' },
   },
 } as const;
 
