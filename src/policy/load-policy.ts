@@ -21,8 +21,9 @@ import {
   SLACK_USER_PATTERN,
 } from './check-primitives';
 import { readProvider } from './read-provider';
-import { EMERGENCY_DEFAULTS, emergencyProblems, mergeEmergency, parseEmergencyLevel, type EmergencyLevel } from './emergency-schema';
-import type { AuditSettings, EmergencyRule, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
+import { mergeEmergency, type EmergencyLevel } from './emergency-schema';
+import { readEmergency, resolveEmergency } from './read-emergency';
+import type { AuditSettings, Policy, ResourceRule, RevokeAlertSettings, RoleRule } from './types';
 
 /** The policy file cannot be used. The message names the file, the path inside it and what is wrong, one problem
  * per line, so an operator can fix everything in one pass. */
@@ -226,16 +227,6 @@ function readSettings(checker: Checker, map: Record<string, unknown>, path: stri
   return settings;
 }
 
-/** One level's `emergency` block (zod, emergency-schema.ts); its reviewers are checked like approvers. Undefined when
- * invalid (reported), so the inherited block stays. */
-function readEmergency(checker: Checker, value: unknown, path: string): EmergencyLevel | null | undefined {
-  const { level, problems } = parseEmergencyLevel(value, path);
-  for (const problem of problems) report(checker, '', problem);
-  if (problems.length > 0) return undefined;
-  if (level?.reviewers && !readPrincipals(checker, level.reviewers, childPath(path, 'reviewers'), { allowEveryone: false, allowGroups: true, allowEmpty: true })) return undefined;
-  return level;
-}
-
 function notAChannelId(value: string): string {
   return `${describeValue(value)} is not a Slack channel id (C… or G…; in Slack: channel details → "Copy channel ID")`;
 }
@@ -373,7 +364,7 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
   if (checker.problems.length === problemsBefore && extension.approvals > 0) {
     reportUnreachableApprovals(checker, childPath(path, 'extension'), extension.approvals, approvers);
   }
-  const emergency = resolveEmergency(checker, path, settings);
+  const emergency = resolveEmergency(checker, path, settings.emergency, settings.maxDurationSeconds);
   if (id === undefined || description === undefined || grant === undefined || checker.problems.length > problemsBefore) {
     return undefined;
   }
@@ -393,20 +384,6 @@ function readRole(checker: Checker, value: unknown, path: string, inherited: Set
     requestChannels: settings.requestChannels === null ? null : [...settings.requestChannels],
     // Absent unless allowed (RoleRule.emergency is optional: hand-built policies have none).
     ...(emergency ? { emergency } : {}),
-  };
-}
-
-/** The role's emergency access, or null when it is not allowed; problems of the merged block are reported. */
-function resolveEmergency(checker: Checker, rolePath: string, settings: Settings): EmergencyRule | null {
-  const level = settings.emergency;
-  if (!level?.allowed) return null;
-  for (const problem of emergencyProblems(level, settings)) report(checker, '', `${rolePath}.${problem}`);
-  return {
-    maxDurationSeconds: level.maxDuration ?? settings.maxDurationSeconds,
-    reviewers: [...(level.reviewers ?? [])],
-    reviewWithinSeconds: level.reviewWithin ?? EMERGENCY_DEFAULTS.reviewWithinSeconds,
-    notify: [...(level.notify ?? [])],
-    afterSeconds: level.after ?? EMERGENCY_DEFAULTS.afterSeconds,
   };
 }
 
