@@ -7,14 +7,16 @@ import { EffectRunner, RunnerBeat, type EffectHandler } from './effects/effect-r
 import type { BreakglassMetrics } from './metrics/breakglass-metrics';
 import type { Policy } from './policy/types';
 import type { ProviderRegistry } from './providers/provider-registry';
-import { endedEffectHandlers, jobEffectHandlers, providerEffectHandlers, type ReminderScheduler } from './requests/effect-handlers';
+import { emergencyEffectHandlers, endedEffectHandlers, jobEffectHandlers, providerEffectHandlers, type ReminderScheduler } from './requests/effect-handlers';
 import type { RequestStore } from './requests/request-store';
 import type { ExpiryScheduler } from './requests/request-deps';
 import { toExtensionView, type RequestReads } from './requests/request-reads';
 import type { AccessService } from './services/access-service';
 import type { HomePublisher } from './services/home-publisher';
 import type { RequestQueries } from './services/request-queries';
+import { emergencyMessageHandlers } from './slack/deliveries/emergency-messages';
 import { extensionMessageHandlers } from './slack/deliveries/extension-messages';
+import { isStale } from './requests/request-deps';
 import { homeRefreshHandlers } from './slack/deliveries/home-refresh';
 import { isChannelArchived } from './requests/incident-closures';
 import { requestMessageHandlers } from './slack/deliveries/request-messages';
@@ -112,6 +114,11 @@ export class Deliveries {
         countFailing: () => service.countFailingRevocations(),
         channelArchived: (channelId) => isChannelArchived(db, channelId),
       }),
+      ...emergencyMessageHandlers({
+        surface,
+        loadView: (requestId) => reads.loadView(requestId),
+        offerStillValid: (view) => view.status === 'PENDING' && !isStale(deps.policy, view),
+      }),
       ...auditHeadHandlers({ surface, securityChannel: deps.policy.revokeAlerts.securityChannel, headFile: deps.policy.audit?.publishHeadFile ?? null }),
       ...reportDigestHandlers({ db, surface, compute: (period) => deps.reports.compute(period), sealBoundMs: deps.sealBoundMs }),
     };
@@ -125,7 +132,7 @@ export class Deliveries {
     const sweepsDone = () => service.ending.whenSweepsIdle(AFTER_SWEEPS_MAX_WAIT_MS);
     const pools: Array<[string, number, Record<string, EffectHandler>, (() => Promise<void>)?]> = [
       ['provider', deps.providerLanes, providerEffectHandlers({ db, providers: deps.providers, grants: service.grants, logger })],
-      ['jobs', JOB_LANES, jobEffectHandlers({ expiry: deps.expiry, reminders: deps.reminders })],
+      ['jobs', JOB_LANES, { ...jobEffectHandlers({ expiry: deps.expiry, reminders: deps.reminders }), ...emergencyEffectHandlers({ reviews: service.reviews }) }],
       ['slack', SLACK_LANES, slack, sweepsDone],
       ['summary', SUMMARY_LANES, summary, sweepsDone],
       ['home', HOME_LANES, home, sweepsDone],

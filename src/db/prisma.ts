@@ -14,5 +14,5 @@ export function createPrisma(databaseUrl: string, expiryConcurrency = 20): Prism
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: expiryConcurrency + POOL_HEADROOM }) });
 }
 
-export type { AccessRequest, Approval, Grant, AuditEvent, RevokeAlert, Extension, ExtensionApproval } from '../generated/prisma/client';
+export type { AccessRequest, Approval, Grant, AuditEvent, RevokeAlert, Extension, ExtensionApproval, EmergencyReview } from '../generated/prisma/client';
 export { RequestStatus, GrantStatus, Prisma } from '../generated/prisma/client';

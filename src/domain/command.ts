@@ -6,6 +6,7 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'open-modal' }
   | { kind: 'request'; resourceId: string; roleId: string; durationText: string; ticket: string | null; reason: string }
+  | { kind: 'emergency'; resourceId: string; roleId: string; durationText: string; ticket: string | null; reason: string }
   | { kind: 'list' }
   | { kind: 'status'; requestNumber: number }
   | { kind: 'revoke'; requestNumber: number }
@@ -31,10 +32,15 @@ export const SUBCOMMANDS = {
     example: '/breakglass incident close',
     does: 'in the incident channel: end the access requested there (lists it and asks to confirm)',
   },
+  emergency: {
+    usage: '/breakglass emergency <resource> <role> <duration> <ticket or -> <reason…>',
+    example: '/breakglass emergency payments-db write 30m INC-4211 payouts down, no approver answers',
+    does: 'access at once without approval, for roles that allow it; loud, and reviewed afterwards',
+  },
   help: { usage: '/breakglass help', example: '/breakglass help', does: 'how to ask, and what you may request' },
 } as const;
 
-type Subcommand = keyof typeof SUBCOMMANDS;
+type Subcommand = Exclude<keyof typeof SUBCOMMANDS, 'emergency'>;
 
 /** The periods `/breakglass report` covers, in days. */
 const REPORT_PERIODS: Record<string, number> = { '7d': 7, '30d': 30 };
@@ -55,18 +61,28 @@ export function parseCommand(text: string): Command {
   if (trimmed === '') return { kind: 'open-modal' };
   const words = trimmed.split(/\s+/);
   const first = words[0].toLowerCase();
+  if (first === 'emergency') return parseRequest(trimmed.slice(words[0].length).trim(), 'emergency');
   if (isSubcommand(first)) return parseSubcommand(first, words.slice(1));
-  const match = REQUEST_PATTERN.exec(trimmed);
+  // One word that is no subcommand is far more likely a mistyped subcommand than a request.
+  if (words.length === 1) return unknownSubcommand(words[0]);
+  return parseRequest(trimmed, 'request');
+}
+
+/** `<resource> <role> <duration> <ticket or -> <reason…>`, for a request or (after `emergency`) emergency access. */
+function parseRequest(text: string, kind: 'request' | 'emergency'): Command {
+  const match = REQUEST_PATTERN.exec(text);
   if (!match) {
-    // One word that is no subcommand is far more likely a mistyped subcommand than a request.
-    if (words.length === 1) return unknownSubcommand(words[0]);
+    if (kind === 'emergency') return subcommandProblem('emergency', 'Not enough arguments: `emergency` needs the resource, role, duration, ticket (or `-`) and a reason.');
     return invalid('Not enough arguments.');
   }
   const [, resourceId, roleId, durationText, ticket, rawReason = ''] = match;
   const reason = rawReason.trim();
-  if (reason === '') return invalid('Please add a reason after the ticket.');
+  if (reason === '') {
+    if (kind === 'emergency') return subcommandProblem('emergency', 'Emergency access always needs a reason, after the ticket: it goes to the reviewers and the audit log.');
+    return invalid('Please add a reason after the ticket.');
+  }
   return {
-    kind: 'request',
+    kind,
     // Policy ids are lowercase, so `Payments-DB` is forgiven.
     resourceId: resourceId.toLowerCase(),
     roleId: roleId.toLowerCase(),
@@ -85,7 +101,7 @@ export function parseRequestNumber(text: string): number | null {
 }
 
 function isSubcommand(word: string): word is Subcommand {
-  return Object.hasOwn(SUBCOMMANDS, word);
+  return word !== 'emergency' && Object.hasOwn(SUBCOMMANDS, word);
 }
 
 function parseSubcommand(name: Subcommand, args: string[]): Command {
@@ -132,7 +148,7 @@ function badIdProblem(text: string): string {
   return `${inlineCode(text, 40)} is not a request id: use the id shown on the request, e.g. \`BG-1042\` (or just \`1042\`).`;
 }
 
-function subcommandProblem(name: Subcommand, problem: string): Command {
+function subcommandProblem(name: keyof typeof SUBCOMMANDS, problem: string): Command {
   const { usage, example } = SUBCOMMANDS[name];
   return { kind: 'invalid', message: [problem, `Usage: \`${usage}\``, `Example: \`${example}\``].join('\n') };
 }

@@ -101,7 +101,7 @@ export interface SamePersonCheck {
   /** The login the request was made (and is granted) under. */
   requesterLogin: string;
   counted: readonly CountedApproval[];
-  subject: 'request' | 'extension';
+  subject: 'request' | 'extension' | 'emergency review';
 }
 
 /** Two accounts whose logins are equal are one person: the approver may not approve for the requester, and counts once.
@@ -110,11 +110,12 @@ export function samePersonRefusal(check: SamePersonCheck): Refusal<'same_person'
   const { actorLogin, subject } = check;
   if (actorLogin === null) return null;
   if (actorLogin === check.requesterLogin) {
-    const what = subject === 'request' ? 'this request' : 'more time on this access';
+    const what = subject === 'request' ? 'approve this request' : subject === 'extension' ? 'approve more time on this access' : 'review your own emergency access';
+    const who = subject === 'emergency review' ? 'reviewer' : 'approver';
     return {
       ok: false,
       code: 'same_person',
-      message: `Your account and the requester's have the same login on the targets (${inlineCode(actorLogin)}), so Breakglass counts them as one person: you cannot approve ${what}; another approver has to.`,
+      message: `Your account and the requester's have the same login on the targets (${inlineCode(actorLogin)}), so Breakglass counts them as one person: you cannot ${what}; another ${who} has to.`,
     };
   }
   const twin = check.counted.find((approval) => approval.login === actorLogin);

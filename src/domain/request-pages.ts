@@ -15,6 +15,8 @@ export interface HomeContent {
   toApprove: Page;
   recent: RequestView[];
   allActive: Page | null;
+  /** Emergency grants not reviewed yet, for their reviewers and the admins (never the requester's own). */
+  toReview: Page;
 }
 
 export interface HomeLimits {
@@ -23,4 +25,5 @@ export interface HomeLimits {
   toApprove: number;
   recent: number;
   allActive: number;
+  toReview: number;
 }

@@ -31,7 +31,8 @@ export type RequestRejectionCode =
   | 'already_active'
   | 'already_pending'
   | 'wrong_channel'
-  | 'too_many_requests';
+  | 'too_many_requests'
+  | 'emergency_not_allowed';
 
 export type RequestField = 'resource' | 'role' | 'duration' | 'ticket' | 'reason';
 

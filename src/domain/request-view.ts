@@ -1,3 +1,4 @@
+import type { ReviewView } from './emergency-types';
 import type { RequestState, EndReason } from './request-state';
 
 /** Everything people see about one request, assembled from the database and the policy. */
@@ -32,6 +33,11 @@ export interface RequestView {
   revokeAttempts: number;
   lastRevokeError: string | null;
   revokeFailingSince: Date | null;
+  /** Granted by emergency access, without approval; its review is `review`. */
+  emergency: boolean;
+  review: ReviewView | null;
+  /** While PENDING, for a role that allows emergency access: from when its requester may break the glass. */
+  breakGlassAt: Date | null;
 }
 
 export function humanRequestId(number: number): string {

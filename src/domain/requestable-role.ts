@@ -12,6 +12,8 @@ export interface RequestableRoleRule {
   maxDurationSeconds: number;
   requireTicket: boolean;
   ticketPattern: RegExp | null;
+  /** Present when the role allows emergency access (the form then offers "Emergency (no approval)"). */
+  emergency?: { maxDurationSeconds: number } | null;
 }
 
 /** One role a user may ask for, with its resource. */

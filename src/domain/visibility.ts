@@ -26,10 +26,23 @@ export function isApproverOf(policy: Policy, viewer: Viewer, request: RequestAcc
   return rule !== null && principalMatches(rule.role.approvers, viewer.userId, viewer.groupIds);
 }
 
-/** The requester sees their own requests, approvers of a role see that role's requests, admins see everything.
+/** Emergency reviewers of the request's role: as the policy names them now, else those named when it was invoked. */
+export function isReviewerOf(policy: Policy, viewer: Viewer, request: RequestAccessFacts, namedAtInvocation: readonly string[] = []): boolean {
+  const reviewers = findRole(policy, request.resourceId, request.roleId)?.role.emergency?.reviewers ?? namedAtInvocation;
+  return principalMatches(reviewers, viewer.userId, viewer.groupIds);
+}
+
+/** Whether an unreviewed emergency grant belongs in the viewer's "Emergency access to review": its reviewers and the
+ * admins, never its requester. The review checks again on click. */
+export function awaitsReviewFrom(policy: Policy, viewer: Viewer, request: RequestAccessFacts, namedAtInvocation: readonly string[]): boolean {
+  return request.requesterId !== viewer.userId && (viewer.isAdmin || isReviewerOf(policy, viewer, request, namedAtInvocation));
+}
+
+/** The requester sees their own requests, approvers and emergency reviewers of a role see that role's requests,
+ * admins see everything.
  * Everyone else is told "not found or not visible", so a request's existence does not leak. */
 export function canSee(policy: Policy, viewer: Viewer, request: RequestAccessFacts): boolean {
-  return viewer.isAdmin || request.requesterId === viewer.userId || isApproverOf(policy, viewer, request);
+  return viewer.isAdmin || request.requesterId === viewer.userId || isApproverOf(policy, viewer, request) || isReviewerOf(policy, viewer, request);
 }
 
 /** Whether the request belongs in the viewer's "Waiting for your approval": an approver who is not the requester

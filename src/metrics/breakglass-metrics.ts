@@ -52,6 +52,7 @@ export class BreakglassMetrics implements AccessMetrics {
   private readonly driftLastRun: Gauge<'kind'>;
   private readonly driftLastRunAt: Gauge;
   private readonly auditEventsSealed: Counter;
+  private readonly emergencyGrants: Counter<'resource' | 'role'>;
 
   constructor(db: Db, policy: Policy, logger: Logger) {
     const registers = [this.registry];
@@ -210,10 +211,36 @@ export class BreakglassMetrics implements AccessMetrics {
         }
       },
     });
+    // Emergency access (break glass): grants without approval, and reviews past their deadline.
+    this.emergencyGrants = new Counter({
+      name: 'breakglass_emergency_grants_total',
+      help: 'Emergency access invoked (granted without approval, reviewed afterwards), by resource and role.',
+      labelNames: ['resource', 'role'],
+      registers,
+    });
+    for (const labels of policyRoles) this.emergencyGrants.inc(labels, 0);
+    new Gauge({
+      name: 'breakglass_emergency_reviews_overdue',
+      help: 'Emergency grants not reviewed (justified or flagged) by their deadline, emergency.reviewWithin (from the database at scrape time).',
+      registers,
+      async collect() {
+        try {
+          this.set(await db.emergencyReview.count({ where: { verdict: null, dueAt: { lt: new Date() } } }));
+        } catch (err) {
+          this.reset();
+          logger.warn({ err }, 'could not count overdue emergency reviews for /metrics');
+        }
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
   requestMoved(move: RequestMove): void {
+    if (move.action === 'EMERGENCY_INVOKED') {
+      // Not an approval: counted on its own, and kept out of the time-to-approve histogram.
+      this.emergencyGrants.inc({ resource: move.resourceId, role: move.roleId });
+      return;
+    }
     const outcome = outcomeOf(move);
     if (outcome) this.requests.inc({ outcome, resource: move.resourceId, role: move.roleId });
     if (move.to === 'APPROVED' && move.decidedAt) {

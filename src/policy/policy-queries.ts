@@ -8,7 +8,7 @@ export interface ResourceRole {
 
 const EVERYONE = '*';
 
-function isUserGroupId(principal: string): boolean {
+export function isUserGroupId(principal: string): boolean {
   return principal.startsWith('S');
 }
 
@@ -27,7 +27,8 @@ export function isPersonPrincipal(principal: string): boolean {
 /** Every on-call schedule named as approver, sorted, so callers know whose on-call to look up. */
 export function referencedOnCallPrincipals(policy: Policy): string[] {
   const principals = new Set<string>();
-  for (const { role } of allRoles(policy)) for (const principal of role.approvers) if (isOnCallPrincipal(principal)) principals.add(principal);
+  for (const { role } of allRoles(policy))
+    for (const principal of [...role.approvers, ...(role.emergency?.reviewers ?? [])]) if (isOnCallPrincipal(principal)) principals.add(principal);
   return [...principals].sort();
 }
 

@@ -3,7 +3,7 @@ import { parseDuration } from '../domain/duration';
 import { isOnCallPrincipal, pagerDutyScheduleId, type Rotation, rotationName } from '../domain/on-call';
 import { likelyMeant } from './policy-issues';
 import { describeValue, SLACK_USER_PATTERN, UNKNOWN_KEYS_MARK } from './schema-primitives';
-import type { SectionReport, WrittenCore } from './section-types';
+import type { SectionReport, WrittenCore, WrittenLevel } from './section-types';
 
 /** The policy's `schedules` (rotations for teams without PagerDuty) and the on-call principals that name them or a
  * PagerDuty schedule: a top-level section (sections.ts) whose `resolve` also checks every on-call approver. */
@@ -73,24 +73,29 @@ export const schedulesSchema = z
   )
   .meta({ description: 'Rotations that approvers name as schedule:<name>: who is on call, turn by turn' });
 
-/** The section as the bot uses it (an empty map when absent), after checking every on-call approver in the file. */
+/** The section as the bot uses it (an empty map when absent), after checking every on-call approver and emergency
+ * reviewer in the file. */
 export function resolveSchedules(
   value: z.output<typeof schedulesSchema> | undefined,
   { policy, report, env }: { policy: WrittenCore; report: SectionReport; env: NodeJS.ProcessEnv },
 ): Map<string, Rotation> {
   const schedules = new Map(Object.entries(value ?? {}).map(([name, { rotation, every, start }]) => [name, { rotation, everySeconds: every, start }]));
   const names = [...schedules.keys()];
-  const check = (approvers: readonly string[] | undefined, at: string) => {
-    approvers?.forEach((principal, index) => {
+  const check = (principals: readonly string[] | undefined, at: string) => {
+    principals?.forEach((principal, index) => {
       const problem = isOnCallPrincipal(principal) ? onCallPrincipalProblem(principal, names, env) : null;
-      if (problem) report(`${at}approvers[${index}]`, problem);
+      if (problem) report(`${at}[${index}]`, problem);
     });
   };
-  check(policy.defaults?.approvers, 'defaults.');
+  const checkLevel = (level: WrittenLevel | undefined, at: string) => {
+    check(level?.approvers, `${at}approvers`);
+    check(level?.emergency?.reviewers, `${at}emergency.reviewers`);
+  };
+  checkLevel(policy.defaults, 'defaults.');
   policy.resources.forEach((resource, r) => {
-    check(resource.approvers, `resources[${r}].`);
+    checkLevel(resource, `resources[${r}].`);
     resource.roles.forEach((role, index) => {
-      check(role.approvers, `resources[${r}].roles[${index}].`);
+      checkLevel(role, `resources[${r}].roles[${index}].`);
     });
   });
   return schedules;

@@ -8,12 +8,18 @@ import type { RoleRule } from './types';
  * policy-schema.ts's CorePolicy). */
 export interface WrittenCore {
   alerts?: { securityChannel?: string | null };
-  defaults?: { approvers?: readonly string[] };
-  resources: readonly { approvers?: readonly string[]; roles: readonly { approvers?: readonly string[] }[] }[];
+  defaults?: WrittenLevel;
+  resources: readonly (WrittenLevel & { roles: readonly WrittenLevel[] })[];
+}
+
+/** What a level (defaults, a resource, a role) names people with. */
+export interface WrittenLevel {
+  approvers?: readonly string[];
+  emergency?: { reviewers?: readonly string[] } | null;
 }
 
 /** The RoleRule fields the inherited sections below fill in (one name each). */
-export type InheritedSectionKey = 'endWithIncident';
+export type InheritedSectionKey = 'endWithIncident' | 'emergency';
 /** A role as resolved before the inherited sections fill in their fields. */
 export type CoreRoleRule = Omit<RoleRule, InheritedSectionKey>;
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { emergencySection } from './emergency-schema';
 import { endWithIncidentSection } from './incident-schema';
 import { reportsSchema, resolveReports } from './reports-schema';
 import { resolveSchedules, schedulesSchema } from './schedules-schema';
@@ -29,6 +30,7 @@ export const TOP_LEVEL_SECTIONS = {
 
 export const INHERITED_SECTIONS = {
   endWithIncident: endWithIncidentSection,
+  emergency: emergencySection,
 } satisfies Record<InheritedSectionKey, InheritedSection>;
 
 /** The schemas of a set of sections, as a zod shape. */

@@ -1,5 +1,6 @@
 import type { ReportSchedule } from '../domain/report-schedule';
 import type { Rotation } from '../domain/on-call';
+import type { EmergencyRule } from '../domain/emergency-types';
 import type { ProviderConfig } from '../providers/types';
 
 /** One grantable role, with every value resolved (role → resource → `defaults` → built-in). */
@@ -24,8 +25,8 @@ export interface RoleRule {
   extension: ExtensionRule;
   /** Channel ids (C…/G…) requests for this role may be posted in; null: any channel, as well as a DM with the bot. */
   requestChannels: string[] | null;
-  /** Emergency access (issue 12.1); only `reviewers` is read here, by the review reports' audience check. */
-  emergency?: { reviewers: string[] };
+  /** Emergency access (break glass) without approval, reviewed afterwards; absent or null: not allowed. */
+  emergency?: EmergencyRule | null;
   /** Grants end when the incident in their request's channel closes (archived, or /breakglass incident close). */
   endWithIncident: boolean;
 }
@@ -36,6 +37,8 @@ export interface ExtensionRule {
   /** Longest total access, from the grant to the extended expiry. */
   maxTotalSeconds: number;
 }
+
+export type { EmergencyRule };
 
 export interface ResourceRule {
   id: string;

@@ -4,6 +4,7 @@ import type { EffectHandler } from '../effects/effect-runner';
 import type { EffectRow } from '../effects/outbox';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
+import type { EmergencyReviews } from './emergency-review';
 import type { GrantAccess } from './grant-access';
 import { endedNotices } from './effect-plans';
 import { failureText, type ExpiryScheduler } from './request-deps';
@@ -46,6 +47,17 @@ export function jobEffectHandlers(deps: { expiry: ExpiryScheduler; reminders: Re
     'expiry.schedule': { deliver: ([effect]) => deps.expiry.schedule(effect.requestId!, new Date(String(effect.payload.at))) },
     'reminder.schedule': {
       deliver: ([effect]) => deps.reminders.schedule(effect.requestId!, new Date(String(effect.payload.at)), new Date(String(effect.payload.expiresAt))),
+    },
+  };
+}
+
+/** The emergency reviews' overdue alarms (see EmergencyReviews.overdue): due in the outbox, not in Redis. */
+export function emergencyEffectHandlers(deps: { reviews: Pick<EmergencyReviews, 'overdue'> }): Record<string, EffectHandler> {
+  return {
+    'emergency.overdue': {
+      deliver: async ([effect]) => {
+        await deps.reviews.overdue(effect.requestId!, Number(effect.payload.notice));
+      },
     },
   };
 }

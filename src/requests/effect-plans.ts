@@ -29,7 +29,14 @@ export type ThreadNotice =
   /** The incident in the request's channel closed (archived, or /breakglass incident close): access ends, or the
    * pending request closes. `actorId` null: Slack did not say who archived the channel. */
   | { notice: 'incident_closed'; via: 'archive' | 'command'; actorId: string | null; pending: boolean }
-  | { notice: 'summary' };
+  | { notice: 'summary' }
+  /** Emergency access was invoked (the loud alert, with the review buttons). */
+  | { notice: 'emergency_invoked' }
+  /** A reviewer marked the emergency grant justified, or flagged it. */
+  | { notice: 'emergency_reviewed' };
+
+/** The emergency alerts outside the thread: where to, and which. `invoked` and `overdue` carry the review buttons. */
+export type EmergencyNotice = { message: 'invoked' | 'reviewed' | 'flagged' | 'reminder' | 'overdue'; notice?: number } & ({ channel: string } | { reviewer: string });
 
 export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | { message: 'extension_outcome'; extensionId: string };
 
@@ -46,6 +53,8 @@ export type DirectMessage = { message: 'granted' } | { message: 'reminder' } | {
  * - `access:<request>`: work on the target (grant, moving its expiry), never behind a Slack call;
  * - `jobs:<request>`: BullMQ alarm clocks (expiry, reminder);
  * - `alert:<request>`: the failing-revocation alerts;
+ * - `emergency:<request>:<channel>`, `review:<request>`, `offer:<request>`: emergency alerts per channel, the review's
+ *   overdue alarm (runAfter), and the requester's "Break glass now" offer (runAfter);
  * - `home`: App Home refreshes, handed over in batches;
  * - `ended`: requests whose access just ended, turned into their messages in batches (see accessEnded).
  */
@@ -95,6 +104,25 @@ export const effectsFor = {
     requestId: r.id,
     payload: { notice: 'provider_changed_not_found', made },
   }),
+  /** An emergency alert to a channel (security, notify) or a reviewer's DM; rendered from the request as it is then. */
+  emergencyNotice: (r: EffectSubject, notice: EmergencyNotice): NewEffect => ({
+    pool: 'slack',
+    lane: 'channel' in notice ? `emergency:${r.id}:${notice.channel}` : `dm:${notice.reviewer}`,
+    kind: 'emergency.notice',
+    requestId: r.id,
+    payload: notice,
+  }),
+  /** The DB-held alarm for the review's next overdue notice (number `notice`): the outbox delivers it at `at`, once. */
+  reviewOverdue: (r: EffectSubject, at: Date, notice: number): NewEffect => ({
+    pool: 'jobs',
+    lane: `review:${r.id}`,
+    kind: 'emergency.overdue',
+    requestId: r.id,
+    payload: { notice },
+    runAfter: at,
+  }),
+  /** Tells the requester, at `at`, that a waiting request may now be broken open (Break glass now). */
+  breakGlassOffer: (r: EffectSubject, at: Date): NewEffect => ({ pool: 'slack', lane: `offer:${r.id}`, kind: 'emergency.offer', requestId: r.id, runAfter: at }),
   home: (r: EffectSubject): NewEffect => ({ pool: 'home', lane: 'home', kind: 'home.changed', requestId: r.id }),
   /** `summaryWritten`: the channel's summary was written with it (accessEnded). */
   ended: (r: EffectSubject, { grantFailed }: { grantFailed: boolean }): NewEffect => ({

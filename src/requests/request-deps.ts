@@ -73,6 +73,18 @@ export async function mayRevoke(deps: Pick<RequestDeps, 'policy' | 'directory'>,
   return actorId === request.requesterId || deps.policy.admins.includes(actorId) || (await isApprover(deps, request, actorId));
 }
 
+/** Whether the actor is one of the role's emergency reviewers (as the policy names them now; when the role no longer
+ * allows emergency access, those named when it was invoked): the same principal matching as approvers. */
+export async function isReviewer(
+  { policy, directory }: Pick<RequestDeps, 'policy' | 'directory'>,
+  request: AccessRequest,
+  actorId: string,
+  namedAtInvocation: readonly string[],
+): Promise<boolean> {
+  const reviewers = findRole(policy, request.resourceId, request.roleId)?.role.emergency?.reviewers ?? namedAtInvocation;
+  return principalMatches(reviewers, actorId, (await directory.membershipsOf(actorId, reviewers)).ids);
+}
+
 /** A pending request older than the policy's requestTtl: as good as timed out. */
 export function isStale(policy: Policy, request: Pick<AccessRequest, 'createdAt'>, now = new Date()): boolean {
   return now.getTime() - request.createdAt.getTime() > policy.requestTtlSeconds * 1000;

@@ -1,4 +1,5 @@
-import type { AccessRequest, Approval, Db, Extension, ExtensionApproval } from '../db/prisma';
+import type { AccessRequest, Approval, Db, EmergencyReview, Extension, ExtensionApproval } from '../db/prisma';
+import { breakGlassAvailableAt, type EmergencyVia, type ReviewVerdict, type ReviewView } from '../domain/emergency-rules';
 import type { ExtensionView } from '../domain/extension-view';
 import type { EndReason } from '../domain/request-state';
 import { humanRequestId, type RequestView } from '../domain/request-view';
@@ -6,13 +7,13 @@ import { findRole } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
 import type { GrantTarget } from '../providers/types';
 
-export type RequestWithApprovals = AccessRequest & { approvals: Approval[] };
+export type RequestWithApprovals = AccessRequest & { approvals: Approval[]; emergencyReview?: EmergencyReview | null };
 export type ExtensionWithApprovals = Extension & { approvals: ExtensionApproval[] };
 export type ExtensionWithRequest = ExtensionWithApprovals & { request: RequestWithApprovals };
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const approvalsInOrder = { approvals: { orderBy: { createdAt: 'asc' } } } as const;
+const approvalsInOrder = { approvals: { orderBy: { createdAt: 'asc' } }, emergencyReview: true } as const;
 
 /** Reads of single requests and extensions for the use cases and the effect runners, and how they are shown. */
 export class RequestReads {
@@ -37,7 +38,7 @@ export class RequestReads {
 
   findExtension(extensionId: string): Promise<ExtensionWithRequest | null> {
     if (!UUID_PATTERN.test(extensionId)) return Promise.resolve(null);
-    return this.deps.db.extension.findUnique({ where: { id: extensionId }, include: { ...approvalsInOrder, request: { include: approvalsInOrder } } });
+    return this.deps.db.extension.findUnique({ where: { id: extensionId }, include: { approvals: approvalsInOrder.approvals, request: { include: approvalsInOrder } } });
   }
 
   toView(request: RequestWithApprovals): RequestView {
@@ -71,8 +72,24 @@ export class RequestReads {
       revokeAttempts: request.revokeAttempts,
       lastRevokeError: request.lastRevokeError,
       revokeFailingSince: request.revokeFailingSince,
+      emergency: request.emergency,
+      review: request.emergencyReview ? toReviewView(request.emergencyReview) : null,
+      breakGlassAt: request.status === 'PENDING' ? breakGlassAvailableAt(request.createdAt, rule?.role) : null,
     };
   }
+}
+
+export function toReviewView(review: EmergencyReview): ReviewView {
+  return {
+    via: review.via as EmergencyVia,
+    reviewers: review.reviewers,
+    dueAt: review.dueAt,
+    verdict: review.verdict as ReviewVerdict | null,
+    reviewedBy: review.reviewedBy,
+    reviewedAt: review.reviewedAt,
+    flagReason: review.flagReason,
+    overdueNotices: review.overdueNotices,
+  };
 }
 
 export function toExtensionView(extension: ExtensionWithApprovals): ExtensionView {

@@ -11,6 +11,9 @@ import {
   type ValidRequest,
 } from '../domain/request-rules';
 import { liveRequestStates } from '../domain/request-state';
+import { breakGlassAvailableAt, checkEmergencyRequest, type EmergencyVia } from '../domain/emergency-rules';
+import { findRole } from '../policy/policy-queries';
+import { breakGlassIn } from './emergency-access';
 import type { RequestView } from '../domain/request-view';
 import { requestableRoles } from '../policy/policy-queries';
 import { recordAudit, SYSTEM_ACTOR } from '../services/audit-log';
@@ -61,14 +64,18 @@ export class SubmitRequest {
 
   /** Checks a request against the policy, and that the requester does not already hold or wait for the same access,
    * without recording anything (the modal's inline validation). */
-  async check(input: SubmitRequestInput): Promise<ValidRequest | RejectedRequest> {
-    return (await this.checkWithLiveRequests(input)).validation;
+  async check(input: SubmitRequestInput, options: { emergency?: boolean } = {}): Promise<ValidRequest | RejectedRequest> {
+    return (await this.checkWithLiveRequests(input, options.emergency === true)).validation;
   }
 
-  async submit(input: SubmitRequestInput): Promise<Outcome<{ view: RequestView }, string>> {
-    const { directory, store } = this.deps;
-    const { validation, live } = await this.checkWithLiveRequests(input);
+  /** Records the request and asks its approvers; with `emergency`, grants it at once instead (emergency access, for
+   * roles that allow it: see breakGlassIn), after the same checks. */
+  async submit(input: SubmitRequestInput, options: { emergency?: EmergencyVia } = {}): Promise<Outcome<{ view: RequestView }, string>> {
+    const { directory, store, policy } = this.deps;
+    const { validation, live } = await this.checkWithLiveRequests(input, options.emergency !== undefined);
     if (!validation.ok) return validation;
+    const emergency = options.emergency !== undefined ? validation.role.emergency : null;
+    const reviewerUsers = emergency ? await directory.usersOf(emergency.reviewers) : [];
     // Only full members request, under a login the policy vouches for (identities, or a listed e-mail domain).
     const account = await directory.account(input.requesterId);
     const refusal = accountRefusal(account, 'requester');
@@ -123,7 +130,15 @@ export class SubmitRequest {
             channel: input.channelId,
           },
         });
-        queueEffects(tx, [effectsFor.postRequest(request), effectsFor.home(request)]);
+        if (emergency && options.emergency) {
+          // The message first: the emergency alert is a reply in its thread.
+          queueEffects(tx, [effectsFor.postRequest(request), effectsFor.home(request)]);
+          const plan = { via: options.emergency, emergency, actorId: input.requesterId, durationSeconds: request.durationSeconds, reviewerUsers, alongside: () => [] };
+          await breakGlassIn(tx, store, policy, request, plan);
+          return request;
+        }
+        const offerAt = breakGlassAvailableAt(request.createdAt, validation.role);
+        queueEffects(tx, [effectsFor.postRequest(request), effectsFor.home(request), ...(offerAt ? [effectsFor.breakGlassOffer(request, offerAt)] : [])]);
         return request;
       });
     } catch (err) {
@@ -170,8 +185,11 @@ export class SubmitRequest {
   }
 
   /** check, and the requester's live requests of the same access it read (empty when the policy refused). */
-  private async checkWithLiveRequests(input: SubmitRequestInput) {
-    const validation = validateRequest(this.deps.policy, { ...input, requesterGroupIds: await this.deps.directory.groupsOf(input.requesterId) });
+  private async checkWithLiveRequests(input: SubmitRequestInput, emergency: boolean) {
+    const checked = { ...input, requesterGroupIds: await this.deps.directory.groupsOf(input.requesterId) };
+    const normal = validateRequest(this.deps.policy, checked);
+    const role = findRole(this.deps.policy, input.resourceId, input.roleId)?.role;
+    const validation = emergency ? checkEmergencyRequest(normal, role ? { ...input, emergency: role.emergency } : null) : normal;
     if (!validation.ok) return { validation, live: [] };
     const live = await this.liveRequestsOf(input.requesterId, validation);
     return { validation: this.alreadyRequested(validation, live) ?? validation, live };

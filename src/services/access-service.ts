@@ -1,5 +1,9 @@
 import { CloseIncident } from '../requests/close-incident';
 import { DecideRequest } from '../requests/decide-request';
+import type { EmergencyConfirmation, EmergencyRequestInput, EmergencyVia } from '../domain/emergency-rules';
+import type { RejectedRequest } from '../domain/request-rules';
+import { alertChannels, EscalateRequest } from '../requests/emergency-access';
+import { EmergencyReviews } from '../requests/emergency-review';
 import { EndAccess } from '../requests/end-access';
 import { Extensions } from '../requests/extensions';
 import { GrantAccess, type CredentialsCourier } from '../requests/grant-access';
@@ -27,6 +31,8 @@ export class AccessService {
   readonly reminders: Reminders;
   readonly housekeeping: Housekeeping;
   readonly incidents: CloseIncident;
+  readonly escalation: EscalateRequest;
+  readonly reviews: EmergencyReviews;
 
   constructor(private readonly deps: RequestDeps & { credentials: CredentialsCourier; expiryConcurrency?: number }) {
     this.housekeeping = new Housekeeping(deps);
@@ -37,6 +43,8 @@ export class AccessService {
     this.extensions = new Extensions(deps);
     this.reminders = new Reminders(deps);
     this.incidents = new CloseIncident({ ...deps, ending: this.ending });
+    this.escalation = new EscalateRequest({ ...deps, housekeeping: this.housekeeping });
+    this.reviews = new EmergencyReviews(deps);
   }
 
   requestableFor(userId: string, channelId?: string) {
@@ -50,6 +58,43 @@ export class AccessService {
   }
   submitRequest(input: SubmitRequestInput) {
     return this.submit.submit(input);
+  }
+  checkEmergency(input: SubmitRequestInput) {
+    return this.submit.check(input, { emergency: true });
+  }
+  /** Checks emergency access as asked for (command or form) and says what will happen, for the requester to confirm;
+   * records nothing. */
+  async prepareEmergency(requesterId: string, request: EmergencyRequestInput): Promise<{ ok: true; confirmation: EmergencyConfirmation } | RejectedRequest> {
+    const check = await this.submit.check({ ...request, requesterId }, { emergency: true });
+    if (!check.ok) return check;
+    const emergency = check.role.emergency!;
+    return {
+      ok: true,
+      confirmation: {
+        request,
+        durationSeconds: check.durationSeconds,
+        reviewers: emergency.reviewers,
+        alertChannels: alertChannels(this.deps.policy, emergency),
+        reviewWithinSeconds: emergency.reviewWithinSeconds,
+      },
+    };
+  }
+  /** Emergency access at once, without approval (roles that allow it), reviewed afterwards. */
+  requestEmergency(input: SubmitRequestInput, via: Exclude<EmergencyVia, 'escalation'>) {
+    return this.submit.submit(input, { emergency: via });
+  }
+  /** "Break glass now" on a waiting request, by its requester. */
+  breakGlassNow(requestId: string, actorId: string) {
+    return this.escalation.escalate(requestId, actorId);
+  }
+  mayReviewEmergency(requestId: string, actorId: string) {
+    return this.reviews.mayReview(requestId, actorId);
+  }
+  justifyEmergency(requestId: string, actorId: string) {
+    return this.reviews.justify(requestId, actorId);
+  }
+  flagEmergency(requestId: string, actorId: string, reason: string) {
+    return this.reviews.flag(requestId, actorId, reason);
   }
   approve(requestId: string, actorId: string) {
     return this.decide.approve(requestId, actorId);

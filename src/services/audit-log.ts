@@ -44,7 +44,14 @@ export type AuditAction =
   // The incident in the request's channel closed (src/requests/close-incident.ts): details { channelId, via:
   // 'archive'|'command', outcome: 'revoked'|'closed' }, actor = who archived the channel or ran the command. Comes
   // with the REVOKE_REQUESTED or TIMED_OUT it causes.
-  | 'INCIDENT_CLOSED';
+  | 'INCIDENT_CLOSED'
+  // Emergency access (break glass), names fixed with the review reports: invoked (the PENDING → APPROVED change itself,
+  // details { via, reviewers, reviewDueAt }), reviewed as justified ({ verdict }), flagged ({ reason }), and each
+  // overdue notice ({ dueAt, notice }).
+  | 'EMERGENCY_INVOKED'
+  | 'EMERGENCY_REVIEWED'
+  | 'EMERGENCY_FLAGGED'
+  | 'EMERGENCY_REVIEW_OVERDUE';
 
 export { SYSTEM_ACTOR } from '../domain/timeline-event';
 

@@ -3,9 +3,8 @@ import type { RequestState } from '../domain/request-state';
 import type { HomeContent, HomeLimits, Page } from '../domain/request-pages';
 import { humanRequestId, type RequestView } from '../domain/request-view';
 import type { TimelineEvent } from '../domain/timeline-event';
-import { awaitsApprovalFrom, canSee, notVisibleMessage, viewerOf, type RequestAccessFacts, type Viewer } from '../domain/visibility';
-import { isOnCallPrincipal } from '../domain/on-call';
-import { findRole, isPersonPrincipal } from '../policy/policy-queries';
+import { awaitsApprovalFrom, awaitsReviewFrom, canSee, notVisibleMessage, viewerOf, type RequestAccessFacts, type Viewer } from '../domain/visibility';
+import { findRole } from '../policy/policy-queries';
 import type { Policy } from '../policy/types';
 import type { Outcome } from '../domain/outcome';
 import type { UserDirectory } from './user-directory';
@@ -91,7 +90,7 @@ export class RequestQueries {
 
   async homeFor(userId: string, limits: HomeLimits): Promise<HomeContent> {
     const { db, policy } = this.deps;
-    const [viewer, mine, pending, recentRows, adminRows] = await Promise.all([
+    const [viewer, mine, pending, recentRows, adminRows, unreviewed] = await Promise.all([
       this.viewer(userId),
       db.accessRequest.findMany({ where: { requesterId: userId, status: { in: OPEN_STATES } }, select: { ...factsSelect, status: true }, orderBy: { number: 'desc' } }),
       db.accessRequest.findMany({
@@ -101,7 +100,16 @@ export class RequestQueries {
       }),
       db.accessRequest.findMany({ where: { requesterId: userId, status: { in: ENDED_STATES } }, select: { id: true }, orderBy: { number: 'desc' }, take: limits.recent }),
       policy.admins.includes(userId) ? this.allActive(limits.allActive) : Promise.resolve(null),
+      db.emergencyReview.findMany({
+        where: { verdict: null },
+        select: { reviewers: true, request: { select: factsSelect } },
+        orderBy: { dueAt: 'asc' },
+      }),
     ]);
+    const toReview = await this.page(
+      unreviewed.filter((row) => awaitsReviewFrom(policy, viewer, row.request, row.reviewers)).map((row) => row.request),
+      limits.toReview,
+    );
     const toApprove = pending.filter((row) => awaitsApprovalFrom(policy, viewer, { ...row, approvedBy: row.approvals.map((a) => a.approverId) }));
     const myAccess = await this.page(
       mine.filter((row) => HOLDING_STATES.includes(row.status)),
@@ -114,7 +122,7 @@ export class RequestQueries {
     const approvals = await this.page(toApprove, limits.toApprove);
     const recent = await this.viewsOf(recentRows);
     const allActive = adminRows ? { items: await this.viewsOf(adminRows.rows), total: adminRows.total } : null;
-    return { userId, isAdmin: viewer.isAdmin, myAccess, myPending, toApprove: approvals, recent, allActive };
+    return { userId, isAdmin: viewer.isAdmin, myAccess, myPending, toApprove: approvals, recent, allActive, toReview };
   }
 
   /** What admins watch, soonest expiry first; counted rather than fetched beyond the first `limit` (there may be
@@ -128,20 +136,12 @@ export class RequestQueries {
     return { rows, total };
   }
 
-  /** Everyone whose App Home shows this request: the requester, the role's approvers (people named, members of the
-   * user groups named, and whoever is on call now for the schedules named) and the admins. */
+  /** Everyone whose App Home shows this request: the requester, the role's approvers and emergency reviewers (people
+   * named, members of the user groups named, and whoever is on call now for the schedules named) and the admins. */
   async audienceOf(request: RequestAccessFacts): Promise<string[]> {
-    const users = new Set<string>([request.requesterId, ...this.deps.policy.admins]);
-    const approvers = findRole(this.deps.policy, request.resourceId, request.roleId)?.role.approvers ?? [];
-    const groups = approvers.filter((principal) => principal.startsWith('S'));
-    for (const principal of approvers) if (isPersonPrincipal(principal)) users.add(principal);
-    const [memberships, onCall] = await Promise.all([
-      Promise.all(groups.map((groupId) => this.deps.directory.membersOf(groupId))),
-      this.deps.directory.onCallNow(approvers.filter(isOnCallPrincipal)),
-    ]);
-    for (const members of memberships) for (const member of members) users.add(member);
-    for (const answer of onCall) if ('userIds' in answer) for (const userId of answer.userIds) users.add(userId);
-    return [...users];
+    const role = findRole(this.deps.policy, request.resourceId, request.roleId)?.role;
+    const principals = [...(role?.approvers ?? []), ...(role?.emergency?.reviewers ?? [])];
+    return [...new Set([request.requesterId, ...this.deps.policy.admins, ...(await this.deps.directory.usersOf(principals))])];
   }
 
   /** Views are loaded one after another: a Home or a list is a few dozen small reads, and in parallel they would

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { isOnCallPrincipal } from '../domain/on-call';
 import { resolveLogin, type LoginResolution, type SlackAccount } from '../domain/people';
 import type { Policy } from '../policy/types';
-import { referencedGroupIds, referencedOnCallPrincipals } from '../policy/policy-queries';
+import { isPersonPrincipal, isUserGroupId, referencedGroupIds, referencedOnCallPrincipals } from '../policy/policy-queries';
 import type { SlackSurface } from '../slack/surface';
 import type { OnCallDirectory } from './on-call';
 
@@ -65,6 +65,18 @@ export class UserDirectory {
   /** Who is on call now for each on-call principal given (see OnCallDirectory); none without one. */
   onCallNow(principals: readonly string[]) {
     return this.onCall?.all(principals) ?? Promise.resolve([]);
+  }
+
+  /** The people a list of principals names (approvers, emergency reviewers): the user ids themselves, the members
+   * of the user groups and whoever is on call now for the on-call schedules; "*" names nobody here. */
+  async usersOf(principals: readonly string[]): Promise<string[]> {
+    const users = new Set<string>();
+    for (const principal of principals) if (isPersonPrincipal(principal)) users.add(principal);
+    const groups = principals.filter(isUserGroupId);
+    const [memberships, onCall] = await Promise.all([Promise.all(groups.map((groupId) => this.membersOf(groupId))), this.onCallNow(principals.filter(isOnCallPrincipal))]);
+    for (const members of memberships) for (const member of members) users.add(member);
+    for (const answer of onCall) if ('userIds' in answer) for (const userId of answer.userIds) users.add(userId);
+    return [...users];
   }
 
   /** Members of one user group (cached like groupsOf); a group Slack cannot resolve is empty. */

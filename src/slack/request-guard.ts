@@ -1,7 +1,7 @@
 import { isValidSlackRequest } from '@slack/bolt';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ActionIds, ExtendModal, RequestModal } from './blocks/action-ids';
+import { ActionIds, EmergencyConfirmModal, ExtendModal, FlagModal, RequestModal } from './blocks/action-ids';
 
 /** The most Slack's route reads of a body: Bolt's own default. Slack's largest payloads (a view submission with its
  * whole modal) are far smaller. */
@@ -22,7 +22,7 @@ const malformed = (why: string): Verdict => ({ pass: false, status: 400, why });
 /** A channel archived (its incident closed) or unarchived; Slack may leave out who did it. */
 const ARCHIVE_EVENTS = ['channel_archive', 'group_archive', 'channel_unarchive', 'group_unarchive'];
 const ourActions: ReadonlySet<string> = new Set(Object.values(ActionIds));
-const ourViews: ReadonlySet<string> = new Set([RequestModal.callbackId, ExtendModal.callbackId]);
+const ourViews: ReadonlySet<string> = new Set([RequestModal.callbackId, ExtendModal.callbackId, EmergencyConfirmModal.callbackId, FlagModal.callbackId]);
 const ourCommands: ReadonlySet<string> = new Set(['/breakglass']);
 const ourEvents: ReadonlySet<string> = new Set(['app_home_opened', ...ARCHIVE_EVENTS]);
 

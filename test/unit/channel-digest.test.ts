@@ -33,6 +33,9 @@ function entry(number: number, overrides: Partial<RequestView> = {}): DigestEntr
     revokeAttempts: 0,
     lastRevokeError: null,
     revokeFailingSince: null,
+    emergency: false,
+    review: null,
+    breakGlassAt: null,
     ...overrides,
   };
   return { view, threadLink: view.messageTs ? `https://acme.slack.com/archives/C0INCIDENT/p${view.messageTs.replace('.', '')}` : null };

@@ -42,6 +42,9 @@ function view(overrides: Partial<RequestView> = {}): RequestView {
     revokeAttempts: 0,
     lastRevokeError: null,
     revokeFailingSince: null,
+    emergency: false,
+    review: null,
+    breakGlassAt: null,
     ...overrides,
   };
 }
@@ -51,7 +54,7 @@ const page = (items: RequestView[], total = items.length): Page => ({ items, tot
 const empty = page([]);
 
 function home(overrides: Partial<HomeContent> = {}): HomeContent {
-  return { userId: 'U0REQUESTER', isAdmin: false, myAccess: empty, myPending: empty, toApprove: empty, recent: [], allActive: null, ...overrides };
+  return { userId: 'U0REQUESTER', isAdmin: false, myAccess: empty, myPending: empty, toApprove: empty, recent: [], allActive: null, toReview: empty, ...overrides };
 }
 
 type AnyBlock = Record<string, any>;
@@ -151,6 +154,15 @@ describe('App Home', () => {
       allActive: page(
         many(HOME_LIMITS.allActive, () => active()),
         10_000,
+      ),
+      toReview: page(
+        many(HOME_LIMITS.toReview, () =>
+          active({
+            emergency: true,
+            review: { via: 'command', reviewers: ['U0SEC'], dueAt: NOW, verdict: null, reviewedBy: null, reviewedAt: null, flagReason: null, overdueNotices: 2 },
+          }),
+        ),
+        12,
       ),
     });
     const blocks = buildAppHome(content, { now: NOW, notice: 'a notice' }).blocks as AnyBlock[];

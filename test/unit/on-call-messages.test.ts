@@ -36,6 +36,9 @@ function view(overrides: Partial<RequestView> = {}): RequestView {
     revokeAttempts: 0,
     lastRevokeError: null,
     revokeFailingSince: null,
+    emergency: false,
+    review: null,
+    breakGlassAt: null,
     ...overrides,
   };
 }

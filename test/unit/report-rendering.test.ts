@@ -122,10 +122,10 @@ describe('mayReadReports: admins and emergency reviewers', () => {
     ['a member of a reviewing user group', 'U0MEMBER', new Set(['S0SECURITY']), true],
     ['someone else', 'U0STRANGER', new Set(['S0OTHERGROUP']), false],
   ])('%s', (_, userId, groupIds, allowed) => {
-    expect(mayReadReports(policy, { userId, groupIds })).toBe(allowed);
+    expect(mayReadReports(policy, { userId, memberships: groupIds })).toBe(allowed);
   });
   test('a policy without emergency reviewers: admins only', () => {
-    expect(mayReadReports({ admins: [], resources: [{ roles: [{}] }] }, { userId: 'U0ADMIN', groupIds: none })).toBe(false);
+    expect(mayReadReports({ admins: [], resources: [{ roles: [{}] }] }, { userId: 'U0ADMIN', memberships: none })).toBe(false);
   });
 });
 

@@ -96,6 +96,9 @@ const base: RequestView = {
   revokeAttempts: 0,
   lastRevokeError: null,
   revokeFailingSince: null,
+  emergency: false,
+  review: null,
+  breakGlassAt: null,
 };
 const GRANTED = new Date('2026-03-01T10:00:00Z');
 const ENDS = new Date('2026-03-01T10:30:00Z');
@@ -169,6 +172,7 @@ describe('a hostile reason and ticket are inert in every builder that shows them
         toApprove: { items: [base], total: 1 },
         recent: [failed],
         allActive: { items: [failing], total: 1 },
+        toReview: { items: [], total: 0 },
       },
       { now: GRANTED },
     );

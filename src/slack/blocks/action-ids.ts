@@ -14,6 +14,12 @@ export const ActionIds = {
   denyExtension: 'breakglass_extension_deny',
   /** On the answer to `/breakglass incident close`; value = JSON { channelId, listedAt }. */
   confirmIncidentClose: 'breakglass_incident_close_confirm',
+  /** On a waiting request of a role that allows emergency access, for its requester (DM, App Home); value = request id. */
+  breakGlassNow: 'breakglass_break_glass_now',
+  /** On emergency alerts and the request message, for reviewers; value = request id. */
+  emergencyJustified: 'breakglass_emergency_justified',
+  /** Opens the Flag form; value = request id. */
+  emergencyFlag: 'breakglass_emergency_flag',
 } as const;
 
 export const RequestModal = {
@@ -24,7 +30,19 @@ export const RequestModal = {
     duration: { blockId: 'duration', actionId: 'duration_input' },
     ticket: { blockId: 'ticket', actionId: 'ticket_input' },
     reason: { blockId: 'reason', actionId: 'reason_input' },
+    /** "Ask the approvers" / "Emergency (no approval)": read on submit, no listener (so not among ActionIds). */
+    kind: { blockId: 'kind', actionId: 'kind_choice' },
   },
+} as const;
+
+/** The confirmation of emergency access (from the command or the request form); private_metadata carries the request
+ * as JSON (see emergency.ts). Submitting it invokes emergency access. */
+export const EmergencyConfirmModal = { callbackId: 'breakglass_emergency_confirm' } as const;
+
+/** Why a reviewer flags an emergency grant; private_metadata is the request id. */
+export const FlagModal = {
+  callbackId: 'breakglass_emergency_flag_modal',
+  blocks: { reason: { blockId: 'flag_reason', actionId: 'flag_reason_input' } },
 } as const;
 
 /** The Extend form; its private_metadata is the request id. */

@@ -4,6 +4,7 @@ import type { RequestView } from '../../domain/request-view';
 import type { HomeContent, HomeLimits, Page } from '../../domain/request-pages';
 import { ActionIds } from './action-ids';
 import { inlineCode, mentionUser, plainText, slackDate } from './format';
+import { breakGlassButton, reviewButtons, reviewLine } from './emergency';
 import { briefStatus, outcome, requestHeadline } from './request-lines';
 
 /** Slack refuses a Home tab of more than 100 blocks. */
@@ -11,7 +12,7 @@ export const HOME_BLOCK_LIMIT = 100;
 
 /** Items shown per section. At most 2 blocks per item, plus headers, dividers, "and N more" lines, the notice and
  * the footer, this stays under HOME_BLOCK_LIMIT (the block tests check the worst case). */
-export const HOME_LIMITS: HomeLimits = { myAccess: 10, myPending: 5, toApprove: 10, recent: 10, allActive: 20 };
+export const HOME_LIMITS: HomeLimits = { myAccess: 10, myPending: 5, toApprove: 10, recent: 10, allActive: 20, toReview: 5 };
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text });
 const mrkdwn = (text: string) => ({ type: 'mrkdwn' as const, text });
@@ -86,6 +87,26 @@ function toApproveBlocks(view: RequestView): KnownBlock[] {
   return [{ type: 'section', text: mrkdwn(lines.join('\n')), fields: [plainText(view.reason, { label: 'Reason: ', maxLength: 600 })] }, approvalButtons(view)];
 }
 
+/** A waiting request of the user's own; once its role's emergency.after has passed, with "Break glass now". */
+function myPendingBlocks(view: RequestView, now: Date): KnownBlock[] {
+  const section: KnownBlock = { type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${briefStatus(view, now)}`) };
+  if (!view.breakGlassAt || view.breakGlassAt.getTime() > now.getTime()) return [section];
+  return [{ ...section, accessory: breakGlassButton(view) }];
+}
+
+/** An unreviewed emergency grant, for a reviewer or an admin. */
+function toReviewBlocks(view: RequestView, now: Date): KnownBlock[] {
+  const line = view.review ? reviewLine(view.review, now) : '';
+  return [
+    {
+      type: 'section',
+      text: mrkdwn(`:rotating_light: ${requestHeadline(view)} · ${mentionUser(view.requesterId)} (${inlineCode(view.requesterLogin, 100)})
+${line}`),
+    },
+    reviewButtons(view),
+  ];
+}
+
 function adminBlocks(view: RequestView, now: Date): KnownBlock[] {
   return [{ type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${mentionUser(view.requesterId)} (${inlineCode(view.requesterLogin, 100)})\n${briefStatus(view, now)}`) }];
 }
@@ -103,15 +124,11 @@ export function buildAppHome(content: HomeContent, { now, notice }: { now: Date;
   if (notice) blocks.push({ type: 'section', text: mrkdwn(notice) }, { type: 'divider' });
   blocks.push(...section('Your active access', content.myAccess, HOME_LIMITS.myAccess, (view) => myAccessBlocks(view, now), 'Nothing active. Ask for access with `/breakglass`.'));
   if (content.myPending.total > 0) {
-    blocks.push(
-      ...section(
-        'Your requests waiting for approval',
-        content.myPending,
-        HOME_LIMITS.myPending,
-        (view) => [{ type: 'section', text: mrkdwn(`${requestHeadline(view)} · ${briefStatus(view, now)}`) }],
-        '',
-      ),
-    );
+    blocks.push(...section('Your requests waiting for approval', content.myPending, HOME_LIMITS.myPending, (view) => myPendingBlocks(view, now), ''));
+  }
+  if (content.toReview.total > 0) {
+    blocks.push({ type: 'divider' });
+    blocks.push(...section('Emergency access to review', content.toReview, HOME_LIMITS.toReview, (view) => toReviewBlocks(view, now), ''));
   }
   blocks.push({ type: 'divider' });
   blocks.push(...section('Waiting for your approval', content.toApprove, HOME_LIMITS.toApprove, toApproveBlocks, 'Nothing is waiting for your approval.'));

@@ -5,6 +5,7 @@ import { remainingApprovals } from '../../domain/approval-rules';
 import { isOnCallPrincipal, onCallLabel, type OnCallNow } from '../../domain/on-call';
 import type { SlackMessage } from './message';
 import { ActionIds } from './action-ids';
+import { reviewButtons, reviewLine } from './emergency';
 import { escapeEntities, inlineCode, mentionPrincipal, mentionUser, plainText, slackDate } from './format';
 
 const statusLine: Record<RequestView['status'], (view: RequestView) => string> = {
@@ -12,7 +13,7 @@ const statusLine: Record<RequestView['status'], (view: RequestView) => string> =
     const remaining = remainingApprovals(view.approvals.length, view.requiredApprovals);
     return `:hourglass_flowing_sand: *Waiting for ${remaining} more approval${remaining === 1 ? '' : 's'}* (${view.approvals.length} of ${view.requiredApprovals})`;
   },
-  APPROVED: () => ':gear: *Approved — granting access now…*',
+  APPROVED: (view) => (view.emergency ? ':rotating_light: *Emergency access — granting now, without approval…*' : ':gear: *Approved — granting access now…*'),
   ACTIVE: (view) => `:unlock: *Active* until ${view.expiresAt ? slackDate(view.expiresAt) : '?'}`,
   REVOKING: (view) =>
     view.revokeAttempts > 0
@@ -98,7 +99,7 @@ function describeApprover(principal: string, onCall: readonly OnCallNow[]): stri
 /** The request message in the incident channel; re-rendered on every state change. `onCall`: who is on call now
  * for the role's on-call approvers (resolved by the delivery while the request waits), so they are mentioned and
  * notified; a schedule PagerDuty did not answer for is said to be unreachable. */
-export function buildApprovalMessage(view: RequestView, onCall: readonly OnCallNow[] = []): SlackMessage {
+export function buildApprovalMessage(view: RequestView, onCall: readonly OnCallNow[] = [], now = new Date()): SlackMessage {
   const unreachable = onCall.filter((answer) => 'unreachable' in answer).map((answer) => answer.principal);
   const onCallPeople = [...new Set(onCall.flatMap((answer) => ('userIds' in answer ? answer.userIds : [])))];
   const approvals = view.approvals.length ? view.approvals.map((a) => `:white_check_mark: ${mentionUser(a.approverId)} ${slackDate(a.at)}`).join('\n') : 'No approvals yet.';
@@ -108,7 +109,7 @@ export function buildApprovalMessage(view: RequestView, onCall: readonly OnCallN
       block_id: 'summary',
       text: {
         type: 'mrkdwn',
-        text: `*${view.humanId}* · ${mentionUser(view.requesterId)} requests break-glass access to *${view.resourceId}*${view.resourceDescription ? ` (${escapeEntities(view.resourceDescription)})` : ''}`,
+        text: `${view.emergency ? ':rotating_light: *EMERGENCY ACCESS (no approval)* · ' : ''}*${view.humanId}* · ${mentionUser(view.requesterId)} requests break-glass access to *${view.resourceId}*${view.resourceDescription ? ` (${escapeEntities(view.resourceDescription)})` : ''}`,
       },
     },
     { type: 'section', block_id: 'fields', fields: requestFields(view).map((text) => ({ type: 'mrkdwn', text })) },
@@ -119,7 +120,9 @@ export function buildApprovalMessage(view: RequestView, onCall: readonly OnCallN
       elements: [
         {
           type: 'mrkdwn',
-          text: `Needs ${view.requiredApprovals} distinct approval${view.requiredApprovals === 1 ? '' : 's'} from ${view.approverPrincipals.map((principal) => describeApprover(principal, onCall)).join(', ')}`,
+          text: view.review
+            ? `Emergency access: granted without approval; reviewed afterwards by ${view.review.reviewers.map(mentionPrincipal).join(', ')}`
+            : `Needs ${view.requiredApprovals} distinct approval${view.requiredApprovals === 1 ? '' : 's'} from ${view.approverPrincipals.map((principal) => describeApprover(principal, onCall)).join(', ')}`,
         },
       ],
     },
@@ -140,9 +143,11 @@ export function buildApprovalMessage(view: RequestView, onCall: readonly OnCallN
     { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: approvals } },
     { type: 'section', block_id: 'status', text: { type: 'mrkdwn', text: statusLine[view.status](view) } },
   ];
+  if (view.review) blocks.push({ type: 'context', block_id: 'review', elements: [{ type: 'mrkdwn', text: reviewLine(view.review, now) }] });
   const buttons = buttonsFor(view);
   if (buttons) blocks.push(buttons);
   const onCallNote = view.status === 'PENDING' && onCallPeople.length > 0 ? ` (on call: ${onCallPeople.map(mentionUser).join(', ')})` : '';
-  const text = `${view.humanId}: ${mentionUser(view.requesterId)} requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.status.toLowerCase()}${onCallNote}`;
+  if (view.review && !view.review.verdict) blocks.push(reviewButtons(view));
+  const text = `${view.humanId}: ${mentionUser(view.requesterId)} requests ${view.roleId} on ${view.resourceId} for ${formatDuration(view.durationSeconds)} — ${view.emergency ? 'EMERGENCY, ' : ''}${view.status.toLowerCase()}${onCallNote}`;
   return { text, blocks };
 }

@@ -4,6 +4,7 @@ import type { RequestView } from '../../domain/request-view';
 import type { TimelineEvent } from '../../domain/timeline-event';
 import type { SlackMessage } from './message';
 import { inlineCode, mentionUser, plainText, slackDate } from './format';
+import { reviewLine } from './emergency';
 import { timelineLines } from './request-timeline';
 
 /** Under Slack's 3000 characters per text object. */
@@ -32,7 +33,7 @@ function timelineText(events: readonly TimelineEvent[], humanId: string): string
 
 /** Posted in the incident channel and the thread when access ends: who, what, why, approved by whom, how long, the
  * full timeline (requested, approvals, granted, reminders, extensions, revoked) and a link to the approval thread. */
-export function buildAuditSummary(view: RequestView, extras: { events?: readonly TimelineEvent[]; threadLink?: string | null } = {}): SlackMessage {
+export function buildAuditSummary(view: RequestView, extras: { events?: readonly TimelineEvent[]; threadLink?: string | null; now?: Date } = {}): SlackMessage {
   const ending = view.endReason ? endings[view.endReason] : 'ended';
   const endedAt = view.endedAt ?? new Date();
   const actualSeconds = view.grantedAt ? Math.max(0, Math.round((endedAt.getTime() - view.grantedAt.getTime()) / 1000)) : 0;
@@ -47,14 +48,15 @@ export function buildAuditSummary(view: RequestView, extras: { events?: readonly
     `*Actual duration:* ${view.grantedAt ? formatDuration(Math.max(1, actualSeconds)) : '—'}`,
   ];
   if (view.failureReason) lines.push(`*Failure:* ${inlineCode(view.failureReason)}`);
+  if (view.review) lines.push(`*Emergency access:* granted without approval · ${reviewLine(view.review, extras.now ?? new Date())}`);
   if (extras.threadLink) lines.push(`*Approval thread:* <${extras.threadLink}|${view.humanId} in the channel>`);
   const blocks: KnownBlock[] = [
     { type: 'header', block_id: 'title', text: { type: 'plain_text', text: `Audit summary ${view.humanId}: access ${ending}` } },
     { type: 'section', block_id: 'facts', text: { type: 'mrkdwn', text: lines.join('\n') } },
     { type: 'section', block_id: 'reason', text: plainText(view.reason, { label: 'Reason: ' }) },
-    { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: `*Approved by:*\n${approvals}` } },
+    { type: 'section', block_id: 'approvals', text: { type: 'mrkdwn', text: view.emergency ? '*Approved by:*\nnobody — emergency access' : `*Approved by:*\n${approvals}` } },
   ];
   if (extras.events?.length) blocks.push({ type: 'section', block_id: 'timeline', text: { type: 'mrkdwn', text: timelineText(extras.events, view.humanId) } });
-  const text = `Audit summary ${view.humanId}: ${view.roleId} on ${view.resourceId} for ${mentionUser(view.requesterId)} ${ending}`;
+  const text = `Audit summary ${view.humanId}${view.emergency ? ' (EMERGENCY)' : ''}: ${view.roleId} on ${view.resourceId} for ${mentionUser(view.requesterId)} ${ending}`;
   return { text, blocks };
 }

@@ -17,7 +17,7 @@ export function buildHelpText(requestable: readonly RequestableRole[]): string {
     ? requestable
         .map(
           ({ resource, role }) =>
-            `• \`${resource.id} ${role.id}\` — up to ${formatDuration(role.maxDurationSeconds)}, ${role.approvals} approval${role.approvals === 1 ? '' : 's'}${role.requireTicket ? ', ticket required' : ''}`,
+            `• \`${resource.id} ${role.id}\` — up to ${formatDuration(role.maxDurationSeconds)}, ${role.approvals} approval${role.approvals === 1 ? '' : 's'}${role.requireTicket ? ', ticket required' : ''}${role.emergency ? `; emergency access up to ${formatDuration(role.emergency.maxDurationSeconds)}` : ''}`,
         )
         .join('\n')
     : '_The policy lets you request nothing yet; ask the Breakglass admins._';

@@ -28,6 +28,7 @@ export function buildRequestModal(input: { requestable: readonly RequestableRole
   // Required only when every role offered needs one. With a mix, Slack cannot tell which role will be picked, so
   // the field stays optional and the submission's inline errors ask for a ticket where the chosen role needs one.
   const ticketOptional = rolesNeedingTicket.length < selectedRoles.length;
+  const emergencyRoles = selectedRoles.filter(({ role }) => role.emergency).map(({ role }) => `${role.id} (up to ${formatDuration(role.emergency!.maxDurationSeconds)})`);
   const ticketHint = ticketOptional && rolesNeedingTicket.length > 0 ? { hint: text(`Required for ${rolesNeedingTicket.join(', ')}`) } : {};
   return {
     type: 'modal',
@@ -77,6 +78,27 @@ export function buildRequestModal(input: { requestable: readonly RequestableRole
         label: text('Reason'),
         element: { type: 'plain_text_input', action_id: ids.reason.actionId, multiline: true, max_length: 1000 },
       },
+      ...(emergencyRoles.length > 0 ? [kindBlock(emergencyRoles)] : []),
     ],
+  };
+}
+
+const NORMAL: PlainTextOption = { text: text('Ask the approvers'), value: 'normal' };
+
+/** "Emergency (no approval)": offered when a role of the selected resource allows it; checked on submit, confirmed
+ * in a second step before anything is recorded. */
+function kindBlock(emergencyRoles: readonly string[]) {
+  const { kind } = RequestModal.blocks;
+  return {
+    type: 'input' as const,
+    block_id: kind.blockId,
+    label: text('Approval'),
+    hint: text(`Emergency access is allowed for ${emergencyRoles.join(', ')}`),
+    element: {
+      type: 'radio_buttons' as const,
+      action_id: kind.actionId,
+      initial_option: NORMAL,
+      options: [NORMAL, { text: text('Emergency (no approval) — granted at once, reviewed afterwards'), value: 'emergency' }],
+    },
   };
 }

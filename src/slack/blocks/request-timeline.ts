@@ -5,6 +5,7 @@ import { SYSTEM_ACTOR } from '../../domain/timeline-event';
 import type { TimelineEvent } from '../../domain/timeline-event';
 import type { SlackMessage } from './message';
 import { inlineCode, mentionUser, slackDate } from './format';
+import { reviewLine } from './emergency';
 import { requestHeadline } from './request-lines';
 
 /** Slack allows 50 blocks per message; the title and the closing note take two. */
@@ -113,6 +114,17 @@ export function describeEvent(event: TimelineEvent): string {
       return `The approved extension could not be applied: ${quoted(d.reason)}`;
     case 'EXTENSION_CANCELLED':
       return 'The waiting extension was closed: the access ended first';
+    case 'EMERGENCY_INVOKED': {
+      const via =
+        str(d.via) === 'escalation' ? ' (Break glass now on the waiting request)' : str(d.via) === 'form' ? ' (request form)' : str(d.via) === 'command' ? ' (command)' : '';
+      return `:rotating_light: ${who(actor)} invoked EMERGENCY ACCESS${via}: granted without approval${dateText(d.expiresAt) ? ` until ${dateText(d.expiresAt)}` : ''}${dateText(d.reviewDueAt) ? `; review due ${dateText(d.reviewDueAt)}` : ''}`;
+    }
+    case 'EMERGENCY_REVIEWED':
+      return `${who(actor)} reviewed the emergency access: justified`;
+    case 'EMERGENCY_FLAGGED':
+      return `:triangular_flag_on_post: ${who(actor)} FLAGGED the emergency access: ${quoted(d.reason)}`;
+    case 'EMERGENCY_REVIEW_OVERDUE':
+      return `Emergency review overdue${dateText(d.dueAt) ? ` (due ${dateText(d.dueAt)})` : ''}: notice ${num(d.notice) ?? '?'} sent to the reviewers and the security channel`;
     default: {
       // Reminders, extension approvals and whatever comes later: readable without a release of this file.
       const words = event.action.toLowerCase().replace(/_/g, ' ');
@@ -145,7 +157,7 @@ export function timelineLines(events: readonly TimelineEvent[]): string[] {
 }
 
 /** `/breakglass audit <id>`: every audit event of the request, oldest first, with time and actor. */
-export function buildTimeline(view: RequestView, events: readonly TimelineEvent[]): SlackMessage {
+export function buildTimeline(view: RequestView, events: readonly TimelineEvent[], now = new Date()): SlackMessage {
   const lines = timelineLines(events);
   const chunks: string[] = [];
   for (const line of lines) {
@@ -159,6 +171,7 @@ export function buildTimeline(view: RequestView, events: readonly TimelineEvent[
       type: 'section',
       text: { type: 'mrkdwn', text: `*Timeline of ${requestHeadline(view)}* · requested by ${mentionUser(view.requesterId)} · now ${view.status.toLowerCase()}` },
     },
+    ...(view.review ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `*Emergency access* · ${reviewLine(view.review, now)}` }] } as KnownBlock] : []),
     ...shown.map((text): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })),
   ];
   if (chunks.length > shown.length) {

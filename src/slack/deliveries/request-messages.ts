@@ -9,6 +9,7 @@ import type { DirectMessage, ThreadNotice } from '../../requests/effect-plans';
 import { buildApprovalMessage } from '../blocks/approval-message';
 import { buildAuditSummary } from '../blocks/audit-summary';
 import { buildChannelDigests } from '../blocks/channel-digest';
+import { buildEmergencyAlert, buildReviewOutcome } from '../blocks/emergency';
 import { buildReminderMessage, extendedNotice, extensionOutcomeNotice } from '../blocks/extension';
 import type { SlackMessage } from '../blocks/message';
 import {
@@ -160,6 +161,10 @@ export function requestMessageHandlers(deps: RequestMessagesDeps): Record<string
         return incidentClosedNotice(view, notice);
       case 'summary':
         return (await summaries([view]))[0];
+      case 'emergency_invoked':
+        return buildEmergencyAlert(view, new Date());
+      case 'emergency_reviewed':
+        return buildReviewOutcome(view, new Date());
     }
   }
 

@@ -5,6 +5,7 @@ import { approveExtension } from './approve-extension';
 import { approveRequest } from './approve-request';
 import { confirmIncidentClose } from './confirm-incident-close';
 import { denyExtension } from './deny-extension';
+import { breakGlassNow, emergencyFlag, emergencyJustified } from './emergency-actions';
 import { denyRequest } from './deny-request';
 import { extendAccess } from './extend-access';
 import { finishAccess } from './finish-access';
@@ -23,4 +24,7 @@ export function register(app: App, deps: ListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(ActionIds.approveExtension, approveExtension(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.denyExtension, denyExtension(deps));
   app.action<BlockAction<ButtonAction>>(ActionIds.confirmIncidentClose, confirmIncidentClose(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.breakGlassNow, breakGlassNow(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.emergencyJustified, emergencyJustified(deps));
+  app.action<BlockAction<ButtonAction>>(ActionIds.emergencyFlag, emergencyFlag(deps));
 }

@@ -2,6 +2,7 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt'
 import { parseCommand } from '../../../domain/command';
 import { buildHelpText } from '../../blocks/help-message';
 import { buildRequestModal } from '../../blocks/request-modal';
+import { buildEmergencyConfirmModal } from '../../blocks/emergency';
 import type { SlackMessage } from '../../surface';
 import type { ListenerDeps } from '../types';
 import { answerIncidentClose } from './incident-close-answer';
@@ -22,6 +23,18 @@ export function breakglassCommand(deps: ListenerDeps) {
     await ack();
     const answer = (message: string | SlackMessage) =>
       respond({ response_type: 'ephemeral', replace_original: false, ...(typeof message === 'string' ? { text: message } : message) });
+    if (parsed.kind === 'emergency') {
+      // Checked first (a refusal changes nothing), then confirmed in a modal before anything is recorded; the
+      // trigger_id lasts 3 s, so this does not wait for the follow-up gate.
+      const { kind: _kind, ...typed } = parsed;
+      const prepared = await service.prepareEmergency(command.user_id, { ...typed, via: 'command', channelId: command.channel_id });
+      if (!prepared.ok) {
+        await answer(`:warning: ${prepared.message}`);
+        return;
+      }
+      await surface.openModal(command.trigger_id, buildEmergencyConfirmModal(prepared.confirmation));
+      return;
+    }
     if (parsed.kind === 'open-modal') {
       const form = await service.requestForm(command.user_id, command.channel_id);
       if (!form.ok) {

@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { isChannelId } from '../../../domain/user-text';
 import { RequestModal } from '../../blocks/action-ids';
+import { buildEmergencyConfirmModal } from '../../blocks/emergency';
 import type { ListenerDeps } from '../types';
 
 type StateValues = ViewSubmitAction['view']['state']['values'];
@@ -17,6 +18,7 @@ export function readRequestModal(values: StateValues) {
     durationText: text(blocks.duration.blockId, blocks.duration.actionId),
     ticket: text(blocks.ticket.blockId, blocks.ticket.actionId) || null,
     reason: text(blocks.reason.blockId, blocks.reason.actionId),
+    emergency: values[blocks.kind.blockId]?.[blocks.kind.actionId]?.selected_option?.value === 'emergency',
   };
 }
 
@@ -33,8 +35,15 @@ export function requestModalSubmitted({ service, surface, followUps, logger }: L
       });
       return;
     }
+    const { emergency, roleBlockId: _roleBlockId, ...request } = fields;
     const input = { ...fields, requesterId: body.user.id, channelId: view.private_metadata };
-    const check = await service.checkRequest(input);
+    // Emergency (no approval): checked as such, then the form turns into the confirmation (nothing recorded yet).
+    const prepared = emergency ? await service.prepareEmergency(body.user.id, { ...request, via: 'form', channelId: view.private_metadata }) : null;
+    const check = prepared ?? (await service.checkRequest(input));
+    if (prepared?.ok) {
+      await ack({ response_action: 'update', view: buildEmergencyConfirmModal(prepared.confirmation) });
+      return;
+    }
     if (!check.ok) {
       const blockByField = {
         resource: RequestModal.blocks.resource.blockId,
