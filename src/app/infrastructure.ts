@@ -28,6 +28,8 @@ import { UserDirectory } from '../services/user-directory';
 import { boltLogger } from '../slack/bolt-logger';
 import { credentialsDirectMessage } from '../slack/blocks/notices';
 import { WebClientSurface } from '../slack/surface';
+import { connectionErrors } from './connection-errors';
+import { OutageReporter } from './outage-reporter';
 
 /** The longest a drift check page waits for this process's expiry sweeps to be done. */
 const DRIFT_GIVES_WAY_MAX_MS = 60_000;
@@ -90,12 +92,18 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const workerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
   const reminderWorkerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
+  // One warning that says what to check when Redis goes away (not one per reconnection attempt), one line when back.
+  const redisOutage = new OutageReporter(logger.child({ module: 'redis' }), 'Redis');
   for (const connection of [queueConnection, workerConnection, reminderWorkerConnection]) {
-    connection?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+    connection?.on('error', (err) => redisOutage.failed(() => connectionErrors.explainRedis(err, config.redisUrl), err.message));
+    connection?.on('ready', () => redisOutage.recovered());
   }
 
   const metrics = new BreakglassMetrics(db, policy, logger.child({ module: 'metrics' }));
-  const slackLogger = boltLogger(logger.child({ module: 'bolt' }));
+  const slackLogger = boltLogger(logger.child({ module: 'bolt' }), {
+    reporter: new OutageReporter(logger.child({ module: 'slack' }), 'Slack'),
+    slackApiUrl: config.slackApiUrl,
+  });
   const surface = WebClientSurface.fromToken(config.slackBotToken, {
     slackApiUrl: config.slackApiUrl,
     logger: slackLogger,

@@ -1,5 +1,4 @@
 import type { App } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env';
 import { ExpiryWorker } from '../jobs/expiry-worker';
@@ -8,6 +7,7 @@ import { ReminderWorker } from '../jobs/reminder-worker';
 import { checkProviderChanges, presentOnTargetNow } from '../requests/provider-changes';
 import type { HttpServer } from './http';
 import { closeInfrastructure, type Infrastructure } from './infrastructure';
+import { preflightStep } from './preflight';
 
 /** How long a shutdown waits for effects in delivery (Slack posts, grants); what is not done by then stays in the
  * outbox for the next process (a post may then go out twice; see docs). */
@@ -72,6 +72,8 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
   const { deliveries, service, reconciler, expiryQueue, watchdog, drift, runsExpiries, sealer } = infra;
   return [
     ...closeInfrastructure(infra),
+    // PostgreSQL, Redis and the Slack token, each tried once: a failure says what was tried, why and what to do.
+    preflightStep(config, logger),
     infra.auditRole,
     {
       name: 'provider changes',
@@ -87,15 +89,9 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
         });
       },
     },
-    {
-      name: 'slack token',
-      // Bolt checks the token with auth.test; a worker has no Bolt, so it checks it itself: a bad token must stop
-      // the process at start, not at the first summary.
-      start: async () => {
-        if (app) await app.init();
-        else await new WebClient(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: infra.slackLogger }).auth.test();
-      },
-    },
+    // The token was checked by the preflight (a bad one stops every role at start, not at the first summary); Bolt
+    // checks it again on its own.
+    ...(app ? [{ name: 'slack app', start: () => app.init() }] : []),
     { name: 'deliveries', start: () => deliveries.start(), stop: () => deliveries.stop(SHUTDOWN_DELIVERY_GRACE_MS) },
     // Stops after the workers and sweeps (their last events are sealed) and before deliveries (the head it publishes
     // at shutdown may still go out from here).
