@@ -13,6 +13,7 @@ import { QueueWatchdog } from '../jobs/queue-watchdog';
 import { Reconciler } from '../jobs/reconciler';
 import { ReminderQueue, reminderQueueName } from '../jobs/reminder-queue';
 import { BreakglassMetrics } from '../metrics/breakglass-metrics';
+import { HealthMetrics } from '../metrics/health-metrics';
 import type { Policy } from '../policy/types';
 import type { createProvider } from '../providers/create-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
@@ -56,6 +57,8 @@ export interface Infrastructure {
   workerConnection: Redis | null;
   reminderWorkerConnection: Redis | null;
   metrics: BreakglassMetrics;
+  /** Overdue grants, queues, worker heartbeat and build_info, in `metrics`' registry. */
+  health: HealthMetrics;
   slackLogger: BoltLogger;
   surface: WebClientSurface;
   providers: ProviderRegistry;
@@ -113,6 +116,14 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
+  const health = new HealthMetrics({
+    registry: metrics.registry,
+    db,
+    logger: logger.child({ module: 'metrics' }),
+    queues: () => ({ expiry: expiryQueue.queue, reminder: reminderQueue.queue }),
+    commit: config.buildCommit,
+    runsExpiries,
+  });
   const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
   const reads = new RequestReads({ db, policy });
   const queries = new RequestQueries({ db, policy, directory, loadView: (requestId) => reads.loadView(requestId) });
@@ -200,6 +211,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     workerConnection,
     reminderWorkerConnection,
     metrics,
+    health,
     slackLogger,
     surface,
     providers,

@@ -15,6 +15,8 @@ const SHUTDOWN_DELIVERY_GRACE_MS = 5_000;
 /** How long a shutdown waits for a BullMQ worker to close. With Redis unreachable or reconnecting, a worker's close
  * can wait forever for its blocked fetch; its jobs stay in Redis and are picked up again once their locks lapse. */
 const WORKER_CLOSE_GRACE_MS = 5_000;
+/** How often a running expiry worker sets breakglass_worker_heartbeat_timestamp_seconds. */
+const WORKER_HEARTBEAT_MS = 5_000;
 
 /** One part of the process that starts and stops. Either half may be absent: nothing to do then. */
 export interface LifecycleStep {
@@ -133,6 +135,10 @@ function workers(config: AppConfig, logger: Logger, infra: Infrastructure): Life
   const { service, reconciler } = infra;
   let worker: ExpiryWorker | null = null;
   let reminderWorker: ReminderWorker | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  const beat = () => {
+    if (worker?.isRunning()) infra.health.workerBeat();
+  };
   return {
     name: 'workers',
     start: async () => {
@@ -153,8 +159,13 @@ function workers(config: AppConfig, logger: Logger, infra: Infrastructure): Life
         logger: logger.child({ module: 'reminders' }),
       });
       await reminderWorker.waitUntilReady();
+      beat();
+      heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
+      heartbeat.unref();
     },
     stop: async () => {
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = null;
       const closeTimedOut = (what: string) => () => logger.warn({ graceMs: WORKER_CLOSE_GRACE_MS }, `${what} did not close in time (Redis unreachable?); stopping anyway`);
       await Promise.all([
         closeWithin(worker?.close(), WORKER_CLOSE_GRACE_MS, closeTimedOut('the expiry worker')),

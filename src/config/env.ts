@@ -44,6 +44,8 @@ export interface AppConfig {
   auditSealBoundMs?: number;
   /** How often the audit chain head is published (AUDIT_HEAD_PUBLISH_EVERY; default 1h); null: only at shutdown. */
   auditHeadPublishEveryMs?: number | null;
+  /** BREAKGLASS_COMMIT: the commit this build was made from, shown by breakglass_build_info (the image sets it). */
+  buildCommit?: string;
 }
 
 /** AUDIT_SEAL_BOUND's default: see README, "Audit trail" (the sealer runs every 250 ms; 5 s leaves room for a
@@ -149,6 +151,10 @@ const envSchema = z.object({
     .min(1, 'must be 1-100')
     .max(100, 'must be 1-100')
     .default(DEFAULT_FOLLOW_UP_CONCURRENCY),
+  BREAKGLASS_COMMIT: z
+    .string()
+    .regex(/^[0-9A-Za-z._-]{1,64}$/, 'must be a commit id or version label (letters, digits, ".", "_" or "-", at most 64)')
+    .optional(),
 });
 
 /** `--role=web` or `--role web` from the command line (it wins over BREAKGLASS_ROLE); anything else is refused. */
@@ -205,5 +211,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     providerChange: e.BREAKGLASS_PROVIDER_CHANGE,
     auditSealBoundMs: e.AUDIT_SEAL_BOUND,
     auditHeadPublishEveryMs: e.AUDIT_HEAD_PUBLISH_EVERY,
+    buildCommit: e.BREAKGLASS_COMMIT,
   };
 }
