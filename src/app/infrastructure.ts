@@ -123,6 +123,7 @@ export function createInfrastructure({ config, policy, logger, createProvider: c
     queues: () => ({ expiry: expiryQueue.queue, reminder: reminderQueue.queue }),
     commit: config.buildCommit,
     runsExpiries,
+    auditSealBoundMs: config.auditSealBoundMs ?? DEFAULT_SEAL_BOUND_MS,
   });
   const directory = new UserDirectory(policy, surface, logger.child({ module: 'directory' }));
   const reads = new RequestReads({ db, policy });

@@ -57,6 +57,9 @@ export interface HealthMetricsOptions {
   /** The expiry and reminder queues, by the label they get in breakglass_queue_jobs and breakglass_queue_workers. */
   queues: () => Record<string, Queue>;
   commit?: string;
+  /** AUDIT_SEAL_BOUND, published so the alert compares breakglass_audit_oldest_unsealed_seconds with the bound the
+   * bot runs with rather than a copy of it. */
+  auditSealBoundMs: number;
   /** Whether this process runs the expiry worker: only then does it have a heartbeat series. */
   runsExpiries: boolean;
 }
@@ -70,7 +73,7 @@ export interface HealthMetricsOptions {
 export class HealthMetrics {
   private readonly heartbeat: Gauge | null;
 
-  constructor({ registry, db, logger, queues, commit, runsExpiries }: HealthMetricsOptions) {
+  constructor({ registry, db, logger, queues, commit, runsExpiries, auditSealBoundMs }: HealthMetricsOptions) {
     const registers = [registry];
     const info = buildInfo(commit);
     new Gauge({
@@ -79,6 +82,12 @@ export class HealthMetrics {
       labelNames: ['version', 'commit', 'node_version'],
       registers,
     }).set({ version: info.version, commit: info.commit, node_version: info.nodeVersion }, 1);
+
+    new Gauge({
+      name: 'breakglass_audit_seal_bound_seconds',
+      help: 'AUDIT_SEAL_BOUND: how long an audit event may wait for the sealer; alert when breakglass_audit_oldest_unsealed_seconds exceeds it.',
+      registers,
+    }).set(auditSealBoundMs / 1000);
 
     const readOverdue = sampled(async () => {
       const [row] = await db.$queryRaw<Array<{ overdue: number; oldest: number | null }>>`

@@ -61,6 +61,7 @@ describe('health metrics', () => {
     expect(sample(text, 'breakglass_queue_workers', { queue: 'expiry' })).toBe(0);
     expect(sample(text, 'breakglass_worker_heartbeat_timestamp_seconds')).toBeUndefined();
     expect(sample(text, 'breakglass_build_info', { version: '0.1.0', commit: 'abc1234', node_version: process.version })).toBe(1);
+    expect(sample(text, 'breakglass_audit_seal_bound_seconds')).toBe(5);
   });
 
   it('a worker process: its heartbeat, and the expiry queue sees its worker', async () => {
