@@ -15,6 +15,10 @@ const SHUTDOWN_DELIVERY_GRACE_MS = 5_000;
 /** How long a shutdown waits for a BullMQ worker to close. With Redis unreachable or reconnecting, a worker's close
  * can wait forever for its blocked fetch; its jobs stay in Redis and are picked up again once their locks lapse. */
 const WORKER_CLOSE_GRACE_MS = 5_000;
+/** The longest a stop takes, steps that wait one after another: expiry sweeps, the workers (together), the audit
+ * sealer's last seal (5 s, sealer.ts) and deliveries. Orchestrators must wait longer before SIGKILL: compose's
+ * stop_grace_period and Kubernetes' terminationGracePeriodSeconds (checked in test/unit/deployment-files.test.ts). */
+export const SHUTDOWN_BOUND_MS = WORKER_CLOSE_GRACE_MS + WORKER_CLOSE_GRACE_MS + 5_000 + SHUTDOWN_DELIVERY_GRACE_MS;
 /** How often a running expiry worker sets breakglass_worker_heartbeat_timestamp_seconds. */
 const WORKER_HEARTBEAT_MS = 5_000;
 

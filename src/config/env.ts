@@ -157,6 +157,9 @@ const envSchema = z.object({
     .optional(),
 });
 
+/** Every environment variable loadConfig reads (the manifests' test checks theirs against it). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /** `--role=web` or `--role web` from the command line (it wins over BREAKGLASS_ROLE); anything else is refused. */
 function roleFromArgs(args: readonly string[]): string | undefined {
   let role: string | undefined;
