@@ -8,21 +8,14 @@ import { TEST_BOT_TOKEN, TEST_SIGNING_SECRET } from '../support/bot-harness';
 import { FakeSlackApi } from '../support/fake-slack-api';
 import { closedPort, runToExit } from '../support/run-main';
 import { waitFor } from '../support/wait';
-import { e2ePolicy } from './policy-fixture';
+import { offlinePolicy } from './policy-fixture';
 
 /** The image's entrypoint (scripts/docker-entrypoint.sh) and health command (scripts/healthcheck.mjs), run as the
  * image runs them, in a directory laid out like /app: scripts/, prisma/ and node_modules/ from the checkout, and a dist/main.js that
  * loads the TypeScript sources. No Docker engine here; everything else is real. */
 const ROOT = path.resolve(__dirname, '../..');
 const slack = new FakeSlackApi({ expectedToken: TEST_BOT_TOKEN });
-const policyYaml = e2ePolicy({
-  login: 'container_login',
-  readRole: 'container_read',
-  writeRole: 'container_write',
-  postgresUrl: 'postgresql://nobody@127.0.0.1:5432/none',
-  webhookUrl: 'http://127.0.0.1:9/hook',
-  webhookSecret: 'container-webhook-secret',
-});
+const policyYaml = offlinePolicy('container');
 
 function appDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'breakglass-app-'));

@@ -1,20 +1,13 @@
 import { TEST_BOT_TOKEN, TEST_SIGNING_SECRET } from '../support/bot-harness';
 import { FakeSlackApi } from '../support/fake-slack-api';
 import { closedPort, type Finished, runToExit } from '../support/run-main';
-import { e2ePolicy } from './policy-fixture';
+import { offlinePolicy } from './policy-fixture';
 
 /** A new user's first `npm start` with something wrong (README, .env.example): every start-up failure says what it
  * tried (no password), why it failed and the next step, once, and the process exits 1 within seconds. */
 const PASSWORD = 'Pw-first-run-9';
 const slack = new FakeSlackApi({ expectedToken: TEST_BOT_TOKEN });
-const policyYaml = e2ePolicy({
-  login: 'first_run_login',
-  readRole: 'first_run_read',
-  writeRole: 'first_run_write',
-  postgresUrl: 'postgresql://nobody@127.0.0.1:5432/none',
-  webhookUrl: 'http://127.0.0.1:9/hook',
-  webhookSecret: 'first-run-webhook-secret',
-});
+const policyYaml = offlinePolicy('first_run');
 const withPassword = (url: string) => {
   const parsed = new URL(url);
   parsed.password = PASSWORD;

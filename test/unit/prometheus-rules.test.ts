@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger';
 import { BreakglassMetrics } from '../../src/metrics/breakglass-metrics';
 import { HealthMetrics } from '../../src/metrics/health-metrics';
 import { parsePolicy } from '../../src/policy/load-policy';
-import { e2ePolicy } from '../e2e/policy-fixture';
+import { offlinePolicy } from '../e2e/policy-fixture';
 
 /** deploy/prometheus/alerts.yml and the Grafana dashboard: valid for Prometheus (promtool, from Debian's prometheus
  * package; .ci/run installs it), each alert fires on what it is for (alerts.test.yml), and every metric they name
@@ -35,18 +35,7 @@ function promtool(...args: string[]): string {
 
 /** Every metric the bot's registry has, in every role (the worker-only heartbeat too), as Prometheus names them. */
 function registryNames(): Set<string> {
-  const policy = parsePolicy(
-    e2ePolicy({
-      login: 'l',
-      readRole: 'r',
-      writeRole: 'w',
-      postgresUrl: 'postgresql://nobody@127.0.0.1:1/none',
-      webhookUrl: 'http://127.0.0.1:9/',
-      webhookSecret: 'unused-secret',
-    }),
-    'policy.yaml',
-    {},
-  );
+  const policy = parsePolicy(offlinePolicy('rules'), 'policy.yaml', {});
   // Nothing is queried: gauges read the database only when collected.
   const db = createPrisma('postgresql://nobody@127.0.0.1:1/none');
   const logger = createLogger('silent');
