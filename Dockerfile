@@ -2,7 +2,7 @@
 
 # Node 26 ("Lithium") is the Active LTS line since 2026-10-28 (maintained until 2029-04-30); CI runs the test suite on
 # it (.ci/run) and `engines` in package.json says so. trixie is Debian 13, the current stable. Renovate
-# (renovate.json) proposes new digests of this tag, and the next LTS line when it comes, for both stages at once.
+# (renovate.json) proposes the next LTS line when it comes, for both stages in one pull request.
 
 # ---- build: install everything, generate the Prisma client, compile, then drop dev dependencies ----
 FROM node:26-trixie-slim AS build
@@ -11,7 +11,7 @@ WORKDIR /app
 ENV CHECKPOINT_DISABLE=1
 
 COPY package.json package-lock.json ./
-# npm 11 (bundled with Node 26) runs no install scripts but those `allowScripts` lists (none); --ignore-scripts says
+# npm 11 (bundled with Node 26) runs no install scripts but those `allowScripts` allows (it denies all); --ignore-scripts says
 # the same to any npm. Nothing needs them: Prisma 7 with a driver adapter (@prisma/adapter-pg) has no native query
 # engine to download, and the other native parts (@swc/core, msgpackr-extract) come as prebuilt optional packages.
 # `npm install`, not `npm ci`: the lock file lacks other platforms' optional binaries (see .ci/run).
