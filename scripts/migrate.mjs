@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import connectionErrors from './connection-errors.cjs';
 import { openSchemaEngine, filters } from './schema-engine.mjs';
 
 const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../prisma/migrations');
@@ -37,9 +38,22 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
   // The tables' owner. Without it, the bot's own DATABASE_URL (a quick start with one role; the bot then warns that
   // the audit trail is only tamper-evident: README, "Two database roles").
-  const url = process.env.MIGRATION_DATABASE_URL || process.env.DATABASE_URL;
+  const variable = process.env.MIGRATION_DATABASE_URL ? 'MIGRATION_DATABASE_URL' : 'DATABASE_URL';
+  const url = process.env[variable];
   if (!url) {
     console.error('db:migrate: neither MIGRATION_DATABASE_URL nor DATABASE_URL is set (see .env.example)');
+    process.exit(1);
+  }
+  // The schema engine says only "User was denied access on the database (not available)"; a plain connection first
+  // says which user, host and database, why it failed and what to run (scripts/connection-errors.cjs).
+  let unreachable;
+  try {
+    unreachable = await connectionErrors.probePostgres(url);
+  } catch (error) {
+    unreachable = error; // not a URL pg can parse
+  }
+  if (unreachable) {
+    console.error(`db:migrate: ${connectionErrors.formatExplanation(connectionErrors.explainPostgres(unreachable, url, variable, 'owner'))}`);
     process.exit(1);
   }
   try {

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { createBreakglass } from './app';
+import { StartupError } from './app/connection-errors';
+import { exitOnProcessFaults } from './app/process-faults';
 import { type AppConfig, ConfigError, loadConfig } from './config/env';
 import { createLogger } from './logger';
 import { loadPolicy, PolicyError } from './policy/load-policy';
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  exitOnProcessFaults(logger);
   const bot = createBreakglass({ config, policy, logger });
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -43,8 +46,9 @@ async function main(): Promise<void> {
     await bot.start();
   } catch (err) {
     // Already logged with the list; said on stderr too, like a bad configuration.
-    if (err instanceof ProviderChangeError || err instanceof PagerDutyScheduleError) console.error(`breakglass: ${err.message}`);
-    logger.fatal({ err }, 'could not start');
+    if (err instanceof ProviderChangeError || err instanceof PagerDutyScheduleError || err instanceof StartupError) console.error(`breakglass: ${err.message}`);
+    if (err instanceof StartupError) logger.fatal({ ...err.explanation }, `could not start: ${err.message}`);
+    else logger.fatal({ err }, 'could not start');
     await bot.stop().catch(() => {});
     process.exit(1);
   }

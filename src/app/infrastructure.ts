@@ -13,6 +13,7 @@ import { QueueWatchdog } from '../jobs/queue-watchdog';
 import { Reconciler } from '../jobs/reconciler';
 import { ReminderQueue, reminderQueueName } from '../jobs/reminder-queue';
 import { BreakglassMetrics } from '../metrics/breakglass-metrics';
+import { HealthMetrics } from '../metrics/health-metrics';
 import type { Policy } from '../policy/types';
 import type { createProvider } from '../providers/create-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
@@ -32,6 +33,8 @@ import { UserDirectory } from '../services/user-directory';
 import { boltLogger } from '../slack/bolt-logger';
 import { credentialsDirectMessage } from '../slack/blocks/notices';
 import { WebClientSurface } from '../slack/surface';
+import { connectionErrors } from './connection-errors';
+import { OutageReporter } from './outage-reporter';
 
 /** The longest a drift check page waits for this process's expiry sweeps to be done. */
 const DRIFT_GIVES_WAY_MAX_MS = 60_000;
@@ -65,6 +68,8 @@ export interface Infrastructure {
   workerConnection: Redis | null;
   reminderWorkerConnection: Redis | null;
   metrics: BreakglassMetrics;
+  /** Overdue grants, queues, worker heartbeat and build_info, in `metrics`' registry. */
+  health: HealthMetrics;
   slackLogger: BoltLogger;
   surface: WebClientSurface;
   providers: ProviderRegistry;
@@ -116,12 +121,18 @@ export function createInfrastructure({
   const queueConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   const workerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
   const reminderWorkerConnection = runsExpiries ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
+  // One warning that says what to check when Redis goes away (not one per reconnection attempt), one line when back.
+  const redisOutage = new OutageReporter(logger.child({ module: 'redis' }), 'Redis');
   for (const connection of [queueConnection, workerConnection, reminderWorkerConnection]) {
-    connection?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+    connection?.on('error', (err) => redisOutage.failed(() => connectionErrors.explainRedis(err, config.redisUrl), err.message));
+    connection?.on('ready', () => redisOutage.recovered());
   }
 
   const metrics = new BreakglassMetrics(db, policy, logger.child({ module: 'metrics' }));
-  const slackLogger = boltLogger(logger.child({ module: 'bolt' }));
+  const slackLogger = boltLogger(logger.child({ module: 'bolt' }), {
+    reporter: new OutageReporter(logger.child({ module: 'slack' }), 'Slack'),
+    slackApiUrl: config.slackApiUrl,
+  });
   const surface = WebClientSurface.fromToken(config.slackBotToken, {
     slackApiUrl: config.slackApiUrl,
     logger: slackLogger,
@@ -131,6 +142,15 @@ export function createInfrastructure({
   const providers = new ProviderRegistry(policy, create);
   const expiryQueue = new ExpiryQueue(queueConnection, queueName);
   const reminderQueue = new ReminderQueue(queueConnection, reminderQueueName(queueName));
+  const health = new HealthMetrics({
+    registry: metrics.registry,
+    db,
+    logger: logger.child({ module: 'metrics' }),
+    queues: () => ({ expiry: expiryQueue.queue, reminder: reminderQueue.queue }),
+    commit: config.buildCommit,
+    runsExpiries,
+    auditSealBoundMs: config.auditSealBoundMs ?? DEFAULT_SEAL_BOUND_MS,
+  });
   const pagerDuty = config.pagerDuty?.token ? new PagerDutyClient({ token: config.pagerDuty.token, apiUrl: config.pagerDuty.apiUrl }) : null;
   const cacheMs = config.pagerDuty?.cacheMs;
   const onCall = new OnCallDirectory({
@@ -245,6 +265,7 @@ export function createInfrastructure({
     workerConnection,
     reminderWorkerConnection,
     metrics,
+    health,
     slackLogger,
     surface,
     providers,

@@ -1,5 +1,4 @@
 import type { App } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/env';
 import { ExpiryWorker } from '../jobs/expiry-worker';
@@ -9,6 +8,7 @@ import { checkProviderChanges, presentOnTargetNow } from '../requests/provider-c
 import { checkPagerDutySchedules } from '../services/pagerduty-check';
 import type { HttpServer } from './http';
 import { closeInfrastructure, type Infrastructure } from './infrastructure';
+import { preflightStep } from './preflight';
 
 /** How long a shutdown waits for effects in delivery (Slack posts, grants); what is not done by then stays in the
  * outbox for the next process (a post may then go out twice; see docs). */
@@ -16,6 +16,12 @@ const SHUTDOWN_DELIVERY_GRACE_MS = 5_000;
 /** How long a shutdown waits for a BullMQ worker to close. With Redis unreachable or reconnecting, a worker's close
  * can wait forever for its blocked fetch; its jobs stay in Redis and are picked up again once their locks lapse. */
 const WORKER_CLOSE_GRACE_MS = 5_000;
+/** The longest a stop takes, steps that wait one after another: expiry sweeps, the workers (together), the audit
+ * sealer's last seal (5 s, sealer.ts) and deliveries. Orchestrators must wait longer before SIGKILL: compose's
+ * stop_grace_period and Kubernetes' terminationGracePeriodSeconds (checked in test/unit/deployment-files.test.ts). */
+export const SHUTDOWN_BOUND_MS = WORKER_CLOSE_GRACE_MS + WORKER_CLOSE_GRACE_MS + 5_000 + SHUTDOWN_DELIVERY_GRACE_MS;
+/** How often a running expiry worker sets breakglass_worker_heartbeat_timestamp_seconds. */
+const WORKER_HEARTBEAT_MS = 5_000;
 
 /** One part of the process that starts and stops. Either half may be absent: nothing to do then. */
 export interface LifecycleStep {
@@ -73,6 +79,8 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
   const { deliveries, service, reconciler, expiryQueue, watchdog, drift, runsExpiries, sealer } = infra;
   return [
     ...closeInfrastructure(infra),
+    // PostgreSQL, Redis and the Slack token, each tried once: a failure says what was tried, why and what to do.
+    preflightStep(config, logger),
     infra.auditRole,
     {
       name: 'pagerduty schedules',
@@ -93,15 +101,9 @@ export function breakglassSteps({ config, logger, infra, app, socketMode, server
         });
       },
     },
-    {
-      name: 'slack token',
-      // Bolt checks the token with auth.test; a worker has no Bolt, so it checks it itself: a bad token must stop
-      // the process at start, not at the first summary.
-      start: async () => {
-        if (app) await app.init();
-        else await new WebClient(config.slackBotToken, { slackApiUrl: config.slackApiUrl, logger: infra.slackLogger }).auth.test();
-      },
-    },
+    // The token was checked by the preflight (a bad one stops every role at start, not at the first summary); Bolt
+    // checks it again on its own.
+    ...(app ? [{ name: 'slack app', start: () => app.init() }] : []),
     { name: 'deliveries', start: () => deliveries.start(), stop: () => deliveries.stop(SHUTDOWN_DELIVERY_GRACE_MS) },
     // Stops after the workers and sweeps (their last events are sealed) and before deliveries (the head it publishes
     // at shutdown may still go out from here).
@@ -145,6 +147,10 @@ function workers(config: AppConfig, logger: Logger, infra: Infrastructure): Life
   const { service, reconciler } = infra;
   let worker: ExpiryWorker | null = null;
   let reminderWorker: ReminderWorker | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  const beat = () => {
+    if (worker?.isRunning()) infra.health.workerBeat();
+  };
   return {
     name: 'workers',
     start: async () => {
@@ -165,8 +171,13 @@ function workers(config: AppConfig, logger: Logger, infra: Infrastructure): Life
         logger: logger.child({ module: 'reminders' }),
       });
       await reminderWorker.waitUntilReady();
+      beat();
+      heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
+      heartbeat.unref();
     },
     stop: async () => {
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = null;
       const closeTimedOut = (what: string) => () => logger.warn({ graceMs: WORKER_CLOSE_GRACE_MS }, `${what} did not close in time (Redis unreachable?); stopping anyway`);
       await Promise.all([
         closeWithin(worker?.close(), WORKER_CLOSE_GRACE_MS, closeTimedOut('the expiry worker')),

@@ -205,6 +205,8 @@ export class AuditSealer {
 
   /** Stops the loop, seals what is left and publishes the head (if it changed since the last publication). */
   async stop(): Promise<void> {
+    // Never started (a start that failed before it): nothing of this process's to seal or publish.
+    if (this.stopped && !this.timer && !this.running) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -47,6 +47,8 @@ export interface AppConfig {
   /** PAGERDUTY_TOKEN (a secret: never logged) and PAGERDUTY_API_URL, for `pagerduty:` approvers. Unset in hand-built
    * configs and without a token: no PagerDuty (the policy check refuses `pagerduty:` principals). */
   pagerDuty?: { token: string | null; apiUrl: string /** How long on-call answers are reused; tests only (default ON_CALL_CACHE_MS). */; cacheMs?: number };
+  /** BREAKGLASS_COMMIT: the commit this build was made from, shown by breakglass_build_info (the image sets it). */
+  buildCommit?: string;
 }
 
 /** PAGERDUTY_API_URL's default: PagerDuty's public REST API. */
@@ -161,7 +163,14 @@ export const envSchema = z.object({
     .min(1, 'must be 1-100')
     .max(100, 'must be 1-100')
     .default(DEFAULT_FOLLOW_UP_CONCURRENCY),
+  BREAKGLASS_COMMIT: z
+    .string()
+    .regex(/^[0-9A-Za-z._-]{1,64}$/, 'must be a commit id or version label (letters, digits, ".", "_" or "-", at most 64)')
+    .optional(),
 });
+
+/** Every environment variable loadConfig reads (the manifests' test checks theirs against it). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /** `--role=web` or `--role web` from the command line (it wins over BREAKGLASS_ROLE); anything else is refused. */
 function roleFromArgs(args: readonly string[]): string | undefined {
@@ -218,5 +227,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     auditSealBoundMs: e.AUDIT_SEAL_BOUND,
     auditHeadPublishEveryMs: e.AUDIT_HEAD_PUBLISH_EVERY,
     pagerDuty: { token: e.PAGERDUTY_TOKEN ?? null, apiUrl: e.PAGERDUTY_API_URL },
+    buildCommit: e.BREAKGLASS_COMMIT,
   };
 }

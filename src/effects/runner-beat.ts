@@ -11,6 +11,7 @@ export const DEFAULT_LIVENESS_MS = 30_000;
  */
 export class RunnerBeat {
   private timer: NodeJS.Timeout | null = null;
+  private started = false;
   /** The beat in flight: a slow database gets one beat at a time, not a queue of them. */
   private beating: Promise<void> | null = null;
   private readonly livenessMs: number;
@@ -29,6 +30,7 @@ export class RunnerBeat {
    * or their first leases could look abandoned to other processes. */
   async start(): Promise<void> {
     if (this.timer) return;
+    this.started = true;
     // Three beats per liveness period: one late or failed beat does not free this process's leases.
     this.timer = setInterval(() => void this.beatOnce(), Math.max(1, Math.floor(this.livenessMs / 3)));
     this.timer.unref(); // the beat must not keep a process alive that has nothing else to do
@@ -44,6 +46,8 @@ export class RunnerBeat {
   /** Stops beating and deletes the row, so leases this process still holds are free at once. Stop the runners
    * first: their stop() releases what they hold, and nothing is left for others to wait for. */
   async stop(): Promise<void> {
+    // Never started (a start that failed before it): there is no row to delete.
+    if (!this.started) return;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     try {

@@ -31,6 +31,9 @@ export class ExpiryQueue implements ExpiryScheduler {
       connection,
       defaultJobOptions: { removeOnComplete: true, removeOnFail: false, attempts: RETRY_FOREVER, backoff: { type: 'revocation' } },
     });
+    // Errors of the shared connection are reported once by the infrastructure (OutageReporter); without a listener
+    // BullMQ would print each one to stderr.
+    this.queue.on('error', () => {});
   }
 
   schedule(requestId: string, at: Date): Promise<void> {

@@ -50,6 +50,11 @@ export class ExpiryWorker {
     return this.worker.waitUntilReady();
   }
 
+  /** Running and taking jobs (not closing, not closed). */
+  isRunning(): boolean {
+    return this.worker.isRunning();
+  }
+
   close(): Promise<void> {
     return this.worker.close();
   }

@@ -25,6 +25,9 @@ export class ReminderQueue {
       // A few tries over about a minute; the DM itself is retried by the Slack client.
       defaultJobOptions: { removeOnComplete: true, removeOnFail: 100, attempts: 5, backoff: { type: 'exponential', delay: 2_000 } },
     });
+    // Errors of the shared connection are reported once by the infrastructure (OutageReporter); without a listener
+    // BullMQ would print each one to stderr.
+    this.queue.on('error', () => {});
   }
 
   async schedule(requestId: string, at: Date, expiresAt: Date): Promise<void> {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DEFAULT_MIGRATIONS_DIR } from '../../src/http/readiness';
 import { ActionIds } from '../../src/slack/blocks/action-ids';
 import type { BotHarness } from '../support/bot-harness';
+import { sample } from '../support/prometheus-text';
 import { TargetDatabase } from '../support/target-database';
 import { TcpProxy } from '../support/tcp-proxy';
 import { WebhookReceiver } from '../support/webhook-receiver';
@@ -44,17 +45,6 @@ async function start(options: Parameters<typeof startE2eBot>[2] = {}) {
 async function get(bot: BotHarness, path: string) {
   const response = await fetch(`http://127.0.0.1:${bot.port}${path}`);
   return { status: response.status, type: response.headers.get('content-type') ?? '', body: await response.text() };
-}
-
-/** The value of one sample in Prometheus text, matched by name and (a subset of) its labels; undefined if absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
-  }
-  return undefined;
 }
 
 describe('GET /healthz', () => {

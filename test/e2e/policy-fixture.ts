@@ -59,3 +59,15 @@ export const APPROVER1 = 'U0APPROVER1';
 export const APPROVER2 = 'U0APPROVER2';
 export const GROUP_LEAD = 'U0LEAD';
 export const OUTSIDER = 'U0OUTSIDER';
+
+/** A valid policy whose targets are never contacted: for processes that stop, or are only looked at, before any grant. */
+export function offlinePolicy(name: string): string {
+  return e2ePolicy({
+    login: `${name}_login`,
+    readRole: `${name}_read`,
+    writeRole: `${name}_write`,
+    postgresUrl: 'postgresql://nobody@127.0.0.1:1/none',
+    webhookUrl: 'http://127.0.0.1:9/hook',
+    webhookSecret: `${name}-webhook-secret`,
+  });
+}

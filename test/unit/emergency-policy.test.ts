@@ -73,11 +73,7 @@ describe('policy: emergency', () => {
   });
 
   it.each([
-    [
-      'a typo in a key',
-      '{ allowed: true, reviewers: [U0SEC], reviewWithn: 1h }',
-      'resources[0].emergency.reviewWithn: unknown key (did you mean "reviewWithin"?)',
-    ],
+    ['a typo in a key', '{ allowed: true, reviewers: [U0SEC], reviewWithn: 1h }', 'resources[0].emergency.reviewWithn: unknown key (did you mean "reviewWithin"?)'],
     [
       'allowed that is not a boolean',
       '{ allowed: yes please, reviewers: [U0SEC] }',

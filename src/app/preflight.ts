@@ -1,0 +1,62 @@
+import { WebClient } from '@slack/web-api';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/env';
+import { boltLogger } from '../slack/bolt-logger';
+import { explainSlackFailure } from '../slack/slack-reachability';
+import { connectionErrors, StartupError } from './connection-errors';
+
+/** How long each check waits for an answer before it reports the dependency unreachable. */
+const CHECK_TIMEOUT_MS = 10_000;
+
+/** PostgreSQL as DATABASE_URL: one connection and SELECT 1. */
+export async function checkDatabase(databaseUrl: string): Promise<void> {
+  const error = await connectionErrors.probePostgres(databaseUrl, CHECK_TIMEOUT_MS);
+  if (error) throw new StartupError(connectionErrors.explainPostgres(error, databaseUrl, 'DATABASE_URL', 'bot'));
+}
+
+/** Redis as REDIS_URL: one connection (no retries) and PING, which also checks the password. */
+export async function checkRedis(redisUrl: string): Promise<void> {
+  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: CHECK_TIMEOUT_MS, enableOfflineQueue: false });
+  let lastError: unknown = null;
+  client.on('error', (err) => {
+    lastError = err;
+  });
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    // ioredis rejects with "Connection is closed." once its retries are off; the socket's own error says why.
+    throw new StartupError(connectionErrors.explainRedis(lastError ?? error, redisUrl));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Slack's auth.test with SLACK_BOT_TOKEN, retried twice within seconds (not the client's default half hour). */
+export async function checkSlack(config: Pick<AppConfig, 'slackBotToken' | 'slackApiUrl'>, logger: Logger): Promise<void> {
+  const client = new WebClient(config.slackBotToken, {
+    slackApiUrl: config.slackApiUrl,
+    logger: boltLogger(logger),
+    timeout: CHECK_TIMEOUT_MS,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
+  });
+  try {
+    await client.auth.test();
+  } catch (error) {
+    throw new StartupError(explainSlackFailure(error, config.slackApiUrl));
+  }
+}
+
+/** The first start step: PostgreSQL, Redis and Slack, each tried once with a clear explanation when it fails, before
+ * anything else connects, retries and logs. */
+export function preflightStep(config: AppConfig, logger: Logger) {
+  return {
+    name: 'preflight',
+    start: async () => {
+      await checkDatabase(config.databaseUrl);
+      await checkRedis(config.redisUrl);
+      await checkSlack(config, logger.child({ module: 'preflight' }));
+    },
+  };
+}
