@@ -10,6 +10,8 @@ import { addEvent, createRequest } from '../audit/audit-fixtures';
  */
 const ADMIN = 'U0ADMIN';
 const STRANGER = 'U0STRANGER';
+/** Named as an emergency reviewer of payments-db write, and nothing else. */
+const REVIEWER = 'U0REVIEWER';
 const SECURITY = 'C0SECURITY';
 const CHECK_EVERY_MS = 50;
 
@@ -21,7 +23,9 @@ resources:
   - id: payments-db
     provider: { type: webhook, url: "http://127.0.0.1:9/unused", secret: unused-secret }
     approvers: [U0APPROVER1]
-    roles: [ { id: read }, { id: write } ]
+    roles:
+      - { id: read }
+      - { id: write, emergency: { allowed: true, reviewers: [${REVIEWER}] } }
 `;
 
 /** Monday 2026-11-09 09:00:05 in Berlin (CET): the weekly digest is due since five seconds. */
@@ -81,6 +85,12 @@ describe('/breakglass report', () => {
     expect(text).toContain('*flagged* by <@U0REVIEWER>');
     expect(text).toContain('*review overdue*');
     expect(text).toContain('*still failing*');
+  });
+
+  test('an emergency reviewer (not an admin) gets it too', async () => {
+    const answer = await answerTo(REVIEWER, 'report 30d');
+    expect(answer.text).toMatch(/^Access report, last 30 days: /);
+    expect(JSON.stringify(answer.blocks)).toContain('*flagged* by <@U0REVIEWER>');
   });
 
   test('anyone else is refused, and learns who may', async () => {
