@@ -5,7 +5,7 @@
  * The bot sends `X-Breakglass-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. The timestamp
  * is signed with the body, so a captured call cannot be replayed once it is older than the tolerance (5 minutes by
  * default, either way: a clock far ahead is refused too). Within the tolerance a replay still verifies: receivers
- * stop those by remembering the idempotency keys they applied (see the README).
+ * stop those by remembering the idempotency keys they applied (see docs/providers.md, "Signatures").
  *
  * The old form, `X-Breakglass-Signature: sha256=<hex HMAC of the body alone>` with an unsigned
  * `X-Breakglass-Timestamp`, is accepted only with `allowLegacy: true`, for one release: its timestamp is not

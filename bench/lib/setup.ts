@@ -60,7 +60,7 @@ export const APPROVERS = ['U0APPROVER1', 'U0APPROVER2', 'U0APPROVER3', 'U0APPROV
 export const GROUP_ID = 'S0SRELEADS';
 export const GROUP_MEMBERS = ['U0LEAD1', 'U0LEAD2'];
 
-/** Shaped like the README's example: two resources, roles with 1 and 2 approvals, a user group among the approvers.
+/** Shaped like the policy example in docs/policy.md: two resources, roles with 1 and 2 approvals, a user group among the approvers.
  * Provider URLs are never used: the bot process swaps in a no-op provider. */
 export const BENCH_POLICY = `
 defaults: { maxDuration: 4h, approvals: 1, requireTicket: true, ticketPattern: "^[A-Z]+-[0-9]+$", requestsPerHour: 1000000 }

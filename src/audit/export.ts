@@ -3,7 +3,7 @@ import { humanRequestId } from '../domain/request-view';
 import type { AuditExportFilters, AuditExportFormat } from './export-query';
 
 /** One audit event as exported. `details` is PostgreSQL's own text of the JSON (`details::text`), the exact
- * text the hash covers, so anyone can recompute the chain from an export (see README, "Audit trail"). */
+ * text the hash covers, so anyone can recompute the chain from an export (see docs/audit.md). */
 export interface AuditExportRow {
   seq: number;
   /** ISO 8601, UTC, milliseconds. */

@@ -42,7 +42,7 @@ export function auditRoleWarning(found: AuditTamperRights | null): string | null
   if (!found || found.rights.length === 0) return null;
   return (
     `the bot's database role ${JSON.stringify(found.role)} ${found.rights.join(', ')}: the audit trail is only tamper-evident, not tamper-proof. ` +
-    'Run the bot as a role that is a member of breakglass_app (DATABASE_URL) and the migrations as the owner (MIGRATION_DATABASE_URL); see README, "Two database roles"'
+    'Run the bot as a role that is a member of breakglass_app (DATABASE_URL) and the migrations as the owner (MIGRATION_DATABASE_URL); see docs/security.md, "Two database roles"'
   );
 }
 

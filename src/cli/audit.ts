@@ -11,7 +11,7 @@ import { parseDuration } from '../domain/duration';
 import { createPrisma, type Db } from '../db/prisma';
 import { scrubSecrets } from '../logger';
 
-/** Exit codes, documented in the usage text and the README. */
+/** Exit codes, documented in the usage text and docs/audit.md. */
 export const EXIT = { ok: 0, chainBroken: 1, usage: 2, failed: 3 } as const;
 
 const USAGE = `Usage:

@@ -5,7 +5,7 @@ import { loadPolicy, PolicyError } from '../policy/load-policy';
 import { policyJsonSchema } from '../policy/policy-schema';
 import type { Policy } from '../policy/types';
 
-/** Exit codes, documented in the usage text and the README. */
+/** Exit codes, documented in the usage text and docs/policy.md. */
 export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
 
 const USAGE = `Usage:

@@ -54,7 +54,7 @@ export interface AppConfig {
 /** PAGERDUTY_API_URL's default: PagerDuty's public REST API. */
 export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 
-/** AUDIT_SEAL_BOUND's default: see README, "Audit trail" (the sealer runs every 250 ms; 5 s leaves room for a
+/** AUDIT_SEAL_BOUND's default: see docs/audit.md (the sealer runs every 250 ms; 5 s leaves room for a
  * database that is busy with an expiry burst, measured in docs/benchmarks.md). */
 export const DEFAULT_AUDIT_SEAL_BOUND = '5s';
 
@@ -107,7 +107,7 @@ const durationOrOff = (fallback: string) =>
       return seconds * 1000;
     });
 
-/** Every variable the bot reads, by name (test/unit/settings-reference.test.ts holds the README table to it). */
+/** Every variable the bot reads, by name (test/unit/settings-reference.test.ts holds docs/configuration.md to it). */
 export const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
   // Required by the web role in HTTP mode only; checked after the role is known.

@@ -39,7 +39,7 @@ export interface ProviderChangeDeps {
  * Runs at start-up, before anything is delivered: every live grant (Grant ACTIVE: its request ACTIVE or REVOKING) is
  * compared with the provider its resource has now. Grants made before fingerprints were kept get the current one.
  * A grant whose provider changed or vanished stops the start (ProviderChangeError, listing them) unless the setting
- * says `accept` or `revoke`; see README "Provider changes under live grants". Each grant is updated only if its
+ * says `accept` or `revoke`; see docs/providers.md, "Provider changes under live grants". Each grant is updated only if its
  * fingerprint is still the one read, so processes starting together act on it once.
  */
 export async function checkProviderChanges(deps: ProviderChangeDeps): Promise<ProviderChange[]> {

@@ -6,7 +6,7 @@ import { createOwnerDb, TEST_BOT_ROLE, truncateAll } from '../support/databases'
 import { addEvent, createRequest, seal } from './audit-fixtures';
 
 /**
- * Attacks on the audit trail, on real PostgreSQL, by the two roles a deployment has (README, "Two database roles"):
+ * Attacks on the audit trail, on real PostgreSQL, by the two roles a deployment has (docs/security.md, "Two database roles"):
  * - the bot's role (DATABASE_URL, a member of breakglass_app): whoever takes over the bot process or its password.
  *   Every attack is refused by PostgreSQL itself (permission denied), and the chain still verifies afterwards;
  * - the owner (MIGRATION_DATABASE_URL): whoever has the owner's password can do anything to the tables. What it
@@ -203,7 +203,7 @@ describe('the owner (someone with MIGRATION_DATABASE_URL)', () => {
       RETURNS TEXT LANGUAGE sql STABLE AS $$ SELECT e.hash FROM "AuditEvent" e WHERE e.seq = $2 $$`);
     await asOwnerWithTriggersOff(`UPDATE "AuditEvent" SET actor = 'U0MALLORY' WHERE seq = 2`);
     try {
-      // The hash the README defines, recomputed outside the database from the edited row (an auditor with an
+      // The hash docs/audit.md defines, recomputed outside the database from the edited row (an auditor with an
       // export does exactly this): it no longer matches the stored one.
       const recomputed = createHash('sha256')
         .update([event.prevHash, event.seq, event.requestId ?? '', 'U0MALLORY', event.action, event.details, event.createdAt.toISOString().slice(0, -1)].join('\n'))

@@ -68,7 +68,7 @@ describe('the database keeps audit events append-only', () => {
     const [first, second] = await db.auditEvent.findMany({ orderBy: { id: 'asc' } });
     expect(first).toMatchObject({ seq: 1n, prevHash: GENESIS_HASH });
     expect(second).toMatchObject({ seq: 2n, prevHash: first.hash });
-    // The definition the README gives, recomputed outside the database.
+    // The definition docs/audit.md gives, recomputed outside the database.
     const expected = createHash('sha256')
       .update([GENESIS_HASH, '1', '', 'U0ALICE', 'REQUESTED', '{"reason": "x"}', first.createdAt.toISOString().slice(0, -1)].join('\n'))
       .digest('hex');

@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { envSchema } from '../../src/config/env';
 
-/** The README's settings table, the .env.example and the code must name the same variables, with the same
+/** The settings table (docs/configuration.md), the .env.example and the code must name the same variables, with the same
  * defaults: a setting nobody can find is as good as missing, and a documented one the code ignores misleads. */
 
 const ROOT = path.join(__dirname, '../..');
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const REFERENCE = readFileSync(path.join(ROOT, 'docs/configuration.md'), 'utf8');
 
 /** Variables src/ reads that are not settings: passed through to provider commands as they are. */
 const NOT_SETTINGS = new Set(['PATH', 'HOME']);
@@ -20,10 +20,10 @@ interface Row {
   defaultCell: string;
 }
 
-/** The rows of the table under "## Configuration" whose first cell is a `VARIABLE`. */
-function readmeRows(): Row[] {
-  const section = README.split(/^## /m).find((part) => part.startsWith('Configuration\n'));
-  if (!section) throw new Error('README.md has no "## Configuration" section');
+/** The rows of the table under "# Configuration" (before any other heading) whose first cell is a `VARIABLE`. */
+function referenceRows(): Row[] {
+  const section = REFERENCE.split(/^#{1,2} /m).find((part) => part.startsWith('Configuration\n'));
+  if (!section) throw new Error('docs/configuration.md has no "# Configuration" section');
   return section
     .split('\n')
     .map((line) => /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \| ([^|]*) \|/.exec(line))
@@ -52,7 +52,7 @@ function variablesReadInSource(): Set<string> {
 const sorted = (names: Iterable<string>) => [...names].sort();
 
 describe('the settings reference', () => {
-  const rows = readmeRows();
+  const rows = referenceRows();
   const documented = new Set(rows.map((row) => row.name));
 
   it('lists each variable once', () => {
