@@ -33,8 +33,11 @@ export async function checkRedis(redisUrl: string): Promise<void> {
   }
 }
 
-/** Slack's auth.test with SLACK_BOT_TOKEN, retried twice within seconds (not the client's default half hour). */
-export async function checkSlack(config: Pick<AppConfig, 'slackBotToken' | 'slackApiUrl'>, logger: Logger): Promise<void> {
+/** Slack's auth.test with SLACK_BOT_TOKEN, retried twice within seconds (not the client's default half hour). A
+ * process that takes no Slack requests (`--role=worker`) needs Slack only for messages, which wait in the outbox:
+ * when Slack cannot be reached (or answers 5xx or 429) it starts anyway, with a warning, so that expiries are revoked
+ * during a Slack outage; a token Slack refuses stops every role. */
+export async function checkSlack(config: Pick<AppConfig, 'slackBotToken' | 'slackApiUrl' | 'role'>, logger: Logger): Promise<void> {
   const client = new WebClient(config.slackBotToken, {
     slackApiUrl: config.slackApiUrl,
     logger: boltLogger(logger),
@@ -44,8 +47,20 @@ export async function checkSlack(config: Pick<AppConfig, 'slackBotToken' | 'slac
   try {
     await client.auth.test();
   } catch (error) {
-    throw new StartupError(explainSlackFailure(error, config.slackApiUrl));
+    const explanation = explainSlackFailure(error, config.slackApiUrl);
+    if (config.role !== 'worker' || !isSlackOutage(error)) throw new StartupError(explanation);
+    logger.warn(
+      { ...explanation },
+      'starting without Slack: expiries and revocations go on; messages wait in the outbox until Slack answers (a worker takes no Slack requests)',
+    );
   }
+}
+
+/** Slack out of reach or failing for now, as opposed to refusing the token or the settings. */
+function isSlackOutage(error: unknown): boolean {
+  const err = (error ?? {}) as { code?: string; statusCode?: number };
+  if (err.code === 'slack_webapi_request_error' || err.code === 'slack_webapi_rate_limited_error') return true;
+  return err.code === 'slack_webapi_http_error' && (err.statusCode ?? 0) >= 500;
 }
 
 /** The first start step: PostgreSQL, Redis and Slack, each tried once with a clear explanation when it fails, before

@@ -101,6 +101,31 @@ describe('first start with bad settings', () => {
     expect(run.lines.filter((line) => line.level >= 40 && /http request failed/.test(line.msg))).toEqual([]);
   });
 
+  it('a worker starts without Slack (expiries must go on), says so once, and stops cleanly', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/api/`;
+    const run = await runToExit('src/main.ts', {
+      env: {
+        SLACK_BOT_TOKEN: TEST_BOT_TOKEN,
+        SLACK_API_URL: url,
+        DATABASE_URL: process.env.TEST_DATABASE_URL,
+        REDIS_URL: process.env.TEST_REDIS_URL,
+        PORT: String(await closedPort()),
+        BREAKGLASS_POLICY: 'breakglass.yaml',
+        BREAKGLASS_QUEUE: 'bg-first-run-worker',
+        BREAKGLASS_ROLE: 'worker',
+        LOG_LEVEL: 'info',
+      },
+      files: { 'breakglass.yaml': policyYaml },
+      stopWhen: (stdout) => stdout.includes('"msg":"breakglass is up"'),
+    });
+    expect(run.lines.filter((line) => line.level === 60)).toEqual([]);
+    const warnings = run.lines.filter((line) => line.level === 40 && String(line.msg).startsWith('starting without Slack'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].why).toContain('cannot reach Slack');
+    expect(run.lines.some((line) => line.msg === 'breakglass is up' && line.role === 'worker')).toBe(true);
+    expect(run.code).toBe(0);
+  });
+
   it('a token Slack refuses: says so and where to copy the right one', async () => {
     const { said } = theFailure(await start({ SLACK_BOT_TOKEN: 'xoxb-not-the-right-one' }));
     expect(said).toContain('Slack refused the token (invalid_auth)');

@@ -15,10 +15,17 @@ export interface Finished {
 }
 
 /** Runs a Node script of the project (TypeScript through swc, or plain .mjs) as its own process with only `env`
- * (plus PATH), in a fresh directory holding `files`, and waits for it to exit (killed after `timeoutMs`). */
+ * (plus PATH), in a fresh directory holding `files`, and waits for it to exit (killed after `timeoutMs`). With
+ * `stopWhen`, it is sent SIGTERM once its stdout so far satisfies it (e.g. a process that should keep running). */
 export async function runToExit(
   script: string,
-  { env, args = [], files = {}, timeoutMs = 30_000 }: { env: Record<string, string | undefined>; args?: string[]; files?: Record<string, string>; timeoutMs?: number },
+  {
+    env,
+    args = [],
+    files = {},
+    timeoutMs = 30_000,
+    stopWhen,
+  }: { env: Record<string, string | undefined>; args?: string[]; files?: Record<string, string>; timeoutMs?: number; stopWhen?: (stdout: string) => boolean },
 ): Promise<Finished> {
   const dir = mkdtempSync(path.join(tmpdir(), 'breakglass-run-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
@@ -26,7 +33,14 @@ export async function runToExit(
   const child = spawn(process.execPath, [...loader, path.join(ROOT, script), ...args], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  let stopped = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stopWhen && !stopped && stopWhen(stdout)) {
+      stopped = true;
+      child.kill('SIGTERM');
+    }
+  });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
