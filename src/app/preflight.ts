@@ -49,10 +49,7 @@ export async function checkSlack(config: Pick<AppConfig, 'slackBotToken' | 'slac
   } catch (error) {
     const explanation = explainSlackFailure(error, config.slackApiUrl);
     if (config.role !== 'worker' || !isSlackOutage(error)) throw new StartupError(explanation);
-    logger.warn(
-      { ...explanation },
-      'starting without Slack: expiries and revocations go on; messages wait in the outbox until Slack answers (a worker takes no Slack requests)',
-    );
+    logger.warn({ ...explanation }, 'starting without Slack: expiries and revocations go on; messages wait in the outbox until Slack answers (a worker takes no Slack requests)');
   }
 }
 
