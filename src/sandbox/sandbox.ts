@@ -49,7 +49,7 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const SANDBOX_TOKEN = 'xoxb-sandbox-token';
+const SANDBOX_TOKEN = 'xoxb-sandbox-test-token';
 
 /**
  * The whole bot, locally: the same createBreakglass as production, in HTTP mode with signed requests, its Web API

@@ -127,10 +127,10 @@ describe('first start with bad settings', () => {
   });
 
   it('a token Slack refuses: says so and where to copy the right one', async () => {
-    const { said } = theFailure(await start({ SLACK_BOT_TOKEN: 'xoxb-not-the-right-one' }));
+    const { said } = theFailure(await start({ SLACK_BOT_TOKEN: 'xoxb-wrong-test-token' }));
     expect(said).toContain('Slack refused the token (invalid_auth)');
     expect(said).toContain('OAuth & Permissions');
-    expect(said).not.toContain('xoxb-not-the-right-one');
+    expect(said).not.toContain('xoxb-wrong-test-token');
   });
 });
 
