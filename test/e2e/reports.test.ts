@@ -1,7 +1,7 @@
 import { BotHarness, truncateAll } from '../support/bot-harness';
 import { events, refs } from '../support/report-history';
 import { waitFor } from '../support/wait';
-import { addEvent, createRequest } from '../audit/audit-fixtures';
+import { addEvent, createRequest, seal } from '../audit/audit-fixtures';
 
 /**
  * Review reports over signed HTTP: `/breakglass report 7d` for an admin (and a refusal for anyone else), and the
@@ -57,6 +57,9 @@ beforeAll(async () => {
     await createRequest(first.db, { id: ref.requestId, status: 'EXPIRED', requesterId: ref.requesterId, resourceId: ref.resourceId, roleId: ref.roleId, messageTs: ref.messageTs });
   }
   for (const event of events) await addEvent(first.db, { requestId: event.requestId, actor: event.actor, action: event.action, details: event.details, createdAt: event.at });
+  // Sealed before any bot starts: a report reads sealed events only, and a bot's sealer would get there only a few
+  // hundred milliseconds after its start, after the first slash command below may have been answered.
+  await seal(first.db);
   bots.push(first);
   // Two processes start at the same moment, both finding the digest due.
   [harness] = await Promise.all([first.start(), startBot(first.queueName)]);
