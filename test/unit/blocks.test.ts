@@ -20,6 +20,7 @@ import {
 import { buildRevokeAlert, duplicateAlertNotice } from '../../src/slack/blocks/revoke-alert';
 import { buildRequestModal } from '../../src/slack/blocks/request-modal';
 import type { SlackMessage } from '../../src/slack/surface';
+import { requestView } from '../support/request-view';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -67,40 +68,20 @@ const unix = (date: Date) => Math.floor(date.getTime() / 1000);
 function view(overrides: Partial<RequestView> = {}): RequestView {
   const found = findRole(policy, 'payments-db', 'write');
   if (!found) throw new Error('fixture policy lacks payments-db/write');
-  return {
+  return requestView({
     id: 'req_0001',
     humanId: 'BG-42',
-    status: 'PENDING',
     requesterId: REQUESTER,
-    requesterLogin: 'alice',
     resourceId: found.resource.id,
     resourceDescription: found.resource.description,
     roleId: found.role.id,
     durationSeconds: 3_600,
     reason: 'payout worker stuck, need to requeue',
-    ticket: 'INC-4211',
-    channelId: 'C0INCIDENT',
-    messageTs: '1772359000.000100',
     requiredApprovals: found.role.approvals,
     approverPrincipals: found.role.approvers,
-    approvals: [],
     createdAt: CREATED,
-    decidedAt: null,
-    decidedBy: null,
-    grantedAt: null,
-    expiresAt: null,
-    endedAt: null,
-    endedBy: null,
-    endReason: null,
-    failureReason: null,
-    revokeAttempts: 0,
-    lastRevokeError: null,
-    revokeFailingSince: null,
-    emergency: false,
-    review: null,
-    breakGlassAt: null,
     ...overrides,
-  };
+  });
 }
 
 const BOTH_APPROVALS = [

@@ -1,43 +1,25 @@
 import type { RequestView } from '../../src/domain/request-view';
 import { buildChannelDigests, DIGEST_MAX_BLOCKS, DIGEST_MAX_CHARS, type DigestEntry } from '../../src/slack/blocks/channel-digest';
+import { requestView } from '../support/request-view';
 
 const ENDED = new Date('2026-03-01T10:30:00Z');
 
 function entry(number: number, overrides: Partial<RequestView> = {}): DigestEntry {
-  const view: RequestView = {
+  const view = requestView({
     id: `00000000-0000-4000-8000-${String(number).padStart(12, '0')}`,
     humanId: `BG-${number}`,
     status: 'EXPIRED',
-    requesterId: 'U0REQUESTER',
-    requesterLogin: 'alice',
-    resourceId: 'payments-db',
-    resourceDescription: null,
-    roleId: 'write',
     durationSeconds: 1800,
     reason: '<!channel> *reason* never shown',
     ticket: null,
-    channelId: 'C0INCIDENT',
     messageTs: `1772359000.${String(number).padStart(6, '0')}`,
     requiredApprovals: 1,
-    approverPrincipals: ['U0APPROVER1'],
-    approvals: [],
-    createdAt: new Date('2026-03-01T09:55:00Z'),
-    decidedAt: null,
-    decidedBy: null,
     grantedAt: new Date('2026-03-01T10:00:00Z'),
     expiresAt: ENDED,
     endedAt: ENDED,
-    endedBy: null,
     endReason: 'expired',
-    failureReason: null,
-    revokeAttempts: 0,
-    lastRevokeError: null,
-    revokeFailingSince: null,
-    emergency: false,
-    review: null,
-    breakGlassAt: null,
     ...overrides,
-  };
+  });
   return { view, threadLink: view.messageTs ? `https://acme.slack.com/archives/C0INCIDENT/p${view.messageTs.replace('.', '')}` : null };
 }
 

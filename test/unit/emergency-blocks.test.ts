@@ -5,6 +5,7 @@ import { buildAppHome } from '../../src/slack/blocks/app-home';
 import { buildApprovalMessage } from '../../src/slack/blocks/approval-message';
 import { buildAuditSummary } from '../../src/slack/blocks/audit-summary';
 import { buildEmergencyAlert, buildEmergencyConfirmModal, buildReviewOutcome, readEmergencyMetadata } from '../../src/slack/blocks/emergency';
+import { requestView } from '../support/request-view';
 
 const NOW = new Date('2026-03-01T10:10:00Z');
 const DUE = new Date('2026-03-02T10:00:00Z');
@@ -21,40 +22,21 @@ const review = (overrides: Partial<ReviewView> = {}): ReviewView => ({
 });
 
 function view(overrides: Partial<RequestView> = {}): RequestView {
-  return {
-    id: '00000000-0000-4000-8000-000000000001',
+  return requestView({
     humanId: 'BG-9',
     status: 'ACTIVE',
-    requesterId: 'U0REQUESTER',
-    requesterLogin: 'alice',
-    resourceId: 'payments-db',
-    resourceDescription: null,
-    roleId: 'write',
-    durationSeconds: 1800,
     reason: 'payouts down <!here> *now*',
     ticket: 'INC-1',
-    channelId: 'C0INCIDENT',
-    messageTs: '1772359000.000100',
     requiredApprovals: 1,
-    approverPrincipals: ['U0APPROVER1'],
-    approvals: [],
     createdAt: new Date('2026-03-01T10:00:00Z'),
     decidedAt: new Date('2026-03-01T10:00:00Z'),
     decidedBy: 'U0REQUESTER',
     grantedAt: new Date('2026-03-01T10:00:01Z'),
     expiresAt: new Date('2026-03-01T10:30:00Z'),
-    endedAt: null,
-    endedBy: null,
-    endReason: null,
-    failureReason: null,
-    revokeAttempts: 0,
-    lastRevokeError: null,
-    revokeFailingSince: null,
     emergency: true,
     review: review(),
-    breakGlassAt: null,
     ...overrides,
-  };
+  });
 }
 
 const json = (value: unknown) => JSON.stringify(value);

@@ -5,6 +5,7 @@ import { buildAppHome, HOME_BLOCK_LIMIT, HOME_LIMITS } from '../../src/slack/blo
 import { slackDate } from '../../src/slack/blocks/format';
 import { buildRequestList, buildRequestStatus, LIST_LIMIT } from '../../src/slack/blocks/request-list';
 import { buildTimeline, describeEvent } from '../../src/slack/blocks/request-timeline';
+import { requestView } from '../support/request-view';
 
 const NOW = new Date('2026-03-01T10:10:00Z');
 const GRANTED = new Date('2026-03-01T10:00:00Z');
@@ -13,40 +14,7 @@ const EXPIRES = new Date('2026-03-01T10:30:00Z');
 let counter = 0;
 function view(overrides: Partial<RequestView> = {}): RequestView {
   counter++;
-  return {
-    id: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`,
-    humanId: `BG-${counter}`,
-    status: 'PENDING',
-    requesterId: 'U0REQUESTER',
-    requesterLogin: 'alice',
-    resourceId: 'payments-db',
-    resourceDescription: null,
-    roleId: 'write',
-    durationSeconds: 1800,
-    reason: 'payout worker stuck',
-    ticket: 'INC-4211',
-    channelId: 'C0INCIDENT',
-    messageTs: '1772359000.000100',
-    requiredApprovals: 2,
-    approverPrincipals: ['U0APPROVER1'],
-    approvals: [],
-    createdAt: new Date('2026-03-01T09:55:00Z'),
-    decidedAt: null,
-    decidedBy: null,
-    grantedAt: null,
-    expiresAt: null,
-    endedAt: null,
-    endedBy: null,
-    endReason: null,
-    failureReason: null,
-    revokeAttempts: 0,
-    lastRevokeError: null,
-    revokeFailingSince: null,
-    emergency: false,
-    review: null,
-    breakGlassAt: null,
-    ...overrides,
-  };
+  return requestView({ id: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`, humanId: `BG-${counter}`, ...overrides });
 }
 
 const active = (overrides: Partial<RequestView> = {}) => view({ status: 'ACTIVE', grantedAt: GRANTED, expiresAt: EXPIRES, ...overrides });

@@ -3,44 +3,23 @@ import { checkExtensionApproval, checkExtensionDenial } from '../../src/domain/e
 import type { OnCallNow } from '../../src/domain/on-call';
 import type { RequestView } from '../../src/domain/request-view';
 import { buildApprovalMessage } from '../../src/slack/blocks/approval-message';
+import { requestView } from '../support/request-view';
 
 /** What people see of on-call approvers: the approval message (pure builder, resolved people passed in) and the
  * refusal of a click that cannot be checked while PagerDuty is down. */
 function view(overrides: Partial<RequestView> = {}): RequestView {
-  return {
+  return requestView({
     id: 'req_0001',
     humanId: 'BG-7',
-    status: 'PENDING',
-    requesterId: 'U0REQUESTER',
-    requesterLogin: 'alice',
-    resourceId: 'payments-db',
-    resourceDescription: null,
     roleId: 'read',
-    durationSeconds: 1_800,
     reason: 'disk full',
     ticket: null,
-    channelId: 'C0INCIDENT',
     messageTs: null,
     requiredApprovals: 1,
     approverPrincipals: ['pagerduty:PABC123', 'schedule:primary', 'U0APPROVER1', 'S0SRE'],
-    approvals: [],
     createdAt: new Date('2026-03-01T09:00:00Z'),
-    decidedAt: null,
-    decidedBy: null,
-    grantedAt: null,
-    expiresAt: null,
-    endedAt: null,
-    endedBy: null,
-    endReason: null,
-    failureReason: null,
-    revokeAttempts: 0,
-    lastRevokeError: null,
-    revokeFailingSince: null,
-    emergency: false,
-    review: null,
-    breakGlassAt: null,
     ...overrides,
-  };
+  });
 }
 
 const contextText = (blocks: any[], blockId: string): string | undefined => blocks.find((block) => block.block_id === blockId)?.elements[0].text;

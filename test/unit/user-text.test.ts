@@ -13,6 +13,7 @@ import { accessReappearedNotice, grantFailedNotice, grantedDirectMessage, grante
 import { buildRequestList, buildRequestStatus } from '../../src/slack/blocks/request-list';
 import { buildTimeline } from '../../src/slack/blocks/request-timeline';
 import { buildRevokeAlert } from '../../src/slack/blocks/revoke-alert';
+import { requestView } from '../support/request-view';
 
 /** Text a requester controls must never render as formatting, a mention, a link, an emoji code or a line of its own
  * (issue 11, "text that looks like the bot"). Every builder that shows such text is run on it, and every text object
@@ -67,39 +68,7 @@ function expectInert(what: unknown, fallback?: string): void {
   expect(shown).toBe(true);
 }
 
-const base: RequestView = {
-  id: '00000000-0000-4000-8000-000000000001',
-  humanId: 'BG-7',
-  status: 'PENDING',
-  requesterId: 'U0REQUESTER',
-  requesterLogin: 'alice',
-  resourceId: 'payments-db',
-  resourceDescription: null,
-  roleId: 'write',
-  durationSeconds: 1800,
-  reason: HOSTILE,
-  ticket: HOSTILE,
-  channelId: 'C0INCIDENT',
-  messageTs: '1772359000.000100',
-  requiredApprovals: 2,
-  approverPrincipals: ['U0APPROVER1'],
-  approvals: [],
-  createdAt: new Date('2026-03-01T09:55:00Z'),
-  decidedAt: null,
-  decidedBy: null,
-  grantedAt: null,
-  expiresAt: null,
-  endedAt: null,
-  endedBy: null,
-  endReason: null,
-  failureReason: null,
-  revokeAttempts: 0,
-  lastRevokeError: null,
-  revokeFailingSince: null,
-  emergency: false,
-  review: null,
-  breakGlassAt: null,
-};
+const base: RequestView = requestView({ humanId: 'BG-7', reason: HOSTILE, ticket: HOSTILE });
 const GRANTED = new Date('2026-03-01T10:00:00Z');
 const ENDS = new Date('2026-03-01T10:30:00Z');
 const failing: RequestView = { ...base, status: 'REVOKING', grantedAt: GRANTED, expiresAt: ENDS, revokeAttempts: 3, lastRevokeError: HOSTILE, requesterLogin: HOSTILE };
