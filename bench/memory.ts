@@ -2,10 +2,11 @@
  * Memory: resident set size and heap of the bot process, idle and with N active grants after the reconciler ran
  * over them.
  *
- *   npm run bench -- memory [--grants 10000]
+ *   npm run bench -- memory [--grants 10000] [--settle 60]
  *
  * The bot (bench/processes/bot.ts, run with --expose-gc) starts on an empty database; "idle" is sampled 3 s after
- * start. Then N ACTIVE requests (+ approval, grant, audit rows) are written directly with expiries an hour away and
+ * start, and again --settle seconds (60) after start: V8 shrinks an idle heap (its memory reducer) only from ~30 s
+ * after start, so the later sample is what a bot holds while it waits for work. Then N ACTIVE requests (+ approval, grant, audit rows) are written directly with expiries an hour away and
  * their expiry jobs scheduled through the app's ExpiryQueue; the reconciler is run in the bot (timed, with its peak
  * RSS), twice (the second pass sees a warm process); memory is sampled after it, as is, and after a full GC.
  */
@@ -38,6 +39,8 @@ export interface MemoryOptions {
   grants: number;
   channels: number;
   sharing: 'login' | 'request';
+  /** Seconds after start for the settled idle sample. */
+  settleSeconds: number;
 }
 
 interface ReconcileRun {
@@ -50,6 +53,7 @@ export interface MemoryResult {
   options: MemoryOptions;
   idle: MemorySample;
   idleAfterGc: MemorySample;
+  idleSettled: MemorySample;
   reconciles: ReconcileRun[];
   loaded: MemorySample;
   loadedAfterGc: MemorySample;
@@ -64,6 +68,7 @@ export function memoryOptions(argv: string[]): MemoryOptions {
     grants: numberOption(options, 'grants', 10_000),
     channels: numberOption(options, 'channels', 50),
     sharing: options.get('sharing') === 'request' ? 'request' : 'login',
+    settleSeconds: numberOption(options, 'settle', 60),
   };
 }
 
@@ -91,9 +96,12 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
     };
     bot = await Child.start('bot', { config: botConfig, nodeFlags: ['--expose-gc'] });
     await bot.call('start');
+    const started = Date.now();
     await sleep(3000);
     const idle = await bot.call<MemorySample>('memory');
     const idleAfterGc = await bot.call<MemorySample>('memoryAfterGc');
+    await sleep(Math.max(0, started + options.settleSeconds * 1000 - Date.now()));
+    const idleSettled = await bot.call<MemorySample>('memory');
 
     console.error(`memory: seeding ${options.grants} active grants…`);
     const expiresAt = new Date(Date.now() + 3600_000);
@@ -110,7 +118,17 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
     reconciles.push(await bot.call<ReconcileRun>('reconcile'));
     const loaded = await bot.call<MemorySample>('memory');
     const loadedAfterGc = await bot.call<MemorySample>('memoryAfterGc');
-    const result = { options, idle, idleAfterGc, reconciles, loaded, loadedAfterGc, reconcileRedisCommands: counters.redis, reconcileSqlStatements: counters.sqlTotal };
+    const result = {
+      options,
+      idle,
+      idleAfterGc,
+      idleSettled,
+      reconciles,
+      loaded,
+      loadedAfterGc,
+      reconcileRedisCommands: counters.redis,
+      reconcileSqlStatements: counters.sqlTotal,
+    };
     return { ...result, report: report(result) };
   } finally {
     await bot?.stop();
@@ -124,18 +142,26 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
 }
 
 function report(result: Omit<MemoryResult, 'report'>): string {
-  const row = (name: string, sample: MemorySample) => [name, mib(sample.rss), mib(sample.heapUsed), mib(sample.heapTotal), mib(sample.external)];
+  const row = (name: string, sample: MemorySample) => [
+    name,
+    mib(sample.rss),
+    `${mib(sample.rssAnon)} / ${mib(sample.rssFile)}`,
+    mib(sample.heapUsed),
+    mib(sample.heapTotal),
+    mib(sample.external),
+  ];
   const [first, second] = result.reconciles;
   const redisTotal = Object.values(result.reconcileRedisCommands).reduce((a, b) => a + b, 0);
   return [
     `### Memory — bot process, idle vs ${result.options.grants.toLocaleString('en-US')} active grants`,
     '',
     table(
-      ['state', 'RSS MiB', 'heapUsed MiB', 'heapTotal MiB', 'external MiB'],
+      ['state', 'RSS MiB', 'of which anonymous / file-backed', 'heapUsed MiB', 'heapTotal MiB', 'external MiB'],
       [
         row('idle (3 s after start)', result.idle),
         row('idle, after full GC', result.idleAfterGc),
-        [`peak during first reconcile`, mib(first.peakRss), '', '', ''],
+        row(`idle, ${result.options.settleSeconds} s after start`, result.idleSettled),
+        [`peak during first reconcile`, mib(first.peakRss), '', '', '', ''],
         row(`${result.options.grants.toLocaleString('en-US')} active, after 2 reconciles`, result.loaded),
         row(`${result.options.grants.toLocaleString('en-US')} active, after full GC`, result.loadedAfterGc),
       ],

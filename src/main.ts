@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createBreakglass } from './app';
 import { StartupError } from './app/connection-errors';
+import { limitHeapGrowth } from './app/heap-growth';
 import { exitOnProcessFaults } from './app/process-faults';
 import { type AppConfig, ConfigError, loadConfig } from './config/env';
 import { createLogger } from './logger';
@@ -10,6 +11,7 @@ import { PagerDutyScheduleError } from './services/pagerduty-check';
 import type { Policy } from './policy/types';
 
 async function main(): Promise<void> {
+  limitHeapGrowth();
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
   let config: AppConfig;
   let policy: Policy;

@@ -27,6 +27,11 @@ export interface ChildOptions {
   nodeFlags?: string[];
 }
 
+/** Node flags for the bot process (BENCH_BOT_NODE_FLAGS, space-separated; e.g. to try a V8 setting). */
+function botFlags(): string[] {
+  return (process.env.BENCH_BOT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 /** The driver's side: fork a script from bench/processes and call its handlers. */
 export class Child {
   private nextId = 0;
@@ -57,7 +62,7 @@ export class Child {
     precompile();
     const file = path.join(__dirname, '..', 'processes', `${script}.ts`);
     const child = fork(file, [], {
-      execArgv: ['-r', REGISTER, ...(options.nodeFlags ?? [])],
+      execArgv: ['-r', REGISTER, ...(script === 'bot' ? botFlags() : []), ...(options.nodeFlags ?? [])],
       env: { ...process.env, BENCH_CHILD_CONFIG: JSON.stringify(options.config ?? {}) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -1,8 +1,10 @@
 /** The real bot (createBreakglass) in its own process, with a no-op provider and the bench's counters installed.
  * Logs go through the app's own logger at `info` (as in production) into /dev/null. */
+import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { createBreakglass } from '../../src/app';
+import { limitHeapGrowth } from '../../src/app/heap-growth';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/logger';
 import { parsePolicy } from '../../src/policy/load-policy';
@@ -36,6 +38,10 @@ export interface MemorySample {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** Of rss: file-backed pages (the node binary and shared libraries, shared with every node process on the machine)
+   * and anonymous ones (heaps, WebAssembly, buffers, stacks), from /proc/self/status. */
+  rssFile: number;
+  rssAnon: number;
 }
 
 /** Grants nothing anywhere; remembers what it "granted" so verify answers as a real target would. */
@@ -79,7 +85,9 @@ setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50).
 
 function memory(): MemorySample {
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-  return { rss, heapUsed, heapTotal, external, arrayBuffers };
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss, heapUsed, heapTotal, external, arrayBuffers, rssFile: kib('RssFile'), rssAnon: kib('RssAnon') };
 }
 
 // BENCH_BOT_PATCH=<module>[,<module>…]: loaded before the bot is built (and before the counters wrap the methods
@@ -87,6 +95,8 @@ function memory(): MemorySample {
 for (const patch of (process.env.BENCH_BOT_PATCH ?? '').split(',').filter(Boolean)) require(path.resolve(patch));
 installInstrumentation();
 const config = childConfig<BotConfig>();
+// As main.ts does, first thing (BENCH_BOT_NODE_FLAGS=--heap-growing-percent=N overrides it, to compare).
+limitHeapGrowth();
 // BENCH_BOT_LOG=<level> sends the bot's logs to stderr instead, for debugging a run.
 const logger = process.env.BENCH_BOT_LOG
   ? createLogger(process.env.BENCH_BOT_LOG, pino.destination(2))
