@@ -65,6 +65,13 @@ import { distribution, LATENCY_HEADERS, latencyRow, mib, ms, ratio, table, type 
 import type { BotConfig, MemorySample } from './processes/bot';
 import type { SummaryPost } from './processes/fake-slack';
 
+/** Event-loop delay percentiles in ms (bench/processes/bot.ts, monitorEventLoopDelay). */
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 /** The app's default EXPIRY_CONCURRENCY (src/config/env.ts); the floor uses the bot's concurrency. */
 const DEFAULT_CONCURRENCY = 20;
 
@@ -132,6 +139,8 @@ export interface RevocationResult {
     /** The same two probes against a bare Bolt app (bench/processes/bare-bolt.ts) while nothing else runs, just
      * before the burst: the reference for the ack targets (≤ 1.5× its p99). */
     bareIdle: { help: Distribution; approve: Distribution };
+    /** Event-loop delay of the probed process (the first bot, or the web process with --split) while the probes ran. */
+    loopDelay: LoopDelay | null;
     postTimeline: Array<{ fromS: number; summary: number; thread: number; other: number }>;
   };
   report: string;
@@ -269,6 +278,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       processes: [...bots.map((bot) => ({ role: 'bot', pid: bot.pid })), { role: 'fake Slack', pid: slack.pid }, { role: 'driver (polling, ack probes)', pid: process.pid }],
     });
     let cpu: CpuReport | null = null;
+    let loopDelay: LoopDelay | null = null;
     console.error(`  seeded ${n} grants in ${seedingMs} ms; due at ${new Date(second).toISOString()}`);
     // The ack reference: a bare Bolt app probed the same way while nothing else runs, if there is time before the burst.
     let bareIdle = { help: distribution([]), approve: distribution([]) };
@@ -287,6 +297,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       }
     }
     await sleep(Math.max(0, second - 2000 - Date.now()));
+    await bots[0].call('resetLoopDelay');
     prober.start();
 
     await waitUntil(
@@ -297,6 +308,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
           if (expired >= n) {
             cpu = await meter.report();
             prober.stop();
+            loopDelay = await bots[0].call<LoopDelay>('loopDelay');
           } else await meter.sample();
         }
         const timeUp = Date.now() > second + options.maxWaitSeconds * 1000;
@@ -310,6 +322,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
     ).catch((err) => console.warn(`app: ${(err as Error).message}; reporting what finished`));
     cpu ??= await meter.report();
     prober.stop();
+    loopDelay ??= await bots[0].call<LoopDelay>('loopDelay');
     await prober.idle();
     await sleep(500);
 
@@ -416,6 +429,7 @@ async function runApp(options: RevocationOptions, databaseUrl: string, slack: Ch
       acksOver3s: prober.latencies.filter((latency) => latency > 3000).length,
       approveAcksDuringBurst: distribution(prober.approveLatencies),
       bareIdle,
+      loopDelay,
     };
   } finally {
     for (const bot of bots) await bot.stop();
@@ -467,7 +481,8 @@ function report(options: RevocationOptions, floor: RevocationResult['floor'], ap
     ),
     '',
     `Ack target: p99 during the burst ≤ 1.5 × bare Bolt's idle p99: help ${ratio(app.acksDuringBurst.p99, app.bareIdle.help.p99)}, ` +
-      `Approve ${ratio(app.approveAcksDuringBurst.p99, app.bareIdle.approve.p99)}.`,
+      `Approve ${ratio(app.approveAcksDuringBurst.p99, app.bareIdle.approve.p99)}. ` +
+      (app.loopDelay ? `Event-loop delay of the probed process meanwhile: p50 ${ms(app.loopDelay.p50)} ms, p99 ${ms(app.loopDelay.p99)} ms, max ${ms(app.loopDelay.max)} ms.` : ''),
     '',
     `Target: p99 ≤ 1.5 × floor p99 (${ms(1.5 * floorP99)} ms) and < 2,000 ms. ` +
       `Expired ${app.expired}/${options.grants}, summarized ${app.summarized}/${options.grants}; last revoked ${app.lastRevokedS.toFixed(1)} s and last summary ` +

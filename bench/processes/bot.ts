@@ -2,6 +2,7 @@
  * Logs go through the app's own logger at `info` (as in production) into /dev/null. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { createBreakglass } from '../../src/app';
 import { limitHeapGrowth } from '../../src/app/heap-growth';
@@ -126,9 +127,16 @@ const bot = createBreakglass({
   createProvider: () => new NoopProvider(config.sharing, config.providerLatencyMs),
 });
 
+// How long callbacks (an ack among them) waited for the event loop: sampled every 5 ms, reset by the driver.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+
 serve(
   {
     start: () => bot.start(),
+    resetLoopDelay: () => loopDelay.reset(),
+    /** Event-loop delay since the last reset, in ms (the timer's own 5 ms resolution subtracted by Node). */
+    loopDelay: () => ({ p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 }),
     counters,
     resetCounters,
     expiryCalls,
