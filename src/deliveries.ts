@@ -3,11 +3,12 @@ import type { Logger } from 'pino';
 import { auditHeadHandlers } from './audit/head-deliveries';
 import type { Db } from './db/prisma';
 import type { OnCallNow } from './domain/on-call';
-import { EffectRunner, RunnerBeat, type EffectHandler } from './effects/effect-runner';
+import { EffectRunner, RunnerBeat, type EffectHandler, type EffectRunnerOptions } from './effects/effect-runner';
 import type { BreakglassMetrics } from './metrics/breakglass-metrics';
 import type { Policy } from './policy/types';
 import type { ProviderRegistry } from './providers/provider-registry';
 import { emergencyEffectHandlers, endedEffectHandlers, jobEffectHandlers, providerEffectHandlers, type ReminderScheduler } from './requests/effect-handlers';
+import { burstUnderway } from './requests/expiry-sweeper';
 import type { RequestStore } from './requests/request-store';
 import type { ExpiryScheduler } from './requests/request-deps';
 import { toExtensionView, type RequestReads } from './requests/request-reads';
@@ -129,16 +130,19 @@ export class Deliveries {
       loadFacts: (requestIds) => db.accessRequest.findMany({ where: { id: { in: [...requestIds] } }, select: { requesterId: true, resourceId: true, roleId: true } }),
       requestChanged: (request) => deps.homes.requestChanged(request),
     });
-    const sweepsDone = () => service.ending.whenSweepsIdle(AFTER_SWEEPS_MAX_WAIT_MS);
-    const pools: Array<[string, number, Record<string, EffectHandler>, (() => Promise<void>)?]> = [
+    // Slack work gives way to a burst of expiries: to this process's sweeps (waiting, without a statement), and to any
+    // process's (its claims take nothing while grants that just fell due are still active: a web process on the
+    // cores a worker revokes on). Grants and jobs never wait.
+    const giveWay = { ready: () => service.ending.whenSweepsIdle(AFTER_SWEEPS_MAX_WAIT_MS), holdWhile: burstUnderway };
+    const pools: Array<[string, number, Record<string, EffectHandler>, Pick<EffectRunnerOptions, 'ready' | 'holdWhile'>?]> = [
       ['provider', deps.providerLanes, providerEffectHandlers({ db, providers: deps.providers, grants: service.grants, logger })],
       ['jobs', JOB_LANES, { ...jobEffectHandlers({ expiry: deps.expiry, reminders: deps.reminders }), ...emergencyEffectHandlers({ reviews: service.reviews }) }],
-      ['slack', SLACK_LANES, slack, sweepsDone],
-      ['summary', SUMMARY_LANES, summary, sweepsDone],
-      ['home', HOME_LANES, home, sweepsDone],
+      ['slack', SLACK_LANES, slack, giveWay],
+      ['summary', SUMMARY_LANES, summary, giveWay],
+      ['home', HOME_LANES, home, giveWay],
     ];
     this.runners = new Map(
-      pools.map(([pool, concurrency, handlers, ready]) => [
+      pools.map(([pool, concurrency, handlers, gives]) => [
         pool,
         new EffectRunner({
           db,
@@ -147,7 +151,7 @@ export class Deliveries {
           processId,
           concurrency,
           handlers,
-          ready,
+          ...gives,
           livenessMs: deps.livenessMs,
           onDelivered: (kind, count) => deps.metrics.effectsDelivered(pool, kind, count),
           onFailed: (kind) => deps.metrics.effectFailed(pool, kind),

@@ -1,4 +1,4 @@
-import type { Db } from '../db/prisma';
+import type { Db, Prisma } from '../db/prisma';
 import { scrubSecrets, type Logger } from '../logger';
 import { GiveUp, RetryLater } from './effect-errors';
 import { backlog, claimLanes, recordFailure, releaseLeases, settle, type Backlog } from './effect-sql';
@@ -30,6 +30,9 @@ export interface EffectRunnerOptions {
   /** Awaited before each claim: a pool that must give way to more urgent work (an expiry burst) claims nothing, and
    * so reads nothing, until it resolves. */
   ready?: () => Promise<void>;
+  /** A condition under which the pool's claims take nothing (e.g. a burst of expiries in any process), checked inside
+   * the claim statement itself, so it costs no statement of its own; the runner tries again at its next poll. */
+  holdWhile?: Prisma.Sql;
   /** Idle poll, default 1000: effects committed by other processes, and retries falling due. */
   pollMs?: number;
   /** The RunnerBeat's livenessMs (same value): leases of processes silent for longer are free. */
@@ -178,6 +181,7 @@ export class EffectRunner {
       processId: this.o.processId,
       livenessMs: this.livenessMs,
       batchSizes: this.batchSizes,
+      holdWhile: this.o.holdWhile,
       ...extra,
     });
     let effects = 0;

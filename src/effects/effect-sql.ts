@@ -24,6 +24,8 @@ export interface ClaimOptions {
   lane?: string;
   /** Settle these first, in the same statement (the lane's just-delivered effects): they no longer hide the next head. */
   settle?: { ids: readonly bigint[]; gaveUp: boolean; lastError: string | null };
+  /** Claim nothing while this condition holds (the settling still happens): a pool that gives way to other work. */
+  holdWhile?: Prisma.Sql;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function claimLanes(db: Db, o: ClaimOptions): Promise<EffectRow[][]
   const laneOnly = o.lane === undefined ? Prisma.empty : Prisma.sql`AND e.lane = ${o.lane}`;
   const notSettledE = settleIds.length ? Prisma.sql`AND e.id <> ALL(${idArray(settleIds)})` : Prisma.empty;
   const notSettledP = settleIds.length ? Prisma.sql`AND p.id <> ALL(${idArray(settleIds)})` : Prisma.empty;
+  const hold = o.holdWhile ? Prisma.sql`AND NOT ${o.holdWhile}` : Prisma.empty;
   const kinds = [...o.batchSizes.keys()];
   const sizes = kinds.map((k) => o.batchSizes.get(k)!);
   const rows = await db.$queryRaw<EffectRow[]>`
@@ -58,6 +61,7 @@ export async function claimLanes(db: Db, o: ClaimOptions): Promise<EffectRow[][]
         -- taking them again would deliver a lane twice at once.
         AND e."leasedBy" IS DISTINCT FROM ${o.processId}
         AND NOT EXISTS (SELECT 1 FROM "Effect" p WHERE p.lane = e.lane AND p."deliveredAt" IS NULL AND p.id < e.id ${notSettledP})
+        ${hold}
       ORDER BY e.id
       LIMIT ${o.limit}::int
       FOR UPDATE OF e SKIP LOCKED),

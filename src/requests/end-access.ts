@@ -98,13 +98,11 @@ export class EndAccess {
     return { ok: true, view: await this.deps.reads.loadView(requestId) };
   }
 
-  /** Resolves once no expiry sweep of this process is running or planned and no other process is revoking a burst
-   * (grants fallen due moments ago still active), or after `maxWaitMs`: Slack work waits for a burst's revocations,
-   * which would otherwise compete with it for the event loop, the CPU and the pool. */
-  async whenSweepsIdle(maxWaitMs: number): Promise<void> {
-    const until = Date.now() + maxWaitMs;
-    await this.sweeper.whenIdle(maxWaitMs);
-    await this.sweeper.whenDueEnded(Math.max(0, until - Date.now()));
+  /** Resolves once no expiry sweep of this process is running or planned, or after `maxWaitMs`: Slack work waits for
+   * a burst's revocations, which would otherwise compete with it for the event loop, the CPU and the pool. (Other
+   * processes' bursts: burstUnderway, in the Slack runners' claims.) */
+  whenSweepsIdle(maxWaitMs: number): Promise<void> {
+    return this.sweeper.whenIdle(maxWaitMs);
   }
 
   /** No new expiry sweeps from this process (a stop); waits at most `graceMs` for the running ones. */

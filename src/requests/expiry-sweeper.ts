@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AccessRequest, Db, Prisma } from '../db/prisma';
+import { Prisma, type AccessRequest, type Db } from '../db/prisma';
 import { humanRequestId } from '../domain/request-view';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { ProviderError, type AccessProvider, type GrantTarget } from '../providers/types';
@@ -21,11 +21,22 @@ const RECENTLY_ENDED_LIMIT = 50_000;
  * the clock instead of waiting for BullMQ to deliver each grant's own job (docs/benchmarks.md). */
 const FOLLOW_ON_WINDOW_MS = 2_000;
 /** Grants that fell due this recently and are still ACTIVE or APPROVED mean a burst is being revoked, in this
- * process or another one (see whenDueEnded). Older ones are not a burst but a fault (no worker runs, Redis is gone):
+ * process or another one (see burstUnderway). Older ones are not a burst but a fault (no worker runs, Redis is gone):
  * the reconciler takes them, and nothing waits for them. */
 export const BURST_WINDOW_MS = 3_000;
-/** How often whenDueEnded looks again. */
-const DUE_POLL_MS = 100;
+
+/**
+ * True while a burst of expiries is being revoked by any process: a grant that fell due within BURST_WINDOW_MS is
+ * still ACTIVE or APPROVED. A condition for other statements (the Slack runners' claims, src/deliveries.ts), so that
+ * asking costs no statement of its own: a `--role=web` process, which never sweeps, then claims no Slack work while
+ * a worker revokes, and the two do not compete for shared cores (docs/benchmarks.md). Uses the (status, expiresAt)
+ * index. Times are UTC wall-clock, as Prisma stores DateTime.
+ */
+export const burstUnderway = Prisma.sql`EXISTS (
+  SELECT 1 FROM "AccessRequest" due
+  WHERE due.status IN ('ACTIVE', 'APPROVED')
+    AND due."expiresAt" <= (now() AT TIME ZONE 'UTC')
+    AND due."expiresAt" > (now() AT TIME ZONE 'UTC') - ${BURST_WINDOW_MS}::int * interval '1 millisecond')`;
 
 export interface ExpirySweeperDeps {
   db: Db;
@@ -157,31 +168,6 @@ export class ExpirySweeper {
       this.releaseIdleWaiters();
     }
     return outcomes;
-  }
-
-  /**
-   * Resolves once no grant that fell due within BURST_WINDOW_MS is still ACTIVE or APPROVED, or after `maxWaitMs`.
-   * whenIdle sees this process's sweeps only; this sees every process's, from the database: a `--role=web` process,
-   * which never sweeps, holds its Slack work back the same way while a worker revokes a burst, so the two do not
-   * compete for the CPU on shared cores (docs/benchmarks.md). One indexed query per look (status, expiresAt).
-   */
-  async whenDueEnded(maxWaitMs: number): Promise<void> {
-    const until = Date.now() + maxWaitMs;
-    for (;;) {
-      let row: { due: boolean } | undefined;
-      try {
-        [row] = await this.deps.db.$queryRaw<Array<{ due: boolean }>>`
-        SELECT EXISTS (
-          SELECT 1 FROM "AccessRequest"
-          WHERE status IN ('ACTIVE', 'APPROVED')
-            AND "expiresAt" <= (now() AT TIME ZONE 'UTC')
-            AND "expiresAt" > (now() AT TIME ZONE 'UTC') - ${BURST_WINDOW_MS} * interval '1 millisecond') AS due`;
-      } catch {
-        return; // the database is unreachable: what waits finds that out itself, and handles it
-      }
-      if (!row?.due || this.stopped || Date.now() + DUE_POLL_MS > until) return;
-      await new Promise((resolve) => setTimeout(resolve, DUE_POLL_MS));
-    }
   }
 
   /** A sweep is running, or the next one is planned: the burst is not over. */
