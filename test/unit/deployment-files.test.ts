@@ -37,8 +37,8 @@ const policyVariables = [
 ].map((match) => match[1]);
 /** The paths the ops router serves. */
 const opsPaths = (opsRoutes({ readiness: {} as Readiness, registry: new Registry() }).stack as Array<{ route?: { path: string } }>).map((layer) => layer.route?.path);
-/** Peak RSS of one process revoking 10,000 grants due in the same second (docs/benchmarks.md, 405-447 MiB). */
-const BENCHMARK_PEAK_MIB = 447;
+/** Peak RSS of one process revoking 10,000 grants due in the same second (docs/benchmarks.md, 279-303 MiB on Node 26). */
+const BENCHMARK_PEAK_MIB = 303;
 const mebibytes = (quantity: string) => {
   const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
   if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
