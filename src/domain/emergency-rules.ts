@@ -2,7 +2,7 @@
  * may review the grant afterwards. Pure; the use cases (requests/emergency-*.ts) look things up and enforce these. */
 import type { Refusal } from './approval-rules';
 import { formatDuration } from './duration';
-import type { RejectedRequest, ValidRequest } from './request-rules';
+import type { RejectedRequest, TypedRequest, ValidRequest } from './request-rules';
 import type { RequestState } from './request-state';
 import type { EmergencyRule, ReviewView } from './emergency-types';
 import { formatUtcTime } from './utc-time';
@@ -134,12 +134,6 @@ export interface EmergencyConfirmation {
 }
 
 /** The request as typed (command or form), carried through the confirmation. */
-export interface EmergencyRequestInput {
+export interface EmergencyRequestInput extends TypedRequest {
   via: 'command' | 'form';
-  channelId: string;
-  resourceId: string;
-  roleId: string;
-  durationText: string;
-  ticket: string | null;
-  reason: string;
 }

@@ -6,6 +6,16 @@ import { humanRequestId } from './request-view';
 import { inlineCode } from './user-text';
 import { formatUtcTime } from './utc-time';
 
+/** A request as someone typed it (command or form), before anything is checked. */
+export interface TypedRequest {
+  channelId: string;
+  resourceId: string;
+  roleId: string;
+  durationText: string;
+  ticket: string | null;
+  reason: string;
+}
+
 export interface RequestInput {
   requesterId: string;
   requesterGroupIds: ReadonlySet<string>;

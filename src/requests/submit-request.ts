@@ -8,6 +8,7 @@ import {
   validateRequest,
   wrongChannelMessage,
   type RejectedRequest,
+  type TypedRequest,
   type ValidRequest,
 } from '../domain/request-rules';
 import { liveRequestStates } from '../domain/request-state';
@@ -26,14 +27,8 @@ import { effectsFor } from './effect-plans';
 import type { Housekeeping } from './housekeeping';
 import { isStale, type RequestDeps } from './request-deps';
 
-export interface SubmitRequestInput {
+export interface SubmitRequestInput extends TypedRequest {
   requesterId: string;
-  channelId: string;
-  resourceId: string;
-  roleId: string;
-  durationText: string;
-  ticket: string | null;
-  reason: string;
 }
 
 /** A requester's PENDING, APPROVED or ACTIVE request, as far as the one-live-request rule needs it. */

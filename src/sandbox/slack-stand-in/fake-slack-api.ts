@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from '../local-server';
 import { blocksRefusal } from './block-limits';
 import { defaultAnswer } from './default-answers';
 import { bearerToken, decodeFormValue, isHttpResponse, parseBody, readBody, sendJson, sendRaw } from './http-body';
@@ -62,15 +62,8 @@ export class FakeSlackApi {
         res.end(`FakeSlackApi failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.port = await listenOnLoopback(server);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
@@ -78,9 +71,7 @@ export class FakeSlackApi {
     if (!server) return;
     this.server = undefined;
     this.port = undefined;
-    // fetch keeps connections alive; without this close() would wait for them to time out.
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    await closeServer(server);
   }
 
   /** Base URL for WebClient's `slackApiUrl`: it appends the method name directly, so this ends in `/api/`. */
