@@ -11,7 +11,6 @@ import { PagerDutyScheduleError } from './services/pagerduty-check';
 import type { Policy } from './policy/types';
 
 async function main(): Promise<void> {
-  limitHeapGrowth();
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
   let config: AppConfig;
   let policy: Policy;
@@ -26,6 +25,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  limitHeapGrowth(config.heapGrowingPercent);
   const logger = createLogger(config.logLevel);
   exitOnProcessFaults(logger);
   const bot = createBreakglass({ config, policy, logger });

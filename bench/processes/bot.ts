@@ -96,8 +96,6 @@ function memory(): MemorySample {
 for (const patch of (process.env.BENCH_BOT_PATCH ?? '').split(',').filter(Boolean)) require(path.resolve(patch));
 installInstrumentation();
 const config = childConfig<BotConfig>();
-// As main.ts does, first thing (BENCH_BOT_NODE_FLAGS=--heap-growing-percent=N overrides it, to compare).
-limitHeapGrowth();
 // BENCH_BOT_LOG=<level> sends the bot's logs to stderr instead, for debugging a run.
 const logger = process.env.BENCH_BOT_LOG
   ? createLogger(process.env.BENCH_BOT_LOG, pino.destination(2))
@@ -117,9 +115,13 @@ const appConfig = {
     EXPIRY_CONCURRENCY: config.expiryConcurrency !== undefined ? String(config.expiryConcurrency) : process.env.EXPIRY_CONCURRENCY,
     SLACK_FOLLOW_UP_CONCURRENCY: process.env.SLACK_FOLLOW_UP_CONCURRENCY,
     BREAKGLASS_ROLE: config.role,
+    HEAP_GROWING_PERCENT: process.env.HEAP_GROWING_PERCENT,
   }),
   port: 0,
 };
+// As main.ts does, before the bot is built (HEAP_GROWING_PERCENT, or BENCH_BOT_NODE_FLAGS=--heap-growing-percent=N,
+// to compare).
+limitHeapGrowth(appConfig.heapGrowingPercent);
 const bot = createBreakglass({
   config: appConfig,
   policy: parsePolicy(config.policyYaml, 'bench-policy.yaml', {}),

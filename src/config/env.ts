@@ -29,6 +29,9 @@ export interface AppConfig {
   effectLivenessMs?: number;
   /** Expiry jobs (revocations) one process runs at once. */
   expiryConcurrency: number;
+  /** How far V8 lets the heap grow past what the last full collection kept, in percent; 0 = V8's own heuristics
+   * (HEAP_GROWING_PERCENT; src/app/heap-growth.ts). */
+  heapGrowingPercent?: number;
   /** Slack listeners' follow-ups (the work after the ack) one process runs at once; see FollowUpGate. */
   slackFollowUpConcurrency: number;
   /** Bearer token of GET /audit; without one the endpoint answers 404. */
@@ -149,6 +152,12 @@ export const envSchema = z.object({
     .min(1, 'must be 1-500')
     .max(500, 'must be 1-500')
     .default(20),
+  HEAP_GROWING_PERCENT: z.coerce
+    .number({ error: "must be a whole number (0-400; 0 = V8's own heap growth)" })
+    .int("must be a whole number (0-400; 0 = V8's own heap growth)")
+    .min(0, "must be 0-400 (0 = V8's own heap growth)")
+    .max(400, "must be 0-400 (0 = V8's own heap growth)")
+    .default(30),
   BREAKGLASS_PROVIDER_CHANGE: z
     .enum(PROVIDER_CHANGE_SETTINGS as unknown as [ProviderChangeSetting, ...ProviderChangeSetting[]], { error: 'must be refuse, accept or revoke' })
     .default('refuse'),
@@ -220,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, args: readonly 
     jobLockMs: e.JOB_LOCK,
     effectLivenessMs: e.EFFECT_LIVENESS,
     expiryConcurrency: e.EXPIRY_CONCURRENCY,
+    heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     slackFollowUpConcurrency: e.SLACK_FOLLOW_UP_CONCURRENCY,
     auditApiToken: e.AUDIT_API_TOKEN,
     driftCheckEveryMs: e.DRIFT_CHECK_EVERY,

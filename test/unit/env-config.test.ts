@@ -49,6 +49,7 @@ describe('loadConfig: valid environment', () => {
       jobLockMs: 30_000,
       effectLivenessMs: 30_000,
       expiryConcurrency: 20,
+      heapGrowingPercent: 30,
       slackFollowUpConcurrency: 4,
       driftCheckEveryMs: 900_000,
       providerChange: 'refuse',
@@ -202,6 +203,15 @@ describe('loadConfig: queue settings', () => {
     expect(configError(validEnv({ RECONCILE_EVERY: 'often' })).message).toBe('RECONCILE_EVERY must be a duration such as 30s, 5m or 1h');
     expect(configError(validEnv({ BREAKGLASS_QUEUE: 'bull:x' })).message).toBe('BREAKGLASS_QUEUE must be letters, digits, "-" or "_"');
     expect(configError(validEnv({ EXPIRY_CONCURRENCY: '0' })).message).toBe('EXPIRY_CONCURRENCY must be 1-500');
+  });
+});
+
+describe('loadConfig: heap growth', () => {
+  it('reads HEAP_GROWING_PERCENT (0 leaves V8 its own heuristics) and names it when it is bad', () => {
+    expect(loadConfig(validEnv({ HEAP_GROWING_PERCENT: '0' })).heapGrowingPercent).toBe(0);
+    expect(loadConfig(validEnv({ HEAP_GROWING_PERCENT: '100' })).heapGrowingPercent).toBe(100);
+    expect(configError(validEnv({ HEAP_GROWING_PERCENT: '401' })).message).toBe("HEAP_GROWING_PERCENT must be 0-400 (0 = V8's own heap growth)");
+    expect(configError(validEnv({ HEAP_GROWING_PERCENT: 'lots' })).message).toMatch(/^HEAP_GROWING_PERCENT must be a whole number/);
   });
 });
 
